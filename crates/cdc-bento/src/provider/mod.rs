@@ -1,0 +1,417 @@
+//! [`BentoProvider`]: the `CdcProvider` for Bento streams.
+//!
+//! Two modes, chosen per source by `options.mode` (default `auto`):
+//!
+//! - **delegated** (the Go package's behaviour): `connect` generates the stream config and keeps
+//!   it (state `configured`); [`BentoProvider::config_yaml`] returns it for whatever runs Bento;
+//!   `snapshot` regenerates it for the given tables (state `snapshot`); `disconnect` removes it.
+//!   No events reach subscribers in this mode: the runner owns the stream.
+//! - **managed**, when a Bento binary is configured (`options.bento_bin`) or `bento` is on
+//!   `PATH`: `connect` writes the config to a private file and runs `bento -c <file>` under a
+//!   [`Supervisor`]; every JSON line it prints is delivered to the subscribers as a
+//!   `ChangeEvent`; `pause` stops the process, `resume` starts it again, `disconnect`
+//!   terminates its process group and waits for it.
+
+mod binary;
+mod slot;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cdc_core::{
+    CdcError, CdcProvider, CdcStatus, EventHandler, Pausable, SchemaVersion, SnapshotReport,
+    SourceConfig, SourceState, Subscribers, Subscription,
+};
+use serde_json::json;
+
+use crate::error::{BentoError, PROVIDER};
+use crate::generate::{GeneratedStream, SourceSpec, generate};
+use crate::options::{BentoOptions, Mode, OutputOptions};
+use crate::stream::Reveal;
+use crate::supervisor::{Supervisor, SupervisorConfig};
+
+pub use binary::find_on_path;
+use binary::is_executable;
+
+/// The Bento provider. One value runs any number of sources, by source id.
+#[derive(Default)]
+pub struct BentoProvider {
+    sources: Mutex<HashMap<String, Arc<Source>>>,
+    /// Where managed configs are written when a source sets no `work_dir`.
+    work_root: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for BentoProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<String> = self.lock().keys().cloned().collect();
+        f.debug_struct("BentoProvider")
+            .field("sources", &ids)
+            .finish()
+    }
+}
+
+struct Source {
+    config: SourceConfig,
+    options: BentoOptions,
+    stream: Mutex<GeneratedStream>,
+    subscribers: Subscribers,
+    run: Run,
+}
+
+enum Run {
+    Delegated {
+        state: Mutex<SourceState>,
+    },
+    Managed {
+        supervisor: Supervisor,
+        config_path: PathBuf,
+        // Removed (with the config file and its secrets) when the source goes.
+        _dir: tempfile::TempDir,
+    },
+}
+
+impl BentoProvider {
+    /// A provider writing managed configs under the system temp dir.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A provider writing managed configs under `dir` (each source in its own private
+    /// sub-directory, removed on disconnect).
+    pub fn with_work_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            sources: Mutex::default(),
+            work_root: Some(dir.into()),
+        }
+    }
+
+    /// The generated config of a source as YAML, DSN passwords masked.
+    pub fn config_yaml(&self, source_id: &str) -> Result<String, CdcError> {
+        self.render(source_id, Reveal::Masked)
+    }
+
+    /// The generated config with the raw DSNs, for a runner that needs them. Never log it.
+    pub fn config_yaml_with_secrets(&self, source_id: &str) -> Result<String, CdcError> {
+        self.render(source_id, Reveal::Secrets)
+    }
+
+    /// The generated stream (config and, for PostgreSQL, the slot SQL) of a source.
+    pub fn generated(&self, source_id: &str) -> Result<GeneratedStream, CdcError> {
+        let src = self.get(source_id)?;
+        let g = src.stream.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(g)
+    }
+
+    fn render(&self, source_id: &str, reveal: Reveal) -> Result<String, CdcError> {
+        let src = self.get(source_id)?;
+        let stream = src.stream.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(stream.config.to_yaml(reveal)?)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Source>>> {
+        self.sources.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, source_id: &str) -> Result<Arc<Source>, CdcError> {
+        self.lock()
+            .get(source_id)
+            .cloned()
+            .ok_or_else(|| CdcError::not_found(source_id, PROVIDER))
+    }
+
+    fn managed_bin(
+        &self,
+        config: &SourceConfig,
+        options: &BentoOptions,
+    ) -> Result<Option<PathBuf>, BentoError> {
+        let configured = options.bento_bin.clone();
+        if let Some(bin) = &configured
+            && !is_executable(bin)
+        {
+            return Err(BentoError::invalid(
+                &config.source_id,
+                "options.bento_bin",
+                format!("{} is not an executable file", bin.display()),
+            ));
+        }
+        match options.mode {
+            Mode::Delegated => Ok(None),
+            Mode::Auto => Ok(configured.or_else(|| find_on_path("bento"))),
+            Mode::Managed => configured.or_else(|| find_on_path("bento")).map(Some).ok_or_else(|| {
+                BentoError::invalid(
+                    &config.source_id,
+                    "options.mode",
+                    "managed mode needs a Bento binary: set options.bento_bin or put `bento` on PATH",
+                )
+            }),
+        }
+    }
+
+    fn start_managed(
+        &self,
+        config: &SourceConfig,
+        options: &BentoOptions,
+        stream: &GeneratedStream,
+        bin: PathBuf,
+        subscribers: &Subscribers,
+    ) -> Result<Run, BentoError> {
+        let sid = &config.source_id;
+        if options.output != OutputOptions::Stdout {
+            return Err(BentoError::invalid(
+                sid,
+                "options.output",
+                format!(
+                    "managed mode reads events from Bento's stdout, but the output is {}; \
+                     use output type stdout, or mode: delegated",
+                    options.output.kind()
+                ),
+            ));
+        }
+        let io = |message: &str, e: std::io::Error| BentoError::Process {
+            source_id: sid.clone(),
+            message: message.to_owned(),
+            source: Some(e),
+        };
+        let root = self.work_root.clone().unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&root).map_err(|e| io("cannot create the work directory", e))?;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("cdc-bento-{sid}-"))
+            .tempdir_in(&root)
+            .map_err(|e| io("cannot create the source's work directory", e))?;
+        let config_path = dir.path().join("stream.yaml");
+        let yaml = stream.config.to_yaml(Reveal::Secrets)?;
+        write_private(&config_path, &yaml).map_err(|e| io("cannot write the stream config", e))?;
+        let supervisor = Supervisor::start(
+            SupervisorConfig {
+                source_id: sid.clone(),
+                bin,
+                config_path: config_path.clone(),
+                env: options.env.clone(),
+                backoff_initial: Duration::from_millis(options.restart_backoff_initial_ms.max(1)),
+                backoff_max: Duration::from_millis(
+                    options
+                        .restart_backoff_max_ms
+                        .max(options.restart_backoff_initial_ms)
+                        .max(1),
+                ),
+                stderr_lines: options.stderr_tail_lines,
+            },
+            subscribers.clone(),
+        );
+        Ok(Run::Managed {
+            supervisor,
+            config_path,
+            _dir: dir,
+        })
+    }
+}
+
+/// Writes `text` readable by the owner only: the file holds the DSN with its password.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[async_trait]
+impl CdcProvider for BentoProvider {
+    fn name(&self) -> &str {
+        PROVIDER
+    }
+
+    async fn connect(&self, config: &SourceConfig) -> Result<(), CdcError> {
+        config.validate()?;
+        if !config.provider.is_empty() && config.provider != PROVIDER {
+            return Err(CdcError::InvalidConfig {
+                field: "provider".into(),
+                message: format!(
+                    "source {:?} names provider {:?}, not {PROVIDER:?}",
+                    config.source_id, config.provider
+                ),
+            });
+        }
+        if self.lock().contains_key(&config.source_id) {
+            return Err(CdcError::already_exists(&config.source_id, PROVIDER));
+        }
+        let options: BentoOptions = config.typed_options()?;
+        let stream = generate(&SourceSpec::from_config(config), &options)?;
+        if options.create_slot {
+            let Some(pg) = &stream.postgres else {
+                return Err(BentoError::invalid(
+                    &config.source_id,
+                    "options.create_slot",
+                    "only the PostgreSQL polling stream (flavor bento) has a slot to create",
+                )
+                .into());
+            };
+            slot::create(&config.source_id, &config.connection, pg).await?;
+        }
+        let subscribers = Subscribers::new(config.source_id.clone());
+        let run = match self.managed_bin(config, &options)? {
+            None => Run::Delegated {
+                state: Mutex::new(SourceState::Configured),
+            },
+            Some(bin) => self.start_managed(config, &options, &stream, bin, &subscribers)?,
+        };
+        let source = Arc::new(Source {
+            config: config.clone(),
+            options,
+            stream: Mutex::new(stream),
+            subscribers,
+            run,
+        });
+        let mut sources = self.lock();
+        if sources.contains_key(&config.source_id) {
+            // A concurrent connect won; ours is dropped, which stops its process.
+            return Err(CdcError::already_exists(&config.source_id, PROVIDER));
+        }
+        sources.insert(config.source_id.clone(), source);
+        Ok(())
+    }
+
+    async fn disconnect(&self, source_id: &str) -> Result<(), CdcError> {
+        let source = self
+            .lock()
+            .remove(source_id)
+            .ok_or_else(|| CdcError::not_found(source_id, PROVIDER))?;
+        if let Run::Managed { supervisor, .. } = &source.run {
+            supervisor.shutdown().await;
+        }
+        source.subscribers.clear();
+        Ok(())
+    }
+
+    async fn status(&self, source_id: &str) -> Result<CdcStatus, CdcError> {
+        let Ok(source) = self.get(source_id) else {
+            return Ok(CdcStatus::not_found(source_id, PROVIDER));
+        };
+        let mut details = BTreeMap::new();
+        details.insert("flavor".into(), json!(source.options.flavor));
+        details.insert("output".into(), json!(source.options.output.kind()));
+        if let Some(m) = &source.options.bento_module {
+            details.insert("bento_module".into(), json!(m));
+        }
+        let status = match &source.run {
+            Run::Delegated { state } => {
+                details.insert("mode".into(), json!("delegated"));
+                let mut st = CdcStatus::new(
+                    source_id,
+                    PROVIDER,
+                    *state.lock().unwrap_or_else(|p| p.into_inner()),
+                );
+                st.details = details;
+                st
+            }
+            Run::Managed {
+                supervisor,
+                config_path,
+                ..
+            } => {
+                let s = supervisor.status();
+                details.extend(s.details);
+                details.insert("config_path".into(), json!(config_path));
+                let mut st = CdcStatus::new(source_id, PROVIDER, s.state);
+                st.error = s.error;
+                st.last_event = s.last_event;
+                st.details = details;
+                st
+            }
+        };
+        Ok(status)
+    }
+
+    async fn snapshot(
+        &self,
+        source_id: &str,
+        tables: &[String],
+    ) -> Result<SnapshotReport, CdcError> {
+        let source = self.get(source_id)?;
+        let Run::Delegated { state } = &source.run else {
+            return Err(CdcError::Unsupported {
+                source_id: source_id.into(),
+                provider: PROVIDER.into(),
+                operation: "snapshot".into(),
+                reason: "a managed Bento stream carries changes, not existing rows; snapshot \
+                         through the debezium provider, or use flavor redpanda_connect with \
+                         stream_snapshot: true"
+                    .into(),
+            });
+        };
+        let mut spec = SourceSpec::from_config(&source.config);
+        if !tables.is_empty() {
+            spec.tables = tables.to_vec();
+        }
+        let regenerated = generate(&spec, &source.options)?;
+        *source.stream.lock().unwrap_or_else(|p| p.into_inner()) = regenerated;
+        *state.lock().unwrap_or_else(|p| p.into_inner()) = SourceState::Snapshot;
+        Ok(SnapshotReport::new(source_id, tables, "regenerated_config").with_detail(
+            "the config now covers these tables; the delegated runner must load it (config_yaml)",
+        ))
+    }
+
+    /// Bento streams carry no DDL history: always empty, as in the Go package.
+    async fn schema_history(
+        &self,
+        source_id: &str,
+        _table: &str,
+    ) -> Result<Vec<SchemaVersion>, CdcError> {
+        self.get(source_id)?;
+        Ok(Vec::new())
+    }
+
+    fn subscribe(
+        &self,
+        source_id: &str,
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<Subscription, CdcError> {
+        Ok(self.get(source_id)?.subscribers.subscribe(handler))
+    }
+
+    fn pausable(&self) -> Option<&dyn Pausable> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl Pausable for BentoProvider {
+    async fn pause(&self, source_id: &str) -> Result<(), CdcError> {
+        let source = self.get(source_id)?;
+        match &source.run {
+            Run::Managed { supervisor, .. } => {
+                supervisor.pause().await;
+                Ok(())
+            }
+            Run::Delegated { .. } => Err(delegated_unsupported(source_id, "pause")),
+        }
+    }
+
+    async fn resume(&self, source_id: &str) -> Result<(), CdcError> {
+        let source = self.get(source_id)?;
+        match &source.run {
+            Run::Managed { supervisor, .. } => {
+                supervisor.resume().await;
+                Ok(())
+            }
+            Run::Delegated { .. } => Err(delegated_unsupported(source_id, "resume")),
+        }
+    }
+}
+
+fn delegated_unsupported(source_id: &str, op: &str) -> CdcError {
+    CdcError::Unsupported {
+        source_id: source_id.into(),
+        provider: PROVIDER.into(),
+        operation: op.into(),
+        reason: "the source is delegated: the runner of its config controls the stream \
+                 (set options.bento_bin or mode: managed to let this provider run it)"
+            .into(),
+    }
+}

@@ -1,0 +1,55 @@
+//! Creating the wal2json slot on connect (`create_slot: true`).
+
+use cdc_core::SecretString;
+
+use crate::error::BentoError;
+use crate::generate::PostgresSlot;
+
+/// Runs the generated slot-creation SQL.
+#[cfg(feature = "postgres")]
+pub(super) async fn create(
+    source_id: &str,
+    dsn: &SecretString,
+    slot: &PostgresSlot,
+) -> Result<(), BentoError> {
+    let fail = |what: &str, e: tokio_postgres::Error| {
+        // The driver's message names the server's reason (and hint), never the DSN.
+        let detail = e
+            .as_db_error()
+            .map(|db| match db.hint() {
+                Some(h) => format!("{} (hint: {h})", db.message()),
+                None => db.message().to_owned(),
+            })
+            .unwrap_or_else(|| e.to_string());
+        BentoError::Postgres {
+            source_id: source_id.into(),
+            message: format!("{what} for slot {}: {detail}", slot.slot),
+        }
+    };
+    let (client, conn) = tokio_postgres::connect(dsn.expose(), tokio_postgres::NoTls)
+        .await
+        .map_err(|e| fail("cannot connect", e))?;
+    let conn_task = tokio::spawn(conn);
+    let result = client
+        .simple_query(&slot.create_slot_sql)
+        .await
+        .map_err(|e| fail("cannot create the replication slot", e));
+    drop(client);
+    let _ = conn_task.await;
+    result.map(|_| ())
+}
+
+/// Without the `postgres` feature there is no client to run the SQL with.
+#[cfg(not(feature = "postgres"))]
+pub(super) async fn create(
+    source_id: &str,
+    _dsn: &SecretString,
+    _slot: &PostgresSlot,
+) -> Result<(), BentoError> {
+    Err(BentoError::invalid(
+        source_id,
+        "options.create_slot",
+        "creating the slot needs the `postgres` feature of cdc-bento; enable it, or create the \
+         slot yourself with the SQL of BentoProvider::generated(..).postgres.create_slot_sql",
+    ))
+}

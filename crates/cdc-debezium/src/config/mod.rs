@@ -1,0 +1,14 @@
+//! The connector config of a Debezium source: typed options, DSN parsing, and the build step
+//! [`DebeziumSource::from_config`] that renders the Kafka Connect config without contacting
+//! anything (so it can be printed by a `cdc render`).
+
+mod builder;
+mod dsn;
+mod options;
+
+pub use builder::{
+    ConnectorSpec, DatabaseKind, DebeziumSource, MASKED, derived_server_id, is_secret_key, render,
+    sanitize_identifier,
+};
+pub use dsn::{DatabaseDsn, is_config_provider_ref};
+pub use options::{DebeziumOptions, SchemaHistoryOptions, SignalOptions};

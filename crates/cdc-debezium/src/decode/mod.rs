@@ -1,0 +1,532 @@
+//! Debezium change records (Kafka Connect JSON converter, with or without schemas) into
+//! [`ChangeEvent`]s.
+//!
+//! | record | result |
+//! |---|---|
+//! | change (`op` c/u/d/r/t/m) | `Insert` / `Update` / `Delete` / `SnapshotRead` / `Truncate` / `Message` |
+//! | tombstone (value `null`) | `None`: compaction marker after a delete, which was already delivered |
+//! | heartbeat (`__debezium-heartbeat.*`) | `Control` `heartbeat` |
+//! | transaction metadata (`<prefix>.transaction`) | `Control` `transaction_begin` / `transaction_end` |
+//! | schema change (`ddl`, `tableChanges`) | `SchemaChange`, DDL in `metadata.ddl` |
+//!
+//! With schemas, Connect decimals become exact decimal strings (`"JxA="`, scale 2 →
+//! `"100.00"`), `VariableScaleDecimal` too, and Debezium temporal integers become ISO-8601.
+//! Without schemas those values arrive as Debezium wrote them (the scale is unknown); set
+//! `decimal.handling.mode=string` on the connector for schemaless decimals.
+//!
+//! Unchanged TOASTed columns arrive as the placeholder `__debezium_unavailable_value`: the
+//! value is kept as is (it is not data) and the column is listed in
+//! `metadata.unavailable_columns`.
+//!
+//! Metadata of change events: `ts_ms` (when Debezium processed the event, for lag),
+//! `snapshot` (when not `false`), `unavailable_columns`, `transaction`, `message`.
+
+mod envelope;
+pub mod logical;
+mod schema;
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use cdc_core::{ChangeEvent, Operation, Position};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::error::{DebeziumError, Result};
+use envelope::{Envelope, Source};
+pub use schema::{EnvelopeSchema, RowSchema, SchemaCache};
+
+/// Debezium's default placeholder for unavailable values.
+pub const DEFAULT_UNAVAILABLE_PLACEHOLDER: &str = "__debezium_unavailable_value";
+
+/// Debezium's default heartbeat topic prefix.
+pub const HEARTBEAT_TOPIC_PREFIX: &str = "__debezium-heartbeat";
+
+/// Metadata key listing columns that carried the unavailable-value placeholder.
+pub const UNAVAILABLE_COLUMNS: &str = "unavailable_columns";
+
+/// Decodes the records of one source. Keeps the parsed schema per topic.
+#[derive(Debug)]
+pub struct Decoder {
+    source_id: String,
+    placeholder: String,
+    placeholder_b64: String,
+    cache: SchemaCache,
+}
+
+impl Decoder {
+    /// A decoder for a source, with the default placeholder.
+    pub fn new(source_id: impl Into<String>) -> Self {
+        Self::with_placeholder(source_id, DEFAULT_UNAVAILABLE_PLACEHOLDER)
+    }
+
+    /// A decoder with the connector's `unavailable.value.placeholder`.
+    pub fn with_placeholder(source_id: impl Into<String>, placeholder: &str) -> Self {
+        Self {
+            source_id: source_id.into(),
+            placeholder: placeholder.to_owned(),
+            // Binary columns (binary.handling.mode=bytes) carry the placeholder's bytes.
+            placeholder_b64: base64::engine::general_purpose::STANDARD.encode(placeholder),
+            cache: SchemaCache::default(),
+        }
+    }
+
+    /// The source id events get.
+    pub fn source_id(&self) -> &str {
+        &self.source_id
+    }
+
+    /// Decodes one record. `Ok(None)` for a tombstone. Errors say what was wrong and where
+    /// (`value.payload.op`, `key`, ...), never panic.
+    pub fn decode(
+        &mut self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) -> Result<Option<ChangeEvent>> {
+        let Some(value) = value.filter(|v| !is_null_bytes(v)) else {
+            return Ok(None);
+        };
+        let value = std::str::from_utf8(value)
+            .map_err(|e| DebeziumError::decode(topic, "value", format!("not UTF-8: {e}")))?;
+        let top: Envelope<'_> = serde_json::from_str(value).map_err(|e| {
+            DebeziumError::decode(topic, "value", format!("not a JSON object: {e}"))
+        })?;
+        let (env, schema, loc) = if top.is_wrapped() {
+            let payload = top.payload.map(RawValue::get).unwrap_or("null");
+            if payload == "null" {
+                return Ok(None);
+            }
+            let env: Envelope<'_> = serde_json::from_str(payload).map_err(|e| {
+                DebeziumError::decode(topic, "value.payload", format!("not a JSON object: {e}"))
+            })?;
+            let schema = match top.schema {
+                Some(s) if s.get() != "null" => Some(
+                    self.cache
+                        .value(topic, s)
+                        .map_err(|m| DebeziumError::decode(topic, "value.schema", m))?,
+                ),
+                _ => None,
+            };
+            (env, schema, "value.payload")
+        } else {
+            (top, None, "value")
+        };
+        let ctx = Ctx { topic, loc };
+
+        if env.op.is_some() {
+            return self.change(&ctx, &env, schema.as_deref(), key).map(Some);
+        }
+        if env.ddl.is_some() || env.table_changes.is_some() {
+            return self.schema_change(&ctx, &env).map(Some);
+        }
+        if env.status.is_some() && env.id.is_some() {
+            return self.transaction(&ctx, &env).map(Some);
+        }
+        if topic.starts_with(HEARTBEAT_TOPIC_PREFIX)
+            || (env.ts_ms.is_some() && env.source.is_none())
+        {
+            return self.heartbeat(&ctx, &env, key).map(Some);
+        }
+        Err(DebeziumError::decode(
+            topic,
+            loc,
+            "no `op`, `ddl`, transaction `status` or heartbeat `ts_ms`: not a Debezium record",
+        ))
+    }
+
+    fn change(
+        &mut self,
+        ctx: &Ctx<'_>,
+        env: &Envelope<'_>,
+        schema: Option<&EnvelopeSchema>,
+        key: Option<&[u8]>,
+    ) -> Result<ChangeEvent> {
+        let op: Cow<'_, str> = ctx.field(env.op, "op")?.unwrap_or_default();
+        let operation = match op.as_ref() {
+            "c" => Operation::Insert,
+            "u" => Operation::Update,
+            "d" => Operation::Delete,
+            "r" => Operation::SnapshotRead,
+            "t" => Operation::Truncate,
+            "m" => Operation::Message,
+            other => {
+                return Err(ctx.err(
+                    "op",
+                    format!("unknown operation {other:?}; expected c, u, d, r, t or m"),
+                ));
+            }
+        };
+        let source: Source<'_> = match env.source {
+            Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get())
+                .map_err(|e| ctx.err("source", format!("not a Debezium source block: {e}")))?,
+            _ if operation == Operation::Message => Source::default(),
+            _ => return Err(ctx.err("source", "missing: every change event has one")),
+        };
+
+        let mut e = ChangeEvent::new(self.source_id.as_str(), operation, "");
+        let (schema_name, table) = table_of(&source, ctx.topic);
+        e.schema = schema_name;
+        e.table = table;
+
+        let mut unavailable: Vec<Value> = Vec::new();
+        let row_schema = schema.map(|s| &s.row);
+        e.before = self.row(ctx, env.before, "before", row_schema, &mut unavailable)?;
+        e.after = self.row(ctx, env.after, "after", row_schema, &mut unavailable)?;
+        e.key = self.key(ctx.topic, key)?;
+
+        fill_source(&mut e, &source);
+        if let Some(ts) = ctx.field::<i64>(env.ts_ms, "ts_ms")? {
+            e.metadata.insert("ts_ms".into(), Value::from(ts));
+        }
+        if let Some(raw) = env.transaction
+            && raw.get() != "null"
+        {
+            let tx: Value = serde_json::from_str(raw.get())
+                .map_err(|e| ctx.err("transaction", e.to_string()))?;
+            if let Some(id) = tx.get("id").and_then(Value::as_str) {
+                e.transaction_id = Some(id.to_owned());
+            }
+            e.metadata.insert("transaction".into(), tx);
+        }
+        if operation == Operation::Message
+            && let Some(raw) = env.message
+        {
+            let m: Value =
+                serde_json::from_str(raw.get()).map_err(|e| ctx.err("message", e.to_string()))?;
+            e.metadata.insert("message".into(), m);
+        }
+        if !unavailable.is_empty() {
+            unavailable.dedup();
+            e.metadata
+                .insert(UNAVAILABLE_COLUMNS.into(), Value::Array(unavailable));
+        }
+        Ok(e)
+    }
+
+    /// Parses a row image, converts logical types, and flags placeholder columns.
+    fn row(
+        &self,
+        ctx: &Ctx<'_>,
+        raw: Option<&RawValue>,
+        name: &str,
+        schema: Option<&RowSchema>,
+        unavailable: &mut Vec<Value>,
+    ) -> Result<Option<Value>> {
+        let Some(raw) = raw else { return Ok(None) };
+        let mut v: Value =
+            serde_json::from_str(raw.get()).map_err(|e| ctx.err(name, format!("not JSON: {e}")))?;
+        let obj = match &mut v {
+            Value::Null => return Ok(None),
+            Value::Object(m) => m,
+            other => {
+                return Err(ctx.err(
+                    name,
+                    format!("a row must be an object, got {}", logical::kind(other)),
+                ));
+            }
+        };
+        let mut flagged: Vec<&str> = Vec::new();
+        for (col, val) in obj.iter() {
+            if self.is_placeholder(val) {
+                flagged.push(col);
+            }
+        }
+        let flagged: Vec<String> = flagged.into_iter().map(str::to_owned).collect();
+        if let Some(schema) = schema {
+            convert_row(obj, schema, &flagged)
+                .map_err(|(col, m)| ctx.err(&format!("{name}.{col}"), m))?;
+        }
+        unavailable.extend(flagged.into_iter().map(Value::String));
+        Ok(Some(v))
+    }
+
+    fn is_placeholder(&self, v: &Value) -> bool {
+        match v {
+            Value::String(s) => *s == self.placeholder || *s == self.placeholder_b64,
+            Value::Array(a) => a.len() == 1 && a[0].as_str().is_some_and(|s| s == self.placeholder),
+            _ => false,
+        }
+    }
+
+    /// The key's columns (the payload of a wrapped key), converted by the key schema.
+    fn key(&mut self, topic: &str, key: Option<&[u8]>) -> Result<Option<Value>> {
+        let Some(bytes) = key.filter(|k| !is_null_bytes(k)) else {
+            return Ok(None);
+        };
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| DebeziumError::decode(topic, "key", format!("not UTF-8: {e}")))?;
+        #[derive(Deserialize)]
+        struct Wrapped<'a> {
+            #[serde(borrow)]
+            schema: &'a RawValue,
+            #[serde(borrow)]
+            payload: &'a RawValue,
+        }
+        let looks_wrapped = text.trim_start().starts_with('{') && text.contains("\"payload\"");
+        if looks_wrapped && let Ok(w) = serde_json::from_str::<Wrapped<'_>>(text) {
+            let mut v: Value = serde_json::from_str(w.payload.get())
+                .map_err(|e| DebeziumError::decode(topic, "key.payload", e.to_string()))?;
+            if w.schema.get() != "null" {
+                let ks = self
+                    .cache
+                    .key(topic, w.schema)
+                    .map_err(|m| DebeziumError::decode(topic, "key.schema", m))?;
+                if let Value::Object(m) = &mut v {
+                    convert_row(m, &ks, &[]).map_err(|(col, m)| {
+                        DebeziumError::decode(topic, format!("key.payload.{col}"), m)
+                    })?;
+                }
+            }
+            return Ok(Some(v).filter(|v| !v.is_null()));
+        }
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| DebeziumError::decode(topic, "key", format!("not JSON: {e}")))?;
+        Ok(Some(v).filter(|v| !v.is_null()))
+    }
+
+    fn schema_change(&self, ctx: &Ctx<'_>, env: &Envelope<'_>) -> Result<ChangeEvent> {
+        let source: Source<'_> = match env.source {
+            Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get())
+                .map_err(|e| ctx.err("source", format!("not a Debezium source block: {e}")))?,
+            _ => Source::default(),
+        };
+        let ddl: Option<Cow<'_, str>> = ctx.field(env.ddl, "ddl")?;
+        let changes: Value = match env.table_changes {
+            Some(raw) => serde_json::from_str(raw.get())
+                .map_err(|e| ctx.err("tableChanges", e.to_string()))?,
+            None => Value::Null,
+        };
+        if !(changes.is_null() || changes.is_array()) {
+            return Err(ctx.err("tableChanges", "must be an array"));
+        }
+        let mut e = ChangeEvent::new(self.source_id.as_str(), Operation::SchemaChange, "");
+        let first_id = changes
+            .get(0)
+            .and_then(|c| c.get("id"))
+            .and_then(Value::as_str);
+        if let Some(id) = first_id {
+            let (s, t) = split_table_id(id);
+            e.schema = s;
+            e.table = t;
+        } else {
+            let db: Option<Cow<'_, str>> = ctx.field(env.database_name, "databaseName")?;
+            let sc: Option<Cow<'_, str>> = ctx.field(env.schema_name, "schemaName")?;
+            e.schema = sc.or(db).filter(|s| !s.is_empty()).map(Cow::into_owned);
+            e.table = source
+                .table
+                .clone()
+                .map(Cow::into_owned)
+                .unwrap_or_default();
+        }
+        fill_source(&mut e, &source);
+        e.metadata.insert(
+            "ddl".into(),
+            Value::String(ddl.map(Cow::into_owned).unwrap_or_default()),
+        );
+        if let Some(ts) = ctx.field::<i64>(env.ts_ms, "ts_ms")? {
+            e.metadata.insert("ts_ms".into(), Value::from(ts));
+        }
+        if !changes.is_null() {
+            e.metadata.insert("table_changes".into(), changes);
+        }
+        Ok(e)
+    }
+
+    fn transaction(&self, ctx: &Ctx<'_>, env: &Envelope<'_>) -> Result<ChangeEvent> {
+        let status: Cow<'_, str> = ctx.field(env.status, "status")?.unwrap_or_default();
+        let kind = match status.as_ref() {
+            "BEGIN" => "transaction_begin",
+            "END" => "transaction_end",
+            other => {
+                return Err(ctx.err(
+                    "status",
+                    format!("unknown transaction status {other:?}; expected BEGIN or END"),
+                ));
+            }
+        };
+        let mut e = ChangeEvent::control(self.source_id.as_str(), kind);
+        let id: Option<Cow<'_, str>> = ctx.field(env.id, "id")?;
+        e.transaction_id = id.map(Cow::into_owned);
+        if let Some(ts) = ctx.field::<i64>(env.ts_ms, "ts_ms")? {
+            e.commit_time = millis(ts);
+        }
+        if let Some(n) = ctx.field::<i64>(env.event_count, "event_count")? {
+            e.metadata.insert("event_count".into(), Value::from(n));
+        }
+        if let Some(raw) = env.data_collections {
+            let v: Value = serde_json::from_str(raw.get())
+                .map_err(|e| ctx.err("data_collections", e.to_string()))?;
+            e.metadata.insert("data_collections".into(), v);
+        }
+        Ok(e)
+    }
+
+    fn heartbeat(
+        &mut self,
+        ctx: &Ctx<'_>,
+        env: &Envelope<'_>,
+        key: Option<&[u8]>,
+    ) -> Result<ChangeEvent> {
+        let mut e = ChangeEvent::control(self.source_id.as_str(), "heartbeat");
+        if let Some(ts) = ctx.field::<i64>(env.ts_ms, "ts_ms")? {
+            e.commit_time = millis(ts);
+            e.metadata.insert("ts_ms".into(), Value::from(ts));
+        }
+        if let Some(Value::Object(k)) = self.key(ctx.topic, key)?
+            && let Some(server) = k.get("serverName")
+        {
+            e.metadata.insert("server_name".into(), server.clone());
+        }
+        Ok(e)
+    }
+}
+
+/// Decodes one record with a throwaway [`Decoder`] (no schema cache between calls). For a
+/// stream, keep a [`Decoder`] per source.
+pub fn decode(
+    source_id: &str,
+    topic: &str,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+) -> Result<Option<ChangeEvent>> {
+    Decoder::new(source_id).decode(topic, key, value)
+}
+
+/// Where in the record we are, for errors.
+struct Ctx<'t> {
+    topic: &'t str,
+    loc: &'static str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, field: &str, message: impl Into<String>) -> DebeziumError {
+        DebeziumError::decode(self.topic, format!("{}.{field}", self.loc), message)
+    }
+
+    /// Parses an optional scalar field; JSON `null` is `None`.
+    fn field<'a, T: Deserialize<'a>>(
+        &self,
+        raw: Option<&'a RawValue>,
+        name: &str,
+    ) -> Result<Option<T>> {
+        match raw {
+            None => Ok(None),
+            Some(r) if r.get() == "null" => Ok(None),
+            Some(r) => serde_json::from_str(r.get())
+                .map(Some)
+                .map_err(|e| self.err(name, format!("{e} (got {})", clip(r.get())))),
+        }
+    }
+}
+
+fn clip(s: &str) -> &str {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+fn is_null_bytes(b: &[u8]) -> bool {
+    b.is_empty() || b.trim_ascii() == b"null"
+}
+
+fn millis(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+/// Applies the conversions of a row schema; the error names the column.
+fn convert_row(
+    obj: &mut Map<String, Value>,
+    schema: &RowSchema,
+    skip: &[String],
+) -> std::result::Result<(), (String, String)> {
+    for (col, conv) in &schema.conversions {
+        if skip.iter().any(|s| s == col) {
+            continue;
+        }
+        if let Some(v) = obj.get_mut(col) {
+            conv.apply(v).map_err(|m| (col.clone(), m))?;
+        }
+    }
+    Ok(())
+}
+
+/// Schema and table of a change: PostgreSQL/SQL Server `schema`, MySQL `db`, MongoDB
+/// `collection`; the topic (`prefix.schema.table`) when the source block lacks them.
+fn table_of(source: &Source<'_>, topic: &str) -> (Option<String>, String) {
+    let table = source.table.as_ref().or(source.collection.as_ref());
+    match table {
+        Some(t) => {
+            let schema = source.schema.as_ref().or(source.db.as_ref());
+            (schema.map(|s| s.to_string()), t.to_string())
+        }
+        None => {
+            let mut parts = topic.rsplitn(3, '.');
+            let t = parts.next().unwrap_or("").to_owned();
+            let s = parts.next().map(str::to_owned);
+            if s.is_some() {
+                (s, t)
+            } else {
+                (None, String::new())
+            }
+        }
+    }
+}
+
+/// `"db"."table"` or `"db"."schema"."table"` (quotes optional) → (schema, table).
+fn split_table_id(id: &str) -> (Option<String>, String) {
+    let parts: Vec<String> = id
+        .split('.')
+        .map(|p| p.trim_matches('"').to_owned())
+        .collect();
+    match parts.as_slice() {
+        [t] => (None, t.clone()),
+        [.., s, t] => (Some(s.clone()).filter(|s| !s.is_empty()), t.clone()),
+        [] => (None, String::new()),
+    }
+}
+
+/// Position, commit time, transaction id and snapshot flag from the source block.
+fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
+    if let Some(lsn) = s.lsn {
+        // PostgreSQL's own text form of an LSN.
+        let lsn = lsn as u64;
+        e.position = Some(Position::new(format!(
+            "{:X}/{:X}",
+            lsn >> 32,
+            lsn & 0xFFFF_FFFF
+        )));
+    } else if let Some(gtid) = s.gtid.as_ref().filter(|g| !g.is_empty()) {
+        e.position = Some(Position::new(gtid.to_string()));
+    } else if let (Some(file), Some(pos)) = (&s.file, s.pos) {
+        e.position = Some(Position::new(format!("{file}:{pos}")));
+    } else if let Some(lsn) = s.change_lsn.as_ref().or(s.commit_lsn.as_ref()) {
+        e.position = Some(Position::new(lsn.to_string()));
+    }
+    e.commit_time = match (s.ts_us, s.ts_ms) {
+        (Some(us), _) => OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).ok(),
+        (None, Some(ms)) => millis(ms),
+        _ => None,
+    };
+    if let Some(tx) = s.tx_id {
+        e.transaction_id = Some(tx.to_string());
+    } else if let Some(gtid) = s.gtid.as_ref().filter(|g| !g.is_empty()) {
+        e.transaction_id = Some(gtid.to_string());
+    }
+    if let Some(ms) = s.ts_ms {
+        e.metadata.insert("source_ts_ms".into(), Value::from(ms));
+    }
+    if let Some(snap) = s.snapshot {
+        let v = match snap.get() {
+            "true" => Some(Value::String("true".into())),
+            "false" | "null" | "\"false\"" => None,
+            other => serde_json::from_str::<Value>(other).ok(),
+        };
+        if let Some(v) = v {
+            e.metadata.insert("snapshot".into(), v);
+        }
+    }
+}

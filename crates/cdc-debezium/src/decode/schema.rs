@@ -1,0 +1,131 @@
+//! Kafka Connect JSON schemas: which row columns need a logical-type conversion.
+//!
+//! A Debezium value schema is several kilobytes and the same for every record of a table, so
+//! the decoder keeps the conversions per topic and re-reads the schema only when its text
+//! changes (a schema change of the table).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::logical::Logical;
+
+/// A Connect schema, as far as the decoder needs it.
+#[derive(Debug, Deserialize)]
+struct ConnectSchema {
+    #[serde(default)]
+    fields: Vec<ConnectSchema>,
+    #[serde(default)]
+    field: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    parameters: Option<HashMap<String, serde_json::Value>>,
+    #[serde(default)]
+    items: Option<Box<ConnectSchema>>,
+}
+
+impl ConnectSchema {
+    fn logical(&self) -> Option<Logical> {
+        if let Some(name) = &self.name {
+            let scale = self
+                .parameters
+                .as_ref()
+                .and_then(|p| p.get("scale"))
+                .and_then(|v| v.as_str());
+            if let Some(l) = Logical::from_schema_name(name, scale) {
+                return Some(l);
+            }
+        }
+        self.items
+            .as_ref()
+            .and_then(|i| i.logical())
+            .map(|l| Logical::Array(Box::new(l)))
+    }
+
+    fn field(&self, name: &str) -> Option<&ConnectSchema> {
+        self.fields
+            .iter()
+            .find(|f| f.field.as_deref() == Some(name))
+    }
+
+    fn row_schema(&self) -> RowSchema {
+        RowSchema {
+            conversions: self
+                .fields
+                .iter()
+                .filter_map(|f| Some((f.field.clone()?, f.logical()?)))
+                .collect(),
+        }
+    }
+}
+
+/// The columns of a row that need converting.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RowSchema {
+    /// `(column, conversion)` for each column with a logical type.
+    pub conversions: Vec<(String, Logical)>,
+}
+
+/// What the value schema of a change event says about its rows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnvelopeSchema {
+    /// Conversions of `before` / `after` (they share the table's `Value` schema).
+    pub row: RowSchema,
+}
+
+/// Parses a value schema (`{"type":"struct","fields":[before, after, source, ...]}`).
+pub fn envelope_schema(raw: &RawValue) -> Result<EnvelopeSchema, String> {
+    let s: ConnectSchema = serde_json::from_str(raw.get())
+        .map_err(|e| format!("schema is not a Connect schema: {e}"))?;
+    let row = s
+        .field("after")
+        .or_else(|| s.field("before"))
+        .map(ConnectSchema::row_schema)
+        .unwrap_or_default();
+    Ok(EnvelopeSchema { row })
+}
+
+/// Parses a key schema (a struct of the key columns).
+pub fn key_schema(raw: &RawValue) -> Result<RowSchema, String> {
+    let s: ConnectSchema = serde_json::from_str(raw.get())
+        .map_err(|e| format!("key schema is not a Connect schema: {e}"))?;
+    Ok(s.row_schema())
+}
+
+/// Per-topic cache of parsed schemas, keyed by the schema's exact text.
+#[derive(Debug, Default)]
+pub struct SchemaCache {
+    values: HashMap<String, (Box<str>, Arc<EnvelopeSchema>)>,
+    keys: HashMap<String, (Box<str>, Arc<RowSchema>)>,
+}
+
+impl SchemaCache {
+    /// The envelope schema of a topic for this schema text, parsing it only when it changed.
+    pub fn value(&mut self, topic: &str, raw: &RawValue) -> Result<Arc<EnvelopeSchema>, String> {
+        if let Some((text, parsed)) = self.values.get(topic)
+            && **text == *raw.get()
+        {
+            return Ok(Arc::clone(parsed));
+        }
+        let parsed = Arc::new(envelope_schema(raw)?);
+        self.values
+            .insert(topic.to_owned(), (raw.get().into(), Arc::clone(&parsed)));
+        Ok(parsed)
+    }
+
+    /// The key schema of a topic, likewise.
+    pub fn key(&mut self, topic: &str, raw: &RawValue) -> Result<Arc<RowSchema>, String> {
+        if let Some((text, parsed)) = self.keys.get(topic)
+            && **text == *raw.get()
+        {
+            return Ok(Arc::clone(parsed));
+        }
+        let parsed = Arc::new(key_schema(raw)?);
+        self.keys
+            .insert(topic.to_owned(), (raw.get().into(), Arc::clone(&parsed)));
+        Ok(parsed)
+    }
+}

@@ -1,0 +1,280 @@
+//! Transport-neutral delivery: a transport (a Kafka consumer, a test) hands over records;
+//! they are decoded and fanned out to the source's subscribers, in order.
+//!
+//! Failure policy (positioned provider): the outcome says how many records the transport
+//! may commit. A record is committable only once every subscriber handled its event
+//! (tombstones and signal-table records carry nothing and are committable at once). After a
+//! handler failure nothing past the failed event is committable: the transport delivers the
+//! rest again.
+
+use std::sync::Arc;
+
+use cdc_core::{CdcError, ChangeEvent, Operation, SchemaVersion, SharedEvent};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{DebeziumProvider, Entry, lock, log_warn};
+
+/// One record as a transport has it: topic, key and value bytes (`None` for null).
+#[derive(Clone, Copy, Debug)]
+pub struct RawRecord<'a> {
+    /// Kafka topic.
+    pub topic: &'a str,
+    /// Key bytes, `None` for a null key.
+    pub key: Option<&'a [u8]>,
+    /// Value bytes, `None` for a tombstone.
+    pub value: Option<&'a [u8]>,
+}
+
+/// What the transport may do after [`DebeziumProvider::deliver`].
+#[derive(Debug)]
+pub enum DeliveryOutcome {
+    /// Every subscriber handled the event (or the record carried none): commit the offset.
+    Commit {
+        /// Whether an event reached the subscribers (false for tombstones and the like).
+        delivered: bool,
+    },
+    /// A subscriber failed: do not commit; deliver this record again.
+    Retry {
+        /// What failed.
+        error: String,
+    },
+}
+
+impl DeliveryOutcome {
+    /// Whether the transport may commit the record's offset.
+    pub fn may_commit(&self) -> bool {
+        matches!(self, Self::Commit { .. })
+    }
+}
+
+/// What the transport may do after [`DebeziumProvider::deliver_batch`].
+#[derive(Debug)]
+pub struct BatchOutcome {
+    /// The first `committable` records of the batch may be committed; the rest must be
+    /// delivered again.
+    pub committable: usize,
+    /// Events that reached the subscribers.
+    pub delivered: usize,
+    /// Why the batch stopped short, when it did (a handler failure, or an undecodable
+    /// record at index `committable`).
+    pub error: Option<CdcError>,
+}
+
+impl DebeziumProvider {
+    /// Decodes one record of a connected source (found by its topic) and hands the event to
+    /// the subscribers. `Err` when the topic belongs to no connected source or the record is
+    /// malformed (the transport must not commit it).
+    pub async fn deliver(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) -> Result<DeliveryOutcome, CdcError> {
+        let out = self
+            .deliver_batch(&[RawRecord { topic, key, value }])
+            .await?;
+        match (out.committable, out.error) {
+            (1, _) => Ok(DeliveryOutcome::Commit {
+                delivered: out.delivered == 1,
+            }),
+            (_, Some(CdcError::Handler { message, .. })) => {
+                Ok(DeliveryOutcome::Retry { error: message })
+            }
+            (_, Some(e)) => Err(e),
+            (_, None) => Ok(DeliveryOutcome::Retry {
+                error: "not delivered".into(),
+            }),
+        }
+    }
+
+    /// Decodes a batch of records of one source (the source of the first record's topic)
+    /// and fans the events out in one call per subscriber. Records of other sources in the
+    /// batch are an error.
+    pub async fn deliver_batch(&self, records: &[RawRecord<'_>]) -> Result<BatchOutcome, CdcError> {
+        let Some(first) = records.first() else {
+            return Ok(BatchOutcome {
+                committable: 0,
+                delivered: 0,
+                error: None,
+            });
+        };
+        let source_id = self
+            .source_for_topic(first.topic)
+            .ok_or_else(|| CdcError::NotFound {
+                source_id: format!("(topic {:?})", first.topic),
+                provider: Some(crate::PROVIDER.into()),
+            })?;
+        let entry = self.entry(&source_id)?;
+        let subscribers = self.subscribers_of(&source_id);
+        let signal_table = entry
+            .source
+            .options
+            .signal
+            .as_ref()
+            .map(|s| s.table.clone());
+
+        // One delivery at a time per source keeps events in order.
+        let mut decoder = entry.stream.lock().await;
+        let mut events: Vec<SharedEvent> = Vec::with_capacity(records.len());
+        // record_of[i] = index of the record event i came from.
+        let mut record_of: Vec<usize> = Vec::with_capacity(records.len());
+        let mut decode_error = None;
+        let mut decoded_upto = records.len();
+        for (i, r) in records.iter().enumerate() {
+            if self.source_for_topic(r.topic).as_deref() != Some(source_id.as_str()) {
+                decode_error = Some(CdcError::InvalidState {
+                    source_id: source_id.clone(),
+                    provider: crate::PROVIDER.into(),
+                    message: format!(
+                        "record {i} of the batch (topic {:?}) belongs to another source; deliver one source per batch",
+                        r.topic
+                    ),
+                });
+                decoded_upto = i;
+                break;
+            }
+            match decoder.decode(r.topic, r.key, r.value) {
+                Ok(Some(ev)) => {
+                    if signal_table
+                        .as_deref()
+                        .is_some_and(|t| t == ev.qualified_table())
+                    {
+                        continue;
+                    }
+                    events.push(Arc::new(ev));
+                    record_of.push(i);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    log_warn(&source_id, "undecodable record", &e);
+                    decode_error = Some(e.into_cdc(&source_id));
+                    decoded_upto = i;
+                    break;
+                }
+            }
+        }
+
+        if events.is_empty() {
+            return Ok(BatchOutcome {
+                committable: decoded_upto,
+                delivered: 0,
+                error: decode_error,
+            });
+        }
+        if subscribers.is_empty() {
+            // Nobody to hand the events to: committing would lose them.
+            return Ok(BatchOutcome {
+                committable: record_of[0],
+                delivered: 0,
+                error: Some(CdcError::Handler {
+                    source_id: source_id.clone(),
+                    message:
+                        "no handler is subscribed to this source; the records stay uncommitted"
+                            .into(),
+                }),
+            });
+        }
+        match subscribers.deliver(&events).await {
+            Ok(()) => {
+                record_delivered(&entry, &events);
+                Ok(BatchOutcome {
+                    committable: decoded_upto,
+                    delivered: events.len(),
+                    error: decode_error,
+                })
+            }
+            Err(failure) => {
+                let handled = failure.handled.min(events.len());
+                record_delivered(&entry, &events[..handled]);
+                // Commit only up to the record of the first event not handled by everyone.
+                let committable = record_of[handled];
+                Ok(BatchOutcome {
+                    committable,
+                    delivered: handled,
+                    error: Some(CdcError::Handler {
+                        source_id: source_id.clone(),
+                        message: failure.to_string(),
+                    }),
+                })
+            }
+        }
+    }
+}
+
+/// Updates last-event time, lag and schema history with events every handler took.
+fn record_delivered(entry: &Entry, events: &[SharedEvent]) {
+    let Some(last) = events
+        .iter()
+        .rev()
+        .find(|e| e.operation != Operation::Control)
+    else {
+        return;
+    };
+    {
+        let mut l = lock(&entry.last);
+        l.at = Some(OffsetDateTime::now_utc());
+        if let Some(lag) = lag_ms(last) {
+            l.lag_seconds = Some(lag.max(0) / 1000);
+        }
+    }
+    let mut history = lock(&entry.history);
+    for e in events
+        .iter()
+        .filter(|e| e.operation == Operation::SchemaChange)
+    {
+        add_schema_versions(&mut history, e);
+    }
+}
+
+/// `ts_ms − source.ts_ms` of an event.
+pub(crate) fn lag_ms(e: &ChangeEvent) -> Option<i64> {
+    let done = e.metadata.get("ts_ms")?.as_i64()?;
+    let changed = e.metadata.get("source_ts_ms")?.as_i64()?;
+    Some(done - changed)
+}
+
+/// One version per table named by a schema-change event (its `table_changes`, or its table).
+fn add_schema_versions(
+    history: &mut std::collections::BTreeMap<String, Vec<SchemaVersion>>,
+    e: &ChangeEvent,
+) {
+    let ddl = e
+        .metadata
+        .get("ddl")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let applied_at = e.commit_time.unwrap_or_else(OffsetDateTime::now_utc);
+    let mut tables: Vec<String> = e
+        .metadata
+        .get("table_changes")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.get("id").and_then(Value::as_str))
+                .map(|id| {
+                    let parts: Vec<&str> = id.split('.').map(|p| p.trim_matches('"')).collect();
+                    match parts.as_slice() {
+                        [.., s, t] => format!("{s}.{t}"),
+                        [t] => (*t).to_owned(),
+                        [] => String::new(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if tables.is_empty() && !e.table.is_empty() {
+        tables.push(e.qualified_table());
+    }
+    for t in tables {
+        let versions = history.entry(t.clone()).or_default();
+        let version = versions.last().map(|v| v.version + 1).unwrap_or(1);
+        versions.push(SchemaVersion {
+            table: t,
+            version,
+            ddl: ddl.clone(),
+            applied_at,
+        });
+    }
+}

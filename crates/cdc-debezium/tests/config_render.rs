@@ -1,0 +1,234 @@
+//! The connector config builder: per source type, DSN split, derived names, user overrides,
+//! masking, and errors naming the field.
+
+use cdc_core::SourceConfig;
+use cdc_debezium::DebeziumProvider;
+use cdc_debezium::config::{DebeziumSource, MASKED, derived_server_id};
+use serde_json::{Value, json};
+
+fn cfg(source_type: &str, tables: &[&str], options: Value) -> SourceConfig {
+    SourceConfig::from_value(json!({
+        "provider": "debezium", "source_id": "Orders-DB.eu", "source_type": source_type,
+        "connection": "http://connect:8083", "tables": tables, "options": options,
+    }))
+    .unwrap()
+}
+
+fn render(c: &SourceConfig) -> std::collections::BTreeMap<String, String> {
+    DebeziumSource::from_config(c).unwrap().connector.config
+}
+
+#[test]
+fn postgres_config_uses_debezium_3_names() {
+    let c = render(&cfg(
+        "postgres",
+        &["public.orders", "users"],
+        json!({"database": "postgres://dbz:s3cret@db:5433/shop"}),
+    ));
+    let want = [
+        (
+            "connector.class",
+            "io.debezium.connector.postgresql.PostgresConnector",
+        ),
+        ("database.hostname", "db"),
+        ("database.port", "5433"),
+        ("database.user", "dbz"),
+        ("database.password", "s3cret"),
+        ("database.dbname", "shop"),
+        ("topic.prefix", "Orders-DB.eu"),
+        ("plugin.name", "pgoutput"),
+        ("slot.name", "cdc_orders_db_eu"),
+        ("publication.name", "cdc_orders_db_eu_pub"),
+        ("publication.autocreate.mode", "filtered"),
+        ("table.include.list", "public.orders,[^.]+\\.users"),
+        ("snapshot.mode", "initial"),
+        ("tasks.max", "1"),
+    ];
+    for (k, v) in want {
+        assert_eq!(c.get(k).map(String::as_str), Some(v), "{k}");
+    }
+    assert!(!c.contains_key("database.server.name"));
+    assert!(!c.keys().any(|k| k.starts_with("database.history")));
+}
+
+#[test]
+fn config_provider_reference_passes_through_and_masking() {
+    let src = DebeziumSource::from_config(&cfg(
+        "postgres",
+        &[],
+        json!({"database": "postgres://dbz:${file:/secrets.properties:pw}@db/shop"}),
+    ))
+    .unwrap();
+    assert_eq!(
+        src.connector.config["database.password"],
+        "${file:/secrets.properties:pw}"
+    );
+    assert_eq!(src.connector.config["database.port"], "5432");
+    assert_eq!(
+        src.connector.masked()["database.password"],
+        "${file:/secrets.properties:pw}"
+    );
+
+    let c = cfg(
+        "postgres",
+        &[],
+        json!({"database": "postgres://dbz:hunter2@db/shop"}),
+    );
+    let masked = DebeziumProvider::render(&c, false).unwrap();
+    assert!(
+        !masked.contains("hunter2") && masked.contains(MASKED),
+        "{masked}"
+    );
+    let revealed = DebeziumProvider::render(&c, true).unwrap();
+    assert!(revealed.contains("hunter2"));
+    let src = DebeziumSource::from_config(&c).unwrap();
+    assert!(!format!("{src:?}").contains("hunter2"));
+}
+
+#[test]
+fn mysql_gets_a_stable_server_id_and_schema_history() {
+    let c = cfg(
+        "mysql",
+        &["inventory.customers"],
+        json!({"database": "mysql://dbz:pw@mysql/inventory",
+               "schema_history": {"kafka_bootstrap_servers": "kafka:9092"}}),
+    );
+    let a = render(&c);
+    assert_eq!(
+        a["connector.class"],
+        "io.debezium.connector.mysql.MySqlConnector"
+    );
+    assert_eq!(a["database.port"], "3306");
+    assert_eq!(
+        a["database.server.id"],
+        derived_server_id("Orders-DB.eu").to_string()
+    );
+    assert_eq!(
+        render(&c)["database.server.id"],
+        a["database.server.id"],
+        "stable"
+    );
+    assert_ne!(derived_server_id("a"), derived_server_id("b"));
+    assert_eq!(
+        a["schema.history.internal.kafka.bootstrap.servers"],
+        "kafka:9092"
+    );
+    assert_eq!(
+        a["schema.history.internal.kafka.topic"],
+        "Orders-DB.eu.schema-history"
+    );
+    assert_eq!(a["table.include.list"], "inventory.customers");
+    let given = render(&cfg(
+        "mariadb",
+        &[],
+        json!({"database": "mariadb://u:p@m/db", "server_id": 4242,
+               "schema_history": {"kafka_bootstrap_servers": "k:9092", "kafka_topic": "hist"}}),
+    ));
+    assert_eq!(
+        given["connector.class"],
+        "io.debezium.connector.mariadb.MariaDbConnector"
+    );
+    assert_eq!(given["database.server.id"], "4242");
+    assert_eq!(given["schema.history.internal.kafka.topic"], "hist");
+    assert_eq!(given["database.include.list"], "db");
+}
+
+#[test]
+fn sqlserver_and_mongodb() {
+    let s = render(&cfg(
+        "sqlserver",
+        &["dbo.orders"],
+        json!({"database": "sqlserver://sa:pw@mssql/shop",
+               "schema_history": {"kafka_bootstrap_servers": "k:9092"}}),
+    ));
+    assert_eq!(
+        s["connector.class"],
+        "io.debezium.connector.sqlserver.SqlServerConnector"
+    );
+    assert_eq!(s["database.names"], "shop");
+    assert_eq!(s["database.port"], "1433");
+    let m = DebeziumSource::from_config(&cfg(
+        "mongodb",
+        &["shop.orders"],
+        json!({"database": "mongodb://u:topsecret@mongo:27017/?replicaSet=rs0"}),
+    ))
+    .unwrap();
+    assert_eq!(
+        m.connector.config["mongodb.connection.string"],
+        "mongodb://u:topsecret@mongo:27017/?replicaSet=rs0"
+    );
+    assert_eq!(m.connector.config["collection.include.list"], "shop.orders");
+    assert!(!m.connector.masked()["mongodb.connection.string"].contains("topsecret"));
+}
+
+#[test]
+fn connector_config_is_merged_last_and_the_user_wins() {
+    let c = render(&cfg(
+        "postgres",
+        &[],
+        json!({"database": "postgres://u:p@db/shop",
+               "connector_config": {"snapshot.mode": "no_data", "heartbeat.interval.ms": 10000,
+                                    "slot.drop.on.stop": true, "publication.autocreate.mode": null}}),
+    ));
+    assert_eq!(c["snapshot.mode"], "no_data");
+    assert_eq!(c["heartbeat.interval.ms"], "10000");
+    assert_eq!(c["slot.drop.on.stop"], "true");
+    assert!(!c.contains_key("publication.autocreate.mode"));
+}
+
+#[test]
+fn errors_name_the_field() {
+    let cases = [
+        (cfg("oracle", &[], json!({})), "source_type"),
+        (cfg("postgres", &[], json!({})), "options.database"),
+        (
+            cfg("postgres", &[], json!({"database": "nonsense"})),
+            "options.database",
+        ),
+        (
+            cfg("postgres", &[], json!({"database": "postgres://u:pw@db"})),
+            "names no database",
+        ),
+        (
+            cfg(
+                "postgres",
+                &[],
+                json!({"database": "postgres://u:p@db/x", "bogus": 1}),
+            ),
+            "bogus",
+        ),
+        (
+            cfg("mysql", &[], json!({"database": "mysql://u:p@m/x"})),
+            "options.schema_history",
+        ),
+        (
+            cfg(
+                "postgres",
+                &[],
+                json!({"database": "postgres://u:p@db/x", "connector_config": {"a": [1]}}),
+            ),
+            "options.connector_config.a",
+        ),
+        (
+            cfg(
+                "postgres",
+                &[],
+                json!({"database": "postgres://u:p@db/x", "topic_prefix": "a b"}),
+            ),
+            "options.topic_prefix",
+        ),
+    ];
+    for (c, want) in cases {
+        let e = DebeziumSource::from_config(&c).unwrap_err().to_string();
+        assert!(e.contains(want), "{want}: {e}");
+        assert!(e.contains("Orders-DB.eu"), "names the source: {e}");
+    }
+    let mut c = cfg("postgres", &[], json!({"database": "postgres://u:p@db/x"}));
+    c.connection = "ftp://x".into();
+    assert!(
+        DebeziumSource::from_config(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("connection")
+    );
+}
