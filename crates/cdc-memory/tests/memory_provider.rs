@@ -244,7 +244,7 @@ async fn snapshot_emits_control_event_with_tables_and_time() {
         "empty = configured tables"
     );
     p.wait_idle("s").await.unwrap();
-    let seen = seen.lock().unwrap();
+    let seen: Vec<SharedEvent> = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].operation, Operation::Control);
     assert_eq!(seen[0].control.as_deref(), Some("snapshot_started"));
@@ -364,7 +364,7 @@ async fn concurrent_inject_loses_nothing_and_keeps_each_producers_order() {
         j.await.unwrap();
     }
     p.wait_idle("s").await.unwrap();
-    let seen = seen.lock().unwrap();
+    let seen: Vec<SharedEvent> = std::mem::take(&mut *seen.lock().unwrap());
     assert_eq!(seen.len() as i64, PRODUCERS * PER, "events lost");
     let mut next = vec![0i64; PRODUCERS as usize];
     for e in seen.iter() {
@@ -374,7 +374,6 @@ async fn concurrent_inject_loses_nothing_and_keeps_each_producers_order() {
         assert_eq!(seq, next[producer], "producer {producer} out of order");
         next[producer] += 1;
     }
-    drop(seen);
     p.disconnect("s").await.unwrap();
     assert_eq!(p.running_tasks(), 0);
 }

@@ -1,0 +1,131 @@
+//! The config file: `sources:`, `triggers:` (each with `steps:`) and `settings:`.
+//!
+//! Loading collects every problem at once, each with file and line: YAML syntax, unknown
+//! keys (with a "did you mean"), unset `${VAR}`s, invalid source and trigger configs, unknown
+//! providers and step types, triggers on sources the file does not define.
+
+mod check;
+mod interpolate;
+mod node;
+mod suggest;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use cdc::SourceConfig;
+use cdc::trigger::TriggerConfig;
+use serde_json::Value;
+
+pub use suggest::hint;
+
+/// One problem in a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong, starting with the field path (`sources[0].source_id: is required`).
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// The `settings:` section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// `text` or `json`; the `--log-format` flag wins.
+    pub log_format: Option<String>,
+    /// Seconds between the per-source summary lines of `cdc run` (0: none). Default 10.
+    pub metrics_interval_secs: u64,
+    /// Where `cdc run` writes the status `cdc status` reads.
+    pub status_file: Option<PathBuf>,
+}
+
+/// The default of `settings.metrics_interval_secs`.
+pub const DEFAULT_METRICS_INTERVAL_SECS: u64 = 10;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            log_format: None,
+            metrics_interval_secs: DEFAULT_METRICS_INTERVAL_SECS,
+            status_file: None,
+        }
+    }
+}
+
+/// One step of a trigger.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepSpec {
+    /// The step type (`step.cdc_status`, ...).
+    pub step_type: String,
+    /// Its name, unique in the trigger; later steps read its output as `${steps.<name>.<key>}`.
+    pub name: String,
+    /// Its config, with `${event.*}` / `${steps.*}` references still in it.
+    pub config: Value,
+}
+
+/// One trigger with its steps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TriggerSpec {
+    /// Its name (`name:`, or `trigger-<n>`).
+    pub name: String,
+    /// The filter: source, tables, actions.
+    pub config: TriggerConfig,
+    /// The steps run in order for each matching event.
+    pub steps: Vec<StepSpec>,
+}
+
+/// A loaded, checked config file.
+#[derive(Clone, Debug)]
+pub struct ConfigFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The sources (relative `events_file` paths made relative to the file's folder).
+    pub sources: Vec<SourceConfig>,
+    /// The triggers.
+    pub triggers: Vec<TriggerSpec>,
+    /// The settings.
+    pub settings: Settings,
+}
+
+impl ConfigFile {
+    /// Reads and checks `path` with the process environment; every problem at once.
+    pub fn load(path: &Path) -> Result<Self, Vec<Diagnostic>> {
+        Self::load_with_env(path, &|name| std::env::var(name).ok())
+    }
+
+    /// [`ConfigFile::load`] with another environment.
+    pub fn load_with_env(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Vec<Diagnostic>> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![Diagnostic {
+                file: file.clone(),
+                line: None,
+                message: format!("cannot read the config file: {e}"),
+            }]
+        })?;
+        check::load_text(path, &text, env)
+    }
+
+    /// The source with this id.
+    pub fn source(&self, source_id: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.source_id == source_id)
+    }
+
+    /// How many steps all triggers have.
+    pub fn step_count(&self) -> usize {
+        self.triggers.iter().map(|t| t.steps.len()).sum()
+    }
+}
