@@ -22,35 +22,37 @@ pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
     loader.load().await
 }
 
-/// A DMS client from `base` with the settings' overrides.
-pub fn dms_client(base: &SdkConfig, settings: &AwsSettings) -> aws_sdk_databasemigration::Client {
-    let mut builder = aws_sdk_databasemigration::config::Builder::from(base);
+/// `base` with the settings' region, endpoint URL and retries put on top: the one place the
+/// overrides are applied, for every service client below.
+fn with_overrides(base: &SdkConfig, settings: &AwsSettings) -> SdkConfig {
+    let mut builder = base.to_builder();
     if let Some(region) = &settings.region {
-        builder = builder.region(Region::new(region.clone()));
+        builder.set_region(Some(Region::new(region.clone())));
     }
     if let Some(url) = &settings.endpoint_url {
-        builder = builder.endpoint_url(url);
+        builder.set_endpoint_url(Some(url.clone()));
     }
     if let Some(attempts) = settings.max_attempts {
-        builder = builder.retry_config(retry_config(attempts));
+        builder.set_retry_config(Some(retry_config(attempts)));
     }
-    aws_sdk_databasemigration::Client::from_conf(builder.build())
+    builder.build()
+}
+
+/// A DMS client from `base` with the settings' overrides.
+pub fn dms_client(base: &SdkConfig, settings: &AwsSettings) -> aws_sdk_databasemigration::Client {
+    aws_sdk_databasemigration::Client::new(&with_overrides(base, settings))
 }
 
 /// A Kinesis client from `base` with the settings' overrides.
 #[cfg(feature = "kinesis")]
 pub fn kinesis_client(base: &SdkConfig, settings: &AwsSettings) -> aws_sdk_kinesis::Client {
-    let mut builder = aws_sdk_kinesis::config::Builder::from(base);
-    if let Some(region) = &settings.region {
-        builder = builder.region(Region::new(region.clone()));
-    }
-    if let Some(url) = &settings.endpoint_url {
-        builder = builder.endpoint_url(url);
-    }
-    if let Some(attempts) = settings.max_attempts {
-        builder = builder.retry_config(retry_config(attempts));
-    }
-    aws_sdk_kinesis::Client::from_conf(builder.build())
+    aws_sdk_kinesis::Client::new(&with_overrides(base, settings))
+}
+
+/// A CloudWatch client from `base` with the settings' overrides.
+#[cfg(feature = "cloudwatch")]
+pub fn cloudwatch_client(base: &SdkConfig, settings: &AwsSettings) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(&with_overrides(base, settings))
 }
 
 /// Standard retries with `attempts` attempts in all; 1 means no retry.
@@ -60,20 +62,4 @@ fn retry_config(attempts: u32) -> RetryConfig {
     } else {
         RetryConfig::standard().with_max_attempts(attempts)
     }
-}
-
-/// A CloudWatch client from `base` with the settings' overrides.
-#[cfg(feature = "cloudwatch")]
-pub fn cloudwatch_client(base: &SdkConfig, settings: &AwsSettings) -> aws_sdk_cloudwatch::Client {
-    let mut builder = aws_sdk_cloudwatch::config::Builder::from(base);
-    if let Some(region) = &settings.region {
-        builder = builder.region(Region::new(region.clone()));
-    }
-    if let Some(url) = &settings.endpoint_url {
-        builder = builder.endpoint_url(url);
-    }
-    if let Some(attempts) = settings.max_attempts {
-        builder = builder.retry_config(retry_config(attempts));
-    }
-    aws_sdk_cloudwatch::Client::from_conf(builder.build())
 }

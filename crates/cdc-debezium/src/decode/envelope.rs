@@ -1,15 +1,41 @@
 //! Borrowed views of a Debezium record: every part is kept as raw JSON text until it is
 //! needed, so the schema (most of the bytes with `schemas.enable=true`) is only skipped.
+//!
+//! The row images and the source block, most of a payload's bytes, are [`Part`]s: with
+//! `EAGER` they are parsed in the same pass as the envelope (one scan of the bytes); without,
+//! they stay raw text and are parsed one by one, so that an error names the part at fault.
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 use serde_json::value::RawValue;
+
+/// A part of the envelope: raw JSON text, or already parsed (`EAGER`).
+#[derive(Debug)]
+pub enum Part<'a, T, const EAGER: bool> {
+    /// Kept as text, parsed when needed.
+    Raw(&'a RawValue),
+    /// Parsed with the envelope.
+    Parsed(T),
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>, const EAGER: bool> Deserialize<'de>
+    for Part<'a, T, EAGER>
+{
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if EAGER {
+            T::deserialize(d).map(Self::Parsed)
+        } else {
+            <&'a RawValue>::deserialize(d).map(Self::Raw)
+        }
+    }
+}
 
 /// The top level of a value (or a payload): the change envelope fields, heartbeat,
 /// transaction and schema-change fields, and `schema` / `payload` of the wrapped form.
 #[derive(Debug, Default, Deserialize)]
-pub struct Envelope<'a> {
+pub struct Envelope<'a, const EAGER: bool> {
     /// `schema` of the `{"schema", "payload"}` form.
     #[serde(borrow, default)]
     pub schema: Option<&'a RawValue>,
@@ -18,13 +44,13 @@ pub struct Envelope<'a> {
     pub payload: Option<&'a RawValue>,
     /// Row before.
     #[serde(borrow, default)]
-    pub before: Option<&'a RawValue>,
+    pub before: Option<Part<'a, Value, EAGER>>,
     /// Row after.
     #[serde(borrow, default)]
-    pub after: Option<&'a RawValue>,
+    pub after: Option<Part<'a, Value, EAGER>>,
     /// Source block.
     #[serde(borrow, default)]
-    pub source: Option<&'a RawValue>,
+    pub source: Option<Part<'a, Source<'a>, EAGER>>,
     /// Operation code.
     #[serde(borrow, default)]
     pub op: Option<&'a RawValue>,
@@ -63,7 +89,7 @@ pub struct Envelope<'a> {
     pub data_collections: Option<&'a RawValue>,
 }
 
-impl Envelope<'_> {
+impl<const EAGER: bool> Envelope<'_, EAGER> {
     /// Whether this is the `{"schema", "payload"}` form (and not a bare payload).
     pub fn is_wrapped(&self) -> bool {
         self.payload.is_some()
