@@ -49,9 +49,9 @@ impl Fixture {
         provider.connect(&config).await.unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&seen);
-        // The subscription lives as long as the source: keep it by leaking the guard into
-        // the fixture's lifetime via the provider's subscriber set.
-        let sub = provider
+        // Subscribed after connect on purpose: the provider holds what the process prints
+        // until a handler listens. The subscription lives as long as the source (detached).
+        provider
             .subscribe(
                 source_id,
                 handler_fn(move |e: SharedEvent| {
@@ -62,8 +62,8 @@ impl Fixture {
                     }
                 }),
             )
-            .unwrap();
-        std::mem::forget(sub);
+            .unwrap()
+            .detach();
         Self {
             provider,
             control,

@@ -130,6 +130,8 @@ struct Inner {
     // Copy-on-write: delivery takes a cheap snapshot (`Arc` clone) per batch; (un)subscribing,
     // which is rare, rebuilds the slice.
     entries: RwLock<Arc<[Entry]>>,
+    // Wakes `wait_for_subscriber` when a handler is added.
+    subscribed: tokio::sync::Notify,
 }
 
 impl Inner {
@@ -167,6 +169,7 @@ impl Subscribers {
                 source_id: source_id.into(),
                 next_id: AtomicU64::new(1),
                 entries: RwLock::new(Arc::from(Vec::new())),
+                subscribed: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -189,6 +192,7 @@ impl Subscribers {
             v.push(Entry { id, handler });
             *guard = v.into();
         }
+        self.inner.subscribed.notify_waiters();
         Subscription {
             id,
             source_id: self.inner.source_id.clone(),
@@ -204,6 +208,21 @@ impl Subscribers {
     /// Whether no handler is subscribed.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Waits until at least one handler is subscribed.
+    ///
+    /// A provider whose backend cannot take an event back (a process's stdout, a file) holds
+    /// what it has read here instead of handing it to nobody, where it would be lost.
+    pub async fn wait_for_subscriber(&self) {
+        loop {
+            let mut notified = std::pin::pin!(self.inner.subscribed.notified());
+            notified.as_mut().enable();
+            if !self.is_empty() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Removes every handler (when the source goes away). Their subscriptions become inactive.
@@ -403,6 +422,25 @@ mod tests {
         assert_eq!(err.errors.len(), 1);
         assert_eq!(err.errors[0].0, b.id());
         assert!(err.to_string().contains("boom"));
+    }
+
+    #[tokio::test]
+    async fn wait_for_subscriber_wakes_on_subscribe() {
+        let subs = Subscribers::new("s");
+        let waiter = {
+            let subs = subs.clone();
+            tokio::spawn(async move { subs.wait_for_subscriber().await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        let (h, _) = recorder();
+        let _sub = subs.subscribe(h);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("woken")
+            .unwrap();
+        // returns at once when someone already listens
+        subs.wait_for_subscriber().await;
     }
 
     #[tokio::test]

@@ -284,7 +284,13 @@ async fn run(
         while let Some(lines) = stdout.as_mut() {
             tokio::select! {
                 line = lines.next_line() => match line {
-                    Ok(Some(line)) => deliver_line(&cfg.source_id, &line, &subscribers, &report).await,
+                    Ok(Some(line)) => {
+                        if !wait_for_listener(&subscribers, &mut wanted).await {
+                            interrupted = true;
+                            break;
+                        }
+                        deliver_line(&cfg.source_id, &line, &subscribers, &report).await
+                    }
                     _ => break,
                 },
                 changed = wanted.changed() => {
@@ -363,6 +369,26 @@ async fn sleep_or_change(wanted: &mut watch::Receiver<Wanted>, delay: Duration) 
             }
         }
     }
+}
+
+/// Holds a line read from Bento until a handler listens: Bento's stdout takes nothing back, so
+/// an event handed to nobody (say, output printed before the first subscribe) would be lost.
+/// Returns false when the owner wants the process paused or stopped meanwhile.
+async fn wait_for_listener(
+    subscribers: &Subscribers,
+    wanted: &mut watch::Receiver<Wanted>,
+) -> bool {
+    while subscribers.is_empty() {
+        tokio::select! {
+            _ = subscribers.wait_for_subscriber() => {}
+            changed = wanted.changed() => {
+                if changed.is_err() || *wanted.borrow() != Wanted::Run {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }
 
 /// Decodes one stdout line and hands it to the subscribers. A line that is not an event

@@ -20,9 +20,7 @@ pub enum Part<'a, T, const EAGER: bool> {
     Parsed(T),
 }
 
-impl<'de: 'a, 'a, T: Deserialize<'de>, const EAGER: bool> Deserialize<'de>
-    for Part<'a, T, EAGER>
-{
+impl<'de: 'a, 'a, T: Deserialize<'de>, const EAGER: bool> Deserialize<'de> for Part<'a, T, EAGER> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         if EAGER {
             T::deserialize(d).map(Self::Parsed)

@@ -26,6 +26,7 @@ pub mod logical;
 mod schema;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use cdc_core::{ChangeEvent, Operation, Position};
@@ -35,7 +36,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::error::{DebeziumError, Result};
-use envelope::{Envelope, Source};
+use envelope::{Envelope, Part, Source};
 pub use schema::{EnvelopeSchema, RowSchema, SchemaCache};
 
 /// Debezium's default placeholder for unavailable values.
@@ -89,38 +90,75 @@ impl Decoder {
         let Some(value) = value.filter(|v| !is_null_bytes(v)) else {
             return Ok(None);
         };
-        let value = std::str::from_utf8(value)
+        let text = std::str::from_utf8(value)
             .map_err(|e| DebeziumError::decode(topic, "value", format!("not UTF-8: {e}")))?;
-        let top: Envelope<'_> = serde_json::from_str(value).map_err(|e| {
+        // One pass over the bytes: rows and source block parsed with the envelope. A record
+        // that does not parse that way is read again part by part, which gives the same result
+        // for every record the one pass accepts, and names the part at fault for the others.
+        match self.envelope::<true>(topic, text) {
+            Ok(Some((env, schema, loc))) => self.dispatch(topic, env, schema, loc, key),
+            Ok(None) => Ok(None),
+            Err(_) => match self.envelope::<false>(topic, text)? {
+                Some((env, schema, loc)) => self.dispatch(topic, env, schema, loc, key),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// The change envelope of a value (the payload of the wrapped form) and its schema;
+    /// `None` for a `null` payload.
+    #[allow(clippy::type_complexity)]
+    fn envelope<'v, const EAGER: bool>(
+        &mut self,
+        topic: &str,
+        value: &'v str,
+    ) -> Result<
+        Option<(
+            Envelope<'v, EAGER>,
+            Option<Arc<EnvelopeSchema>>,
+            &'static str,
+        )>,
+    > {
+        let top: Envelope<'_, EAGER> = serde_json::from_str(value).map_err(|e| {
             DebeziumError::decode(topic, "value", format!("not a JSON object: {e}"))
         })?;
-        let (env, schema, loc) = if top.is_wrapped() {
-            let payload = top.payload.map(RawValue::get).unwrap_or("null");
-            if payload == "null" {
-                return Ok(None);
-            }
-            let env: Envelope<'_> = serde_json::from_str(payload).map_err(|e| {
-                DebeziumError::decode(topic, "value.payload", format!("not a JSON object: {e}"))
-            })?;
-            let schema = match top.schema {
-                Some(s) if s.get() != "null" => Some(
-                    self.cache
-                        .value(topic, s)
-                        .map_err(|m| DebeziumError::decode(topic, "value.schema", m))?,
-                ),
-                _ => None,
-            };
-            (env, schema, "value.payload")
-        } else {
-            (top, None, "value")
+        if !top.is_wrapped() {
+            return Ok(Some((top, None, "value")));
+        }
+        let payload = top.payload.map(RawValue::get).unwrap_or("null");
+        if payload == "null" {
+            return Ok(None);
+        }
+        let env: Envelope<'_, EAGER> = serde_json::from_str(payload).map_err(|e| {
+            DebeziumError::decode(topic, "value.payload", format!("not a JSON object: {e}"))
+        })?;
+        let schema = match top.schema {
+            Some(s) if s.get() != "null" => Some(
+                self.cache
+                    .value(topic, s)
+                    .map_err(|m| DebeziumError::decode(topic, "value.schema", m))?,
+            ),
+            _ => None,
         };
+        Ok(Some((env, schema, "value.payload")))
+    }
+
+    fn dispatch<const EAGER: bool>(
+        &mut self,
+        topic: &str,
+        env: Envelope<'_, EAGER>,
+        schema: Option<Arc<EnvelopeSchema>>,
+        loc: &'static str,
+        key: Option<&[u8]>,
+    ) -> Result<Option<ChangeEvent>> {
         let ctx = Ctx { topic, loc };
 
         if env.op.is_some() {
-            return self.change(&ctx, &env, schema.as_deref(), key).map(Some);
+            return self.change(&ctx, env, schema.as_deref(), key).map(Some);
         }
         if env.ddl.is_some() || env.table_changes.is_some() {
-            return self.schema_change(&ctx, &env).map(Some);
+            let mut env = env;
+            return self.schema_change(&ctx, &mut env).map(Some);
         }
         if env.status.is_some() && env.id.is_some() {
             return self.transaction(&ctx, &env).map(Some);
@@ -137,10 +175,10 @@ impl Decoder {
         ))
     }
 
-    fn change(
+    fn change<const EAGER: bool>(
         &mut self,
         ctx: &Ctx<'_>,
-        env: &Envelope<'_>,
+        env: Envelope<'_, EAGER>,
         schema: Option<&EnvelopeSchema>,
         key: Option<&[u8]>,
     ) -> Result<ChangeEvent> {
@@ -159,11 +197,10 @@ impl Decoder {
                 ));
             }
         };
-        let source: Source<'_> = match env.source {
-            Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get())
-                .map_err(|e| ctx.err("source", format!("not a Debezium source block: {e}")))?,
-            _ if operation == Operation::Message => Source::default(),
-            _ => return Err(ctx.err("source", "missing: every change event has one")),
+        let source: Source<'_> = match ctx.source(env.source)? {
+            Some(s) => s,
+            None if operation == Operation::Message => Source::default(),
+            None => return Err(ctx.err("source", "missing: every change event has one")),
         };
 
         let mut e = ChangeEvent::new(self.source_id.as_str(), operation, "");
@@ -207,17 +244,20 @@ impl Decoder {
     }
 
     /// Parses a row image, converts logical types, and flags placeholder columns.
-    fn row(
+    fn row<const EAGER: bool>(
         &self,
         ctx: &Ctx<'_>,
-        raw: Option<&RawValue>,
+        part: Option<Part<'_, Value, EAGER>>,
         name: &str,
         schema: Option<&RowSchema>,
         unavailable: &mut Vec<Value>,
     ) -> Result<Option<Value>> {
-        let Some(raw) = raw else { return Ok(None) };
-        let mut v: Value =
-            serde_json::from_str(raw.get()).map_err(|e| ctx.err(name, format!("not JSON: {e}")))?;
+        let mut v: Value = match part {
+            None => return Ok(None),
+            Some(Part::Parsed(v)) => v,
+            Some(Part::Raw(raw)) => serde_json::from_str(raw.get())
+                .map_err(|e| ctx.err(name, format!("not JSON: {e}")))?,
+        };
         let obj = match &mut v {
             Value::Null => return Ok(None),
             Value::Object(m) => m,
@@ -287,12 +327,12 @@ impl Decoder {
         Ok(Some(v).filter(|v| !v.is_null()))
     }
 
-    fn schema_change(&self, ctx: &Ctx<'_>, env: &Envelope<'_>) -> Result<ChangeEvent> {
-        let source: Source<'_> = match env.source {
-            Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get())
-                .map_err(|e| ctx.err("source", format!("not a Debezium source block: {e}")))?,
-            _ => Source::default(),
-        };
+    fn schema_change<const EAGER: bool>(
+        &self,
+        ctx: &Ctx<'_>,
+        env: &mut Envelope<'_, EAGER>,
+    ) -> Result<ChangeEvent> {
+        let source: Source<'_> = ctx.source(env.source.take())?.unwrap_or_default();
         let ddl: Option<Cow<'_, str>> = ctx.field(env.ddl, "ddl")?;
         let changes: Value = match env.table_changes {
             Some(raw) => serde_json::from_str(raw.get())
@@ -335,7 +375,11 @@ impl Decoder {
         Ok(e)
     }
 
-    fn transaction(&self, ctx: &Ctx<'_>, env: &Envelope<'_>) -> Result<ChangeEvent> {
+    fn transaction<const EAGER: bool>(
+        &self,
+        ctx: &Ctx<'_>,
+        env: &Envelope<'_, EAGER>,
+    ) -> Result<ChangeEvent> {
         let status: Cow<'_, str> = ctx.field(env.status, "status")?.unwrap_or_default();
         let kind = match status.as_ref() {
             "BEGIN" => "transaction_begin",
@@ -364,10 +408,10 @@ impl Decoder {
         Ok(e)
     }
 
-    fn heartbeat(
+    fn heartbeat<const EAGER: bool>(
         &mut self,
         ctx: &Ctx<'_>,
-        env: &Envelope<'_>,
+        env: &Envelope<'_, EAGER>,
         key: Option<&[u8]>,
     ) -> Result<ChangeEvent> {
         let mut e = ChangeEvent::control(self.source_id.as_str(), "heartbeat");
@@ -402,6 +446,21 @@ struct Ctx<'t> {
 }
 
 impl Ctx<'_> {
+    /// The source block, parsed now if it is still text; JSON `null` is `None`.
+    fn source<'a, const EAGER: bool>(
+        &self,
+        part: Option<Part<'a, Source<'a>, EAGER>>,
+    ) -> Result<Option<Source<'a>>> {
+        match part {
+            None => Ok(None),
+            Some(Part::Parsed(s)) => Ok(Some(s)),
+            Some(Part::Raw(raw)) if raw.get() == "null" => Ok(None),
+            Some(Part::Raw(raw)) => serde_json::from_str(raw.get())
+                .map(Some)
+                .map_err(|e| self.err("source", format!("not a Debezium source block: {e}"))),
+        }
+    }
+
     fn err(&self, field: &str, message: impl Into<String>) -> DebeziumError {
         DebeziumError::decode(self.topic, format!("{}.{field}", self.loc), message)
     }
