@@ -311,7 +311,7 @@ fn run_suite(ws: &Workspace, suite: &Suite, limit: Option<Duration>) -> Outcome 
                 "warnings",
             ],
         ),
-        Kind::Test => tests(&ctx, &["test", "--workspace"], &[]),
+        Kind::Test => tests(&ctx, &["test", "--workspace", "--no-fail-fast"], &[]),
         Kind::Features => feature_matrix(&ctx),
         Kind::Service(service) => {
             println!("==> [{}] setup", service.name);
