@@ -3,7 +3,7 @@
 //! fails: the guard's drop kills the process group).
 //!
 //! Needs `CDC_MOTO_PYTHON`: the python of a venv with `tests/moto/requirements.txt` installed.
-//! The tests are `#[ignore]`d for a plain `cargo test`; `cargo xtask test` (suite `dms-moto`)
+//! The tests carry `#[ignore = "needs moto: ..."]` for a plain `cargo test`; `cargo xtask test` (suite `dms-moto`)
 //! prepares the venv, sets the variable and runs them with `--ignored`. Run without the
 //! variable, they fail, saying how to set it up: never a silent skip.
 
