@@ -46,9 +46,10 @@ pub struct Envelope<'a, const EAGER: bool> {
     /// Row after.
     #[serde(borrow, default)]
     pub after: Option<Part<'a, Value, EAGER>>,
-    /// Source block.
+    /// Source block. Boxed: [`Source`] is ~300 bytes, and the envelope is moved several
+    /// times on its way to the event; a pointer moves cheaper than the block.
     #[serde(borrow, default)]
-    pub source: Option<Part<'a, Source<'a>, EAGER>>,
+    pub source: Option<Part<'a, Box<Source<'a>>, EAGER>>,
     /// Operation code.
     #[serde(borrow, default)]
     pub op: Option<&'a RawValue>,

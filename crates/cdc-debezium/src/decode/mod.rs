@@ -96,10 +96,10 @@ impl Decoder {
         // that does not parse that way is read again part by part, which gives the same result
         // for every record the one pass accepts, and names the part at fault for the others.
         match self.envelope::<true>(topic, text) {
-            Ok(Some((env, schema, loc))) => self.dispatch(topic, env, schema, loc, key),
+            Ok(Some((mut env, schema, loc))) => self.dispatch(topic, &mut env, schema, loc, key),
             Ok(None) => Ok(None),
             Err(_) => match self.envelope::<false>(topic, text)? {
-                Some((env, schema, loc)) => self.dispatch(topic, env, schema, loc, key),
+                Some((mut env, schema, loc)) => self.dispatch(topic, &mut env, schema, loc, key),
                 None => Ok(None),
             },
         }
@@ -143,10 +143,11 @@ impl Decoder {
         Ok(Some((env, schema, "value.payload")))
     }
 
+    /// Parts are taken out of `env` (by reference: the envelope is a few hundred bytes).
     fn dispatch<const EAGER: bool>(
         &mut self,
         topic: &str,
-        env: Envelope<'_, EAGER>,
+        env: &mut Envelope<'_, EAGER>,
         schema: Option<Arc<EnvelopeSchema>>,
         loc: &'static str,
         key: Option<&[u8]>,
@@ -157,16 +158,15 @@ impl Decoder {
             return self.change(&ctx, env, schema.as_deref(), key).map(Some);
         }
         if env.ddl.is_some() || env.table_changes.is_some() {
-            let mut env = env;
-            return self.schema_change(&ctx, &mut env).map(Some);
+            return self.schema_change(&ctx, env).map(Some);
         }
         if env.status.is_some() && env.id.is_some() {
-            return self.transaction(&ctx, &env).map(Some);
+            return self.transaction(&ctx, env).map(Some);
         }
         if topic.starts_with(HEARTBEAT_TOPIC_PREFIX)
             || (env.ts_ms.is_some() && env.source.is_none())
         {
-            return self.heartbeat(&ctx, &env, key).map(Some);
+            return self.heartbeat(&ctx, env, key).map(Some);
         }
         Err(DebeziumError::decode(
             topic,
@@ -178,11 +178,11 @@ impl Decoder {
     fn change<const EAGER: bool>(
         &mut self,
         ctx: &Ctx<'_>,
-        env: Envelope<'_, EAGER>,
+        env: &mut Envelope<'_, EAGER>,
         schema: Option<&EnvelopeSchema>,
         key: Option<&[u8]>,
     ) -> Result<ChangeEvent> {
-        let op: Cow<'_, str> = ctx.field(env.op, "op")?.unwrap_or_default();
+        let op: Cow<'_, str> = ctx.text(env.op, "op")?.unwrap_or_default();
         let operation = match op.as_ref() {
             "c" => Operation::Insert,
             "u" => Operation::Update,
@@ -197,9 +197,9 @@ impl Decoder {
                 ));
             }
         };
-        let source: Source<'_> = match ctx.source(env.source)? {
+        let source: Box<Source<'_>> = match ctx.source(env.source.take())? {
             Some(s) => s,
-            None if operation == Operation::Message => Source::default(),
+            None if operation == Operation::Message => Box::default(),
             None => return Err(ctx.err("source", "missing: every change event has one")),
         };
 
@@ -210,12 +210,18 @@ impl Decoder {
 
         let mut unavailable: Vec<Value> = Vec::new();
         let row_schema = schema.map(|s| &s.row);
-        e.before = self.row(ctx, env.before, "before", row_schema, &mut unavailable)?;
-        e.after = self.row(ctx, env.after, "after", row_schema, &mut unavailable)?;
+        e.before = self.row(
+            ctx,
+            env.before.take(),
+            "before",
+            row_schema,
+            &mut unavailable,
+        )?;
+        e.after = self.row(ctx, env.after.take(), "after", row_schema, &mut unavailable)?;
         e.key = self.key(ctx.topic, key)?;
 
         fill_source(&mut e, &source);
-        if let Some(ts) = ctx.field::<i64>(env.ts_ms, "ts_ms")? {
+        if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
             e.metadata.insert("ts_ms".into(), Value::from(ts));
         }
         if let Some(raw) = env.transaction
@@ -305,7 +311,7 @@ impl Decoder {
             #[serde(borrow)]
             payload: &'a RawValue,
         }
-        let looks_wrapped = text.trim_start().starts_with('{') && text.contains("\"payload\"");
+        let looks_wrapped = text.trim_start().starts_with('{') && has_payload_key(text.as_bytes());
         if looks_wrapped && let Ok(w) = serde_json::from_str::<Wrapped<'_>>(text) {
             let mut v: Value = serde_json::from_str(w.payload.get())
                 .map_err(|e| DebeziumError::decode(topic, "key.payload", e.to_string()))?;
@@ -332,7 +338,7 @@ impl Decoder {
         ctx: &Ctx<'_>,
         env: &mut Envelope<'_, EAGER>,
     ) -> Result<ChangeEvent> {
-        let source: Source<'_> = ctx.source(env.source.take())?.unwrap_or_default();
+        let source: Box<Source<'_>> = ctx.source(env.source.take())?.unwrap_or_default();
         let ddl: Option<Cow<'_, str>> = ctx.field(env.ddl, "ddl")?;
         let changes: Value = match env.table_changes {
             Some(raw) => serde_json::from_str(raw.get())
@@ -366,7 +372,7 @@ impl Decoder {
             "ddl".into(),
             Value::String(ddl.map(Cow::into_owned).unwrap_or_default()),
         );
-        if let Some(ts) = ctx.field::<i64>(env.ts_ms, "ts_ms")? {
+        if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
             e.metadata.insert("ts_ms".into(), Value::from(ts));
         }
         if !changes.is_null() {
@@ -394,10 +400,10 @@ impl Decoder {
         let mut e = ChangeEvent::control(self.source_id.as_str(), kind);
         let id: Option<Cow<'_, str>> = ctx.field(env.id, "id")?;
         e.transaction_id = id.map(Cow::into_owned);
-        if let Some(ts) = ctx.field::<i64>(env.ts_ms, "ts_ms")? {
+        if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
             e.commit_time = millis(ts);
         }
-        if let Some(n) = ctx.field::<i64>(env.event_count, "event_count")? {
+        if let Some(n) = ctx.int(env.event_count, "event_count")? {
             e.metadata.insert("event_count".into(), Value::from(n));
         }
         if let Some(raw) = env.data_collections {
@@ -415,7 +421,7 @@ impl Decoder {
         key: Option<&[u8]>,
     ) -> Result<ChangeEvent> {
         let mut e = ChangeEvent::control(self.source_id.as_str(), "heartbeat");
-        if let Some(ts) = ctx.field::<i64>(env.ts_ms, "ts_ms")? {
+        if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
             e.commit_time = millis(ts);
             e.metadata.insert("ts_ms".into(), Value::from(ts));
         }
@@ -449,8 +455,8 @@ impl Ctx<'_> {
     /// The source block, parsed now if it is still text; JSON `null` is `None`.
     fn source<'a, const EAGER: bool>(
         &self,
-        part: Option<Part<'a, Source<'a>, EAGER>>,
-    ) -> Result<Option<Source<'a>>> {
+        part: Option<Part<'a, Box<Source<'a>>, EAGER>>,
+    ) -> Result<Option<Box<Source<'a>>>> {
         match part {
             None => Ok(None),
             Some(Part::Parsed(s)) => Ok(Some(s)),
@@ -479,6 +485,32 @@ impl Ctx<'_> {
                 .map_err(|e| self.err(name, format!("{e} (got {})", clip(r.get())))),
         }
     }
+
+    /// [`Ctx::field`] for an integer. A plain JSON integer is read directly (a RawValue is
+    /// valid JSON, so `str::parse` accepts exactly the integers serde would); anything
+    /// else goes through serde for the same value or the same error.
+    fn int(&self, raw: Option<&RawValue>, name: &str) -> Result<Option<i64>> {
+        // `-0` is the one JSON integer text serde reads as a float (an error for i64).
+        match raw.map(|r| (r.get(), r.get().parse::<i64>())) {
+            Some((text, Ok(n))) if !text.starts_with("-0") => Ok(Some(n)),
+            _ => self.field(raw, name),
+        }
+    }
+
+    /// [`Ctx::field`] for a string: a JSON string without escapes is borrowed as is.
+    fn text<'a>(&self, raw: Option<&'a RawValue>, name: &str) -> Result<Option<Cow<'a, str>>> {
+        match raw.and_then(|r| plain_string(r.get())) {
+            Some(text) => Ok(Some(Cow::Borrowed(text))),
+            None => self.field(raw, name),
+        }
+    }
+}
+
+/// The text of a JSON string literal without escapes (`"abc"` → `abc`); `None` for any other
+/// JSON, which is then left to serde.
+fn plain_string(json: &str) -> Option<&str> {
+    let inner = json.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
 }
 
 fn clip(s: &str) -> &str {
@@ -486,6 +518,12 @@ fn clip(s: &str) -> &str {
         Some((i, _)) => &s[..i],
         None => s,
     }
+}
+
+/// Whether `"payload"` occurs in the text. A naive scan: keys are short, and
+/// `str::contains` spends more on building its searcher than on searching them.
+fn has_payload_key(text: &[u8]) -> bool {
+    text.windows(9).any(|w| w == b"\"payload\"")
 }
 
 fn is_null_bytes(b: &[u8]) -> bool {
@@ -548,16 +586,36 @@ fn split_table_id(id: &str) -> (Option<String>, String) {
     }
 }
 
+/// PostgreSQL's own text form of an LSN, `{:X}/{:X}` of the high and low 32 bits. Written
+/// by hand: `format!` was a visible share of decoding a small record.
+fn pg_lsn(lsn: u64) -> String {
+    fn hex(out: &mut String, v: u32) {
+        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+        let mut buf = [0u8; 8];
+        let mut i = buf.len();
+        let mut v = v;
+        loop {
+            i -= 1;
+            buf[i] = DIGITS[(v & 0xF) as usize];
+            v >>= 4;
+            if v == 0 {
+                break;
+            }
+        }
+        // Only ASCII hex digits were written.
+        buf[i..].iter().for_each(|&b| out.push(char::from(b)));
+    }
+    let mut out = String::with_capacity(17);
+    hex(&mut out, (lsn >> 32) as u32);
+    out.push('/');
+    hex(&mut out, lsn as u32);
+    out
+}
+
 /// Position, commit time, transaction id and snapshot flag from the source block.
 fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
     if let Some(lsn) = s.lsn {
-        // PostgreSQL's own text form of an LSN.
-        let lsn = lsn as u64;
-        e.position = Some(Position::new(format!(
-            "{:X}/{:X}",
-            lsn >> 32,
-            lsn & 0xFFFF_FFFF
-        )));
+        e.position = Some(Position::new(pg_lsn(lsn as u64)));
     } else if let Some(gtid) = s.gtid.as_ref().filter(|g| !g.is_empty()) {
         e.position = Some(Position::new(gtid.to_string()));
     } else if let (Some(file), Some(pos)) = (&s.file, s.pos) {
@@ -582,10 +640,60 @@ fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
         let v = match snap.get() {
             "true" => Some(Value::String("true".into())),
             "false" | "null" | "\"false\"" => None,
-            other => serde_json::from_str::<Value>(other).ok(),
+            other => match plain_string(other) {
+                Some(text) => Some(Value::String(text.to_owned())),
+                None => serde_json::from_str::<Value>(other).ok(),
+            },
         };
         if let Some(v) = v {
             e.metadata.insert("snapshot".into(), v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pg_lsn_is_postgres_text_form() {
+        for lsn in [
+            0u64,
+            1,
+            0xF,
+            0x10,
+            40_334_528,
+            0x1_0000_0000,
+            0xDEAD_BEEF_0000_0001,
+            u64::MAX,
+        ] {
+            let want = format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF);
+            assert_eq!(pg_lsn(lsn), want);
+        }
+        assert_eq!(pg_lsn(40_334_528), "0/26774C0");
+    }
+
+    #[test]
+    fn fast_paths_agree_with_serde() {
+        assert_eq!(plain_string(r#""first""#), Some("first"));
+        assert_eq!(plain_string(r#""a\"b""#), None);
+        assert_eq!(plain_string("true"), None);
+        assert!(has_payload_key(br#"{"schema":null,"payload":{}}"#));
+        assert!(!has_payload_key(br#"{"id":1}"#));
+        let ctx = Ctx {
+            topic: "t",
+            loc: "value",
+        };
+        let raw = |s: &str| RawValue::from_string(s.to_owned()).unwrap();
+        for text in ["0", "-42", "1795492600769", "null"] {
+            let r = raw(text);
+            let want: Option<i64> = ctx.field(Some(&*r), "n").unwrap();
+            assert_eq!(ctx.int(Some(&*r), "n").unwrap(), want, "{text}");
+        }
+        for bad in ["-0", "1.5", "\"7\"", "99999999999999999999"] {
+            let r = raw(bad);
+            let want = ctx.field::<i64>(Some(&*r), "n").unwrap_err().to_string();
+            assert_eq!(ctx.int(Some(&*r), "n").unwrap_err().to_string(), want);
         }
     }
 }
