@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use cdc_testkit::{ChildGuard, Signal, free_port, process_alive, wait_for_port};
@@ -17,16 +18,35 @@ fn gone(pid: u32) -> bool {
     false
 }
 
+/// The tests here that take ephemeral ports run one at a time, so they do not hand each other
+/// ports.
+static PORTS: Mutex<()> = Mutex::new(());
+
 #[test]
 fn free_port_is_bindable_on_loopback() {
-    let port = free_port().unwrap();
-    assert_ne!(port, 0);
-    let listener = TcpListener::bind(("127.0.0.1", port)).expect("port is free");
-    assert_eq!(listener.local_addr().unwrap().port(), port);
+    let _one_at_a_time = PORTS.lock().unwrap_or_else(|p| p.into_inner());
+    // `free_port` only promises a port that was free a moment ago: another process may take it
+    // first (seen on this machine, with its services' client connections on loopback), so
+    // its callers retry, as PgCluster does. The contract tested: a few tries give a port that
+    // binds, and that is the port asked for.
+    let mut last_err = None;
+    for _ in 0..5 {
+        let port = free_port().unwrap();
+        assert_ne!(port, 0);
+        match TcpListener::bind(("127.0.0.1", port)) {
+            Ok(listener) => {
+                assert_eq!(listener.local_addr().unwrap().port(), port);
+                return;
+            }
+            Err(e) => last_err = Some((port, e)),
+        }
+    }
+    panic!("no port from free_port could be bound in 5 tries: {last_err:?}");
 }
 
 #[test]
 fn wait_for_port_sees_a_listener_and_times_out_without_one() {
+    let _one_at_a_time = PORTS.lock().unwrap_or_else(|p| p.into_inner());
     let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = listener.local_addr().unwrap().port();
     wait_for_port(port, Duration::from_secs(5)).unwrap();
