@@ -24,9 +24,9 @@ struct Fixture {
 impl Fixture {
     async fn start(source_id: &str, initial: u64, extra: &[&str]) -> Self {
         let control = tempfile::tempdir().unwrap();
-        std::fs::write(control.path().join("initial"), initial.to_string()).unwrap();
+        put(control.path(), "initial", &initial.to_string());
         for f in extra {
-            std::fs::write(control.path().join(f), "1").unwrap();
+            put(control.path(), f, "1");
         }
         let work = tempfile::tempdir().unwrap();
         let provider = BentoProvider::with_work_dir(work.path());
@@ -80,7 +80,7 @@ impl Fixture {
         wait_until("previous emit consumed", || {
             !self.dir().join("emit").exists()
         });
-        std::fs::write(self.dir().join("emit"), n.to_string()).unwrap();
+        put(self.dir(), "emit", &n.to_string());
     }
 
     fn starts(&self) -> Vec<u32> {
@@ -127,6 +127,15 @@ impl Fixture {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// Writes a control file for the test double atomically (temp file, then rename): the double
+/// polls these files and reads-then-removes them, so a plain write could be read while still
+/// empty and the command lost.
+fn put(dir: &Path, name: &str, text: &str) {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, dir.join(name)).unwrap();
 }
 
 fn wait_until(what: &str, cond: impl Fn() -> bool) {
@@ -195,7 +204,7 @@ async fn a_crash_shows_error_with_stderr_tail_then_restarts() {
     let st = f.wait_state("crashy", SourceState::Running).await;
     let first_pid = pid_of(&st);
 
-    std::fs::write(f.dir().join("crash"), "1").unwrap();
+    put(f.dir(), "crash", "1");
     let st = f.wait_state("crashy", SourceState::Error).await;
     let error = st.error.clone().expect("error text");
     assert!(error.contains("exit status: 3"), "{error}");
