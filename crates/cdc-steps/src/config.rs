@@ -4,6 +4,7 @@
 use cdc_core::backpressure::{
     DEFAULT_THRESHOLD_LAG_BYTES, DEFAULT_THRESHOLD_LAG_SECONDS, DEFAULT_WARNING_MULTIPLIER,
 };
+use cdc_core::event::json_type_name;
 use cdc_core::{BackpressureMonitor, TableRef};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -44,7 +45,7 @@ pub(crate) fn parse<T: DeserializeOwned>(
         other => {
             return Err(invalid(
                 "config",
-                format!("must be a map of fields, got {}", json_type(other)),
+                format!("must be a map of fields, got {}", json_type_name(other)),
             ));
         }
     };
@@ -57,18 +58,6 @@ pub(crate) fn parse<T: DeserializeOwned>(
         };
         invalid(field, format!("is invalid: {}", e.into_inner()))
     })
-}
-
-/// The JSON type of a value, for messages.
-pub(crate) fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
-    }
 }
 
 /// Checks that `source_id` is given.

@@ -1,6 +1,7 @@
 //! [`TriggerConfig`]: the config of `trigger.cdc` (Go's `TriggerConfig`), parsed and checked.
 
 use cdc_core::TableRef;
+use cdc_core::event::json_type_name;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
@@ -76,7 +77,7 @@ impl TriggerConfig {
             other => {
                 return Err(TriggerError::InvalidConfig {
                     field: "config".into(),
-                    message: format!("must be a map, got {}", json_type(other)),
+                    message: format!("must be a map, got {}", json_type_name(other)),
                 });
             }
         }
@@ -140,17 +141,6 @@ impl TriggerConfig {
             actions.insert(op);
         }
         Ok(EventFilter::new(tables, actions))
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
     }
 }
 

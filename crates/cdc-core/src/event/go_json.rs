@@ -94,7 +94,7 @@ pub(super) fn from_go_json(source_id: &str, value: &Value) -> Result<ChangeEvent
     let Value::Object(m) = value else {
         return Err(EventParseError::new(format!(
             "an event must be a JSON object, got {}",
-            kind(value)
+            json_type_name(value)
         )));
     };
 
@@ -143,7 +143,7 @@ pub(super) fn from_go_json(source_id: &str, value: &Value) -> Result<ChangeEvent
             Some(other) => {
                 return Err(EventParseError::new(format!(
                     "field `{field}` must be an object or null, got {}",
-                    kind(other)
+                    json_type_name(other)
                 )));
             }
         }
@@ -182,7 +182,10 @@ fn fill_common(e: &mut ChangeEvent, m: &Map<String, Value>) -> Result<(), EventP
 
 fn str_field<'a>(v: &'a Value, field: &str) -> Result<&'a str, EventParseError> {
     v.as_str().ok_or_else(|| {
-        EventParseError::new(format!("field `{field}` must be a string, got {}", kind(v)))
+        EventParseError::new(format!(
+            "field `{field}` must be a string, got {}",
+            json_type_name(v)
+        ))
     })
 }
 
@@ -192,7 +195,7 @@ fn scalar_string(v: &Value, field: &str) -> Result<String, EventParseError> {
         Value::Number(n) => Ok(n.to_string()),
         other => Err(EventParseError::new(format!(
             "field `{field}` must be a string or number, got {}",
-            kind(other)
+            json_type_name(other)
         ))),
     }
 }
@@ -210,7 +213,7 @@ fn parse_time(v: &Value, field: &str) -> Result<OffsetDateTime, EventParseError>
         }
         other => Err(EventParseError::new(format!(
             "field `{field}` must be an RFC 3339 string or epoch milliseconds, got {}",
-            kind(other)
+            json_type_name(other)
         ))),
     }
 }
@@ -220,7 +223,9 @@ fn from_millis(ms: i64, field: &str) -> Result<OffsetDateTime, EventParseError> 
         .map_err(|e| EventParseError::new(format!("field `{field}`: {ms} is out of range: {e}")))
 }
 
-fn kind(v: &Value) -> &'static str {
+/// The JSON type of a value for error messages: `null`, `a boolean`, `a number`, `a string`,
+/// `an array`, `an object`. Shared by every crate that reports a wrongly typed value.
+pub fn json_type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

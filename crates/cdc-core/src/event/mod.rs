@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-pub use go_json::EventParseError;
+pub use go_json::{EventParseError, json_type_name};
 pub use jsonl::{JsonLinesReader, parse_event_json};
 
 /// What happened.

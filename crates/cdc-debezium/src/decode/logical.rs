@@ -3,6 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use cdc_core::event::json_type_name;
 use serde_json::Value;
 
 /// How one column's value is converted, from the schema's `name` (and `parameters`).
@@ -101,7 +102,7 @@ impl Logical {
                 Value::String(format_timestamp(n, *per_second)?)
             }
             Self::Array(inner) => {
-                let what = kind(v);
+                let what = json_type_name(v);
                 let items = v
                     .as_array_mut()
                     .ok_or_else(|| format!("expected an array, got {what}"))?;
@@ -118,18 +119,7 @@ impl Logical {
 
 fn int(v: &Value, what: &str) -> Result<i64, String> {
     v.as_i64()
-        .ok_or_else(|| format!("a {what} must be an integer, got {}", kind(v)))
-}
-
-pub(crate) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+        .ok_or_else(|| format!("a {what} must be an integer, got {}", json_type_name(v)))
 }
 
 /// `"JxA="` with scale 2 → `"100.00"`: exact, any size.

@@ -270,7 +270,10 @@ impl Decoder {
             other => {
                 return Err(ctx.err(
                     name,
-                    format!("a row must be an object, got {}", logical::kind(other)),
+                    format!(
+                        "a row must be an object, got {}",
+                        cdc_core::event::json_type_name(other)
+                    ),
                 ));
             }
         };
