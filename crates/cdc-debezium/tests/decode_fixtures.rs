@@ -108,7 +108,11 @@ fn check_common(events: &[Option<ChangeEvent>]) {
                 assert_eq!(e.schema.as_deref(), Some("public"), "record {i}");
                 assert_eq!(e.table, *table, "record {i}");
                 assert_eq!(e.source_id, "pgfx-src");
-                assert_eq!(e.key.clone().unwrap_or(Value::Null), *key, "record {i}");
+                assert_eq!(
+                    e.key.clone().map_or(Value::Null, Value::from),
+                    *key,
+                    "record {i}"
+                );
                 // Position = PostgreSQL LSN text; commit time from source.ts_us.
                 let pos = e
                     .position

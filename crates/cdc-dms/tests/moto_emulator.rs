@@ -408,10 +408,16 @@ async fn kinesis_records_reach_subscribers_in_order_and_failures_hold_the_checkp
     assert_eq!(positions, want);
     let update = &b_seen[2];
     assert_eq!(update.qualified_table(), "public.orders");
-    assert_eq!(update.before, Some(json!({"id": 2, "total": "5.00"})));
-    assert_eq!(update.after, Some(json!({"id": 2, "total": "6.00"})));
+    assert_eq!(
+        update.before,
+        Some(json!({"id": 2, "total": "5.00"}).into())
+    );
+    assert_eq!(update.after, Some(json!({"id": 2, "total": "6.00"}).into()));
     assert_eq!(update.transaction_id.as_deref(), Some("42"));
-    assert_eq!(b_seen[3].before, Some(json!({"id": 1, "total": "9.99"})));
+    assert_eq!(
+        b_seen[3].before,
+        Some(json!({"id": 1, "total": "9.99"}).into())
+    );
     assert_eq!(b_seen[4].metadata["ddl_operation"], "add-column");
     assert!(b_seen.iter().all(|e| e.source_id == "orders"));
 

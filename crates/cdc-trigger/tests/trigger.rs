@@ -350,7 +350,7 @@ async fn closure_callback_gets_the_event() {
     let (action, event) = rx.recv().await.unwrap();
     assert_eq!(action, "cdc.change");
     assert_eq!(event.source_id, "db");
-    assert_eq!(event.after, Some(json!({"id": 1})));
+    assert_eq!(event.after, Some(json!({"id": 1}).into()));
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@
 //! RFC 3339 or PostgreSQL timestamp string, or epoch milliseconds. Anything that is not a row
 //! change (transaction markers, tombstones) is dropped in the mapping.
 
-use cdc_core::{ChangeEvent, Operation};
+use cdc_core::{ChangeEvent, Operation, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -194,9 +194,9 @@ impl NormalizedEvent {
         let mut event = ChangeEvent::new(source_id, operation, "");
         event.schema = self.schema.filter(|s| !s.is_empty());
         event.table = self.table.unwrap_or_default();
-        event.key = self.key.filter(|v| !v.is_null());
-        event.before = self.before.filter(|v| !v.is_null());
-        event.after = self.after.filter(|v| !v.is_null());
+        event.key = self.key.filter(|v| !v.is_null()).map(Row::from);
+        event.before = self.before.filter(|v| !v.is_null()).map(Row::from);
+        event.after = self.after.filter(|v| !v.is_null()).map(Row::from);
         event.position = scalar_text(self.lsn).map(cdc_core::Position::new);
         event.transaction_id = scalar_text(self.xid);
         event.commit_time = match self.commit_time {
@@ -263,7 +263,7 @@ mod tests {
             .unwrap();
         assert_eq!(e.operation, Operation::Update);
         assert_eq!(e.qualified_table(), "public.orders");
-        assert_eq!(e.before, Some(json!({"id":1})));
+        assert_eq!(e.before, Some(json!({"id":1}).into()));
         assert_eq!(e.position.unwrap().as_str(), "0/154ACC0");
         assert_eq!(e.transaction_id.as_deref(), Some("743"));
         let t = e.commit_time.unwrap();

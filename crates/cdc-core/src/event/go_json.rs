@@ -41,10 +41,11 @@ pub(super) fn to_go_json(e: &ChangeEvent) -> Value {
     m.insert("table".into(), Value::String(e.qualified_table()));
     m.insert("op".into(), Value::String(e.action().into()));
     m.insert("action".into(), Value::String(e.action().into()));
-    m.insert("before".into(), e.before.clone().unwrap_or(Value::Null));
-    m.insert("after".into(), e.after.clone().unwrap_or(Value::Null));
+    let row = |r: &Option<super::Row>| r.as_ref().map_or(Value::Null, |r| r.value().clone());
+    m.insert("before".into(), row(&e.before));
+    m.insert("after".into(), row(&e.after));
     if let Some(k) = &e.key {
-        m.insert("key".into(), k.clone());
+        m.insert("key".into(), k.value().clone());
     }
     if let Some(s) = &e.schema {
         m.insert("schema".into(), Value::String(s.clone()));
@@ -139,7 +140,7 @@ pub(super) fn from_go_json(source_id: &str, value: &Value) -> Result<ChangeEvent
     for (field, slot) in [("before", &mut e.before), ("after", &mut e.after)] {
         match m.get(field) {
             None | Some(Value::Null) => {}
-            Some(v @ Value::Object(_)) => *slot = Some(v.clone()),
+            Some(v @ Value::Object(_)) => *slot = Some(v.clone().into()),
             Some(other) => {
                 return Err(EventParseError::new(format!(
                     "field `{field}` must be an object or null, got {}",
@@ -151,7 +152,7 @@ pub(super) fn from_go_json(source_id: &str, value: &Value) -> Result<ChangeEvent
     if let Some(k) = m.get("key")
         && !k.is_null()
     {
-        e.key = Some(k.clone());
+        e.key = Some(k.clone().into());
     }
     fill_common(&mut e, m)?;
     Ok(e)
@@ -251,7 +252,7 @@ mod tests {
         assert_eq!(e.operation, Operation::Insert);
         assert_eq!(e.schema.as_deref(), Some("public"));
         assert_eq!(e.table, "orders");
-        assert_eq!(e.after, Some(json!({"id": 1})));
+        assert_eq!(e.after, Some(json!({"id": 1}).into()));
 
         let e = ChangeEvent::from_go_json(
             "s1",

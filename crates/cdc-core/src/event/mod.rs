@@ -6,6 +6,7 @@
 
 mod go_json;
 mod jsonl;
+mod row;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +17,7 @@ use time::OffsetDateTime;
 
 pub use go_json::{EventParseError, json_type_name};
 pub use jsonl::{JsonLinesReader, parse_event_json};
+pub use row::Row;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -118,7 +120,9 @@ impl fmt::Display for Position {
 /// One change (or control event) from a source.
 ///
 /// Row images (`key`, `before`, `after`) are JSON objects of column → value, already decoded
-/// by the provider (decimals as exact strings, times as ISO-8601).
+/// by the provider (decimals as exact strings, times as ISO-8601). A [`Row`] reads like a
+/// [`Value`] (`event.after.as_ref().map(|r| &r["id"])`); a provider may keep it as checked
+/// JSON text that is parsed on first read, so events nobody reads the rows of cost no parse.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangeEvent {
     /// The source that produced the event.
@@ -133,13 +137,13 @@ pub struct ChangeEvent {
     pub table: String,
     /// The row's key columns, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<Value>,
+    pub key: Option<Row>,
     /// The row before the change (updates and deletes, when the source sends it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<Value>,
+    pub before: Option<Row>,
     /// The row after the change (inserts, updates, snapshot reads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<Value>,
+    pub after: Option<Row>,
     /// When the change was committed in the source database.
     #[serde(
         default,
@@ -191,20 +195,20 @@ impl ChangeEvent {
     }
 
     /// Sets `key`.
-    pub fn with_key(mut self, key: Value) -> Self {
-        self.key = Some(key);
+    pub fn with_key(mut self, key: impl Into<Row>) -> Self {
+        self.key = Some(key.into());
         self
     }
 
     /// Sets `before`.
-    pub fn with_before(mut self, before: Value) -> Self {
-        self.before = Some(before);
+    pub fn with_before(mut self, before: impl Into<Row>) -> Self {
+        self.before = Some(before.into());
         self
     }
 
     /// Sets `after`.
-    pub fn with_after(mut self, after: Value) -> Self {
-        self.after = Some(after);
+    pub fn with_after(mut self, after: impl Into<Row>) -> Self {
+        self.after = Some(after.into());
         self
     }
 

@@ -1,14 +1,14 @@
 //! Borrowed views of a Debezium record: every part is kept as raw JSON text until it is
 //! needed, so the schema (most of the bytes with `schemas.enable=true`) is only skipped.
 //!
-//! The row images and the source block, most of a payload's bytes, are [`Part`]s: with
-//! `EAGER` they are parsed in the same pass as the envelope (one scan of the bytes); without,
-//! they stay raw text and are parsed one by one, so that an error names the part at fault.
+//! The source block is a [`Part`]: with `EAGER` it is parsed in the same pass as the envelope
+//! (one scan of the bytes); without, it stays raw text and is parsed on its own, so that an
+//! error names it. Row images always stay text here: most of them become a
+//! [`cdc_core::Row`] that is only parsed when somebody reads it.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 /// A part of the envelope: raw JSON text, or already parsed (`EAGER`).
@@ -40,12 +40,13 @@ pub struct Envelope<'a, const EAGER: bool> {
     /// `payload` of the `{"schema", "payload"}` form.
     #[serde(borrow, default)]
     pub payload: Option<&'a RawValue>,
-    /// Row before.
+    /// Row before: kept as text, checked and kept as a lazily parsed row, or parsed when
+    /// the schema names columns to convert.
     #[serde(borrow, default)]
-    pub before: Option<Part<'a, Value, EAGER>>,
-    /// Row after.
+    pub before: Option<&'a RawValue>,
+    /// Row after, likewise.
     #[serde(borrow, default)]
-    pub after: Option<Part<'a, Value, EAGER>>,
+    pub after: Option<&'a RawValue>,
     /// Source block. Boxed: [`Source`] is ~300 bytes, and the envelope is moved several
     /// times on its way to the event; a pointer moves cheaper than the block.
     #[serde(borrow, default)]

@@ -29,7 +29,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use cdc_core::{ChangeEvent, Operation, Position};
+use cdc_core::{ChangeEvent, Operation, Position, Row};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -37,6 +37,7 @@ use time::OffsetDateTime;
 
 use crate::error::{DebeziumError, Result};
 use envelope::{Envelope, Part, Source};
+use memchr::memmem;
 pub use schema::{EnvelopeSchema, RowSchema, SchemaCache};
 
 /// Debezium's default placeholder for unavailable values.
@@ -54,6 +55,9 @@ pub struct Decoder {
     source_id: String,
     placeholder: String,
     placeholder_b64: String,
+    /// Finders of the placeholder and its base64 form in a row's JSON text; `None` when the
+    /// placeholder has a character JSON must escape, so that it cannot be searched as is.
+    placeholder_finders: Option<[memmem::Finder<'static>; 2]>,
     cache: SchemaCache,
 }
 
@@ -65,11 +69,21 @@ impl Decoder {
 
     /// A decoder with the connector's `unavailable.value.placeholder`.
     pub fn with_placeholder(source_id: impl Into<String>, placeholder: &str) -> Self {
+        // Binary columns (binary.handling.mode=bytes) carry the placeholder's bytes.
+        let placeholder_b64 = base64::engine::general_purpose::STANDARD.encode(placeholder);
+        let searchable = !placeholder.is_empty()
+            && !placeholder.contains(|c: char| c == '"' || c == '\\' || c.is_control());
+        let placeholder_finders = searchable.then(|| {
+            [
+                memmem::Finder::new(placeholder.as_bytes()).into_owned(),
+                memmem::Finder::new(placeholder_b64.as_bytes()).into_owned(),
+            ]
+        });
         Self {
             source_id: source_id.into(),
             placeholder: placeholder.to_owned(),
-            // Binary columns (binary.handling.mode=bytes) carry the placeholder's bytes.
-            placeholder_b64: base64::engine::general_purpose::STANDARD.encode(placeholder),
+            placeholder_b64,
+            placeholder_finders,
             cache: SchemaCache::default(),
         }
     }
@@ -249,33 +263,34 @@ impl Decoder {
         Ok(e)
     }
 
-    /// Parses a row image, converts logical types, and flags placeholder columns.
-    fn row<const EAGER: bool>(
+    /// A row image. Kept as checked JSON text (parsed when read) unless the schema names
+    /// columns to convert or the text may hold the unavailable-value placeholder; then it is
+    /// parsed now, converted, and its placeholder columns flagged.
+    fn row(
         &self,
         ctx: &Ctx<'_>,
-        part: Option<Part<'_, Value, EAGER>>,
+        raw: Option<&RawValue>,
         name: &str,
         schema: Option<&RowSchema>,
         unavailable: &mut Vec<Value>,
-    ) -> Result<Option<Value>> {
-        let mut v: Value = match part {
-            None => return Ok(None),
-            Some(Part::Parsed(v)) => v,
-            Some(Part::Raw(raw)) => serde_json::from_str(raw.get())
-                .map_err(|e| ctx.err(name, format!("not JSON: {e}")))?,
-        };
-        let obj = match &mut v {
-            Value::Null => return Ok(None),
-            Value::Object(m) => m,
-            other => {
-                return Err(ctx.err(
-                    name,
-                    format!(
-                        "a row must be an object, got {}",
-                        cdc_core::event::json_type_name(other)
-                    ),
-                ));
-            }
+    ) -> Result<Option<Row>> {
+        let Some(raw) = raw else { return Ok(None) };
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'{') => {}
+            Some(b'n') if text == "null" => return Ok(None),
+            _ => return Err(not_an_object(ctx, name, text)),
+        }
+        let converts = schema.is_some_and(|s| !s.conversions.is_empty());
+        if !converts && !self.may_hold_placeholder(text) {
+            return Row::from_json(text)
+                .map(Some)
+                .map_err(|e| ctx.err(name, format!("not JSON: {e}")));
+        }
+        let mut v: Value =
+            serde_json::from_str(text).map_err(|e| ctx.err(name, format!("not JSON: {e}")))?;
+        let Value::Object(obj) = &mut v else {
+            return Err(not_an_object(ctx, name, text));
         };
         let mut flagged: Vec<&str> = Vec::new();
         for (col, val) in obj.iter() {
@@ -289,7 +304,21 @@ impl Decoder {
                 .map_err(|(col, m)| ctx.err(&format!("{name}.{col}"), m))?;
         }
         unavailable.extend(flagged.into_iter().map(Value::String));
-        Ok(Some(v))
+        Ok(Some(Row::from(v)))
+    }
+
+    /// Whether a row's JSON text may hold the placeholder as a value. `false` only when it
+    /// certainly does not: neither the placeholder nor its base64 form occurs literally, and
+    /// no `\u` or `\/` escape could spell either of them another way (all their other
+    /// characters are written as is in JSON).
+    fn may_hold_placeholder(&self, text: &str) -> bool {
+        let Some(finders) = &self.placeholder_finders else {
+            return true;
+        };
+        let bytes = text.as_bytes();
+        finders.iter().any(|f| f.find(bytes).is_some())
+            || memchr::memchr_iter(b'\\', bytes)
+                .any(|i| matches!(bytes.get(i + 1), Some(b'u' | b'/')))
     }
 
     fn is_placeholder(&self, v: &Value) -> bool {
@@ -300,8 +329,9 @@ impl Decoder {
         }
     }
 
-    /// The key's columns (the payload of a wrapped key), converted by the key schema.
-    fn key(&mut self, topic: &str, key: Option<&[u8]>) -> Result<Option<Value>> {
+    /// The key's columns (the payload of a wrapped key), converted by the key schema; kept
+    /// as checked JSON text when there is nothing to convert.
+    fn key(&mut self, topic: &str, key: Option<&[u8]>) -> Result<Option<Row>> {
         let Some(bytes) = key.filter(|k| !is_null_bytes(k)) else {
             return Ok(None);
         };
@@ -316,24 +346,38 @@ impl Decoder {
         }
         let looks_wrapped = text.trim_start().starts_with('{') && has_payload_key(text.as_bytes());
         if looks_wrapped && let Ok(w) = serde_json::from_str::<Wrapped<'_>>(text) {
-            let mut v: Value = serde_json::from_str(w.payload.get())
-                .map_err(|e| DebeziumError::decode(topic, "key.payload", e.to_string()))?;
-            if w.schema.get() != "null" {
-                let ks = self
-                    .cache
-                    .key(topic, w.schema)
-                    .map_err(|m| DebeziumError::decode(topic, "key.schema", m))?;
-                if let Value::Object(m) = &mut v {
-                    convert_row(m, &ks, &[]).map_err(|(col, m)| {
-                        DebeziumError::decode(topic, format!("key.payload.{col}"), m)
-                    })?;
-                }
+            let payload = w.payload.get();
+            if payload == "null" {
+                return Ok(None);
             }
-            return Ok(Some(v).filter(|v| !v.is_null()));
+            let ks = match w.schema.get() {
+                "null" => None,
+                _ => Some(
+                    self.cache
+                        .key(topic, w.schema)
+                        .map_err(|m| DebeziumError::decode(topic, "key.schema", m))?,
+                ),
+            };
+            let Some(ks) = ks.filter(|ks| !ks.conversions.is_empty()) else {
+                return Row::from_json(payload)
+                    .map(Some)
+                    .map_err(|e| DebeziumError::decode(topic, "key.payload", e.to_string()));
+            };
+            let mut v: Value = serde_json::from_str(payload)
+                .map_err(|e| DebeziumError::decode(topic, "key.payload", e.to_string()))?;
+            if let Value::Object(m) = &mut v {
+                convert_row(m, &ks, &[]).map_err(|(col, m)| {
+                    DebeziumError::decode(topic, format!("key.payload.{col}"), m)
+                })?;
+            }
+            return Ok(Some(Row::from(v)));
         }
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| DebeziumError::decode(topic, "key", format!("not JSON: {e}")))?;
-        Ok(Some(v).filter(|v| !v.is_null()))
+        if text.trim() == "null" {
+            return Ok(None);
+        }
+        Row::from_json(text)
+            .map(Some)
+            .map_err(|e| DebeziumError::decode(topic, "key", format!("not JSON: {e}")))
     }
 
     fn schema_change<const EAGER: bool>(
@@ -428,7 +472,7 @@ impl Decoder {
             e.commit_time = millis(ts);
             e.metadata.insert("ts_ms".into(), Value::from(ts));
         }
-        if let Some(Value::Object(k)) = self.key(ctx.topic, key)?
+        if let Some(k) = self.key(ctx.topic, key)?
             && let Some(server) = k.get("serverName")
         {
             e.metadata.insert("server_name".into(), server.clone());
@@ -514,6 +558,20 @@ impl Ctx<'_> {
 fn plain_string(json: &str) -> Option<&str> {
     let inner = json.strip_prefix('"')?.strip_suffix('"')?;
     (!inner.contains('\\')).then_some(inner)
+}
+
+/// The error for a row that is not a JSON object (or `null`), naming its JSON type.
+fn not_an_object(ctx: &Ctx<'_>, name: &str, text: &str) -> DebeziumError {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => ctx.err(
+            name,
+            format!(
+                "a row must be an object, got {}",
+                cdc_core::event::json_type_name(&v)
+            ),
+        ),
+        Err(e) => ctx.err(name, format!("not JSON: {e}")),
+    }
 }
 
 fn clip(s: &str) -> &str {

@@ -26,7 +26,7 @@
 //! otherwise. Every other metadata field, and the top-level `control` object of
 //! `IncludeControlDetails`, is kept in [`ChangeEvent::metadata`] under its DMS name.
 
-use cdc_core::{ChangeEvent, Operation};
+use cdc_core::{ChangeEvent, Operation, Row};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -148,10 +148,10 @@ impl DmsRecordDecoder {
                 };
                 let mut e = ChangeEvent::new(&self.source_id, op, "");
                 match op {
-                    Operation::Delete => e.before = Some(before.unwrap_or(data)),
+                    Operation::Delete => e.before = Some(before.unwrap_or(data).into()),
                     _ => {
-                        e.after = Some(data);
-                        e.before = before;
+                        e.after = Some(data.into());
+                        e.before = before.map(Row::from);
                     }
                 }
                 e
@@ -255,7 +255,7 @@ mod tests {
         let e = decode(record("insert", json!({"id": 1}))).unwrap();
         assert_eq!(e.operation, Operation::Insert);
         assert_eq!(e.qualified_table(), "public.orders");
-        assert_eq!(e.after, Some(json!({"id": 1})));
+        assert_eq!(e.after, Some(json!({"id": 1}).into()));
         assert_eq!(e.before, None);
         assert_eq!(e.transaction_id.as_deref(), Some("8589934593"));
         assert_eq!(
@@ -272,12 +272,12 @@ mod tests {
         upd["before-image"] = json!({"id": 1, "n": 1});
         let e = decode(upd).unwrap();
         assert_eq!(e.operation, Operation::Update);
-        assert_eq!(e.before, Some(json!({"id": 1, "n": 1})));
-        assert_eq!(e.after, Some(json!({"id": 1, "n": 2})));
+        assert_eq!(e.before, Some(json!({"id": 1, "n": 1}).into()));
+        assert_eq!(e.after, Some(json!({"id": 1, "n": 2}).into()));
 
         let e = decode(record("delete", json!({"id": 1}))).unwrap();
         assert_eq!(e.operation, Operation::Delete);
-        assert_eq!(e.before, Some(json!({"id": 1})));
+        assert_eq!(e.before, Some(json!({"id": 1}).into()));
         assert_eq!(e.after, None);
     }
 
