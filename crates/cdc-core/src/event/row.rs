@@ -72,8 +72,7 @@ impl Row {
         }
     }
 
-    /// The row as compact-or-original JSON text: the text it arrived as, else the value
-    /// serialized.
+    /// The row as JSON text: the text it arrived as, or else the value serialized compactly.
     pub fn to_json_string(&self) -> String {
         match &self.0 {
             Repr::Value(v) => v.to_string(),
