@@ -358,31 +358,83 @@ async fn old_cluster_falls_back_to_snapshot_mode_and_says_so() {
     assert_eq!(report.method, "snapshot_mode_restart");
     let detail = report.detail.unwrap();
     assert!(
-        detail.contains("Kafka 3.6+") && detail.contains("set back"),
+        detail.contains("Kafka 3.6+") && detail.contains("once the snapshot's last record"),
         "{detail}"
     );
-    let reqs = server.received_requests().await.unwrap();
-    let seq: Vec<String> = reqs
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.url.path()))
-        .collect();
-    assert_eq!(
-        seq,
-        vec![
-            "PUT /connectors/pg1/stop",
-            "DELETE /connectors/pg1/offsets",
-            "PUT /connectors/pg1/resume",
-            "GET /connectors/pg1/config",
-            "PUT /connectors/pg1/config",
-            "POST /connectors/pg1/restart",
-            "GET /connectors/pg1/status",
-            "PUT /connectors/pg1/config",
-        ]
-    );
+    // The original mode is not put back yet: that PUT would restart the tasks, and a task
+    // restarted before committing a snapshot offset would skip the snapshot.
+    let seq = || async {
+        let reqs = server.received_requests().await.unwrap();
+        let seq: Vec<String> = reqs
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.url.path()))
+            .collect();
+        (reqs, seq)
+    };
+    let (reqs, got) = seq().await;
+    let mut want = vec![
+        "PUT /connectors/pg1/stop",
+        "DELETE /connectors/pg1/offsets",
+        "PUT /connectors/pg1/resume",
+        "GET /connectors/pg1/config",
+        "PUT /connectors/pg1/config",
+        "POST /connectors/pg1/restart",
+        "GET /connectors/pg1/status",
+    ];
+    assert_eq!(got, want);
     let once: Value = serde_json::from_slice(&reqs[4].body).unwrap();
     assert_eq!(once["snapshot.mode"], "always");
+
+    // It is put back once the snapshot's last record has been delivered.
+    let _sub = p
+        .subscribe("orders-db", handler_fn(|_e: SharedEvent| async { Ok(()) }))
+        .unwrap();
+    let record = |id: i64, op: &str, snapshot: &str| {
+        format!(
+            r#"{{"before":null,"after":{{"id":{id}}},"source":{{"version":"3.6.3.Final","connector":"postgresql","name":"pg1","ts_ms":1795495965939,"snapshot":"{snapshot}","db":"app","schema":"public","table":"customers","txId":730,"lsn":26373864}},"op":"{op}","ts_ms":1795495966036}}"#
+        )
+    };
+    for (id, op, snapshot) in [
+        // A streaming change still on the topic from before the snapshot says nothing.
+        (1, "c", "false"),
+        (2, "r", "first"),
+        (3, "r", "true"),
+        (4, "r", "last_in_data_collection"),
+    ] {
+        let out = p
+            .deliver(
+                "pg1.public.customers",
+                None,
+                Some(record(id, op, snapshot).as_bytes()),
+            )
+            .await
+            .unwrap();
+        assert!(out.may_commit());
+        assert_eq!(seq().await.1, want, "after record {id}");
+    }
+    let out = p
+        .deliver(
+            "pg1.public.customers",
+            None,
+            Some(record(5, "r", "last").as_bytes()),
+        )
+        .await
+        .unwrap();
+    assert!(out.may_commit());
+    want.push("PUT /connectors/pg1/config");
+    let (reqs, got) = seq().await;
+    assert_eq!(got, want);
     let back: Value = serde_json::from_slice(&reqs[7].body).unwrap();
     assert_eq!(back["snapshot.mode"], "initial");
+    // Once only.
+    p.deliver(
+        "pg1.public.customers",
+        None,
+        Some(record(6, "c", "false").as_bytes()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(seq().await.1, want);
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use cdc_core::{CdcError, ChangeEvent, Operation, SchemaVersion, SharedEvent};
 use serde_json::Value;
 use time::OffsetDateTime;
+use tracing::info;
 
 use super::{DebeziumProvider, Entry, lock, log_warn};
 
@@ -178,6 +179,7 @@ impl DebeziumProvider {
         match subscribers.deliver(&events).await {
             Ok(()) => {
                 record_delivered(&entry, &events);
+                self.restore_mode_if_done(&source_id, &entry, &events).await;
                 Ok(BatchOutcome {
                     committable: decoded_upto,
                     delivered: events.len(),
@@ -187,6 +189,8 @@ impl DebeziumProvider {
             Err(failure) => {
                 let handled = failure.handled.min(events.len());
                 record_delivered(&entry, &events[..handled]);
+                self.restore_mode_if_done(&source_id, &entry, &events[..handled])
+                    .await;
                 // Commit only up to the record of the first event not handled by everyone.
                 let committable = record_of[handled];
                 Ok(BatchOutcome {
@@ -198,6 +202,44 @@ impl DebeziumProvider {
                     }),
                 })
             }
+        }
+    }
+}
+
+impl DebeziumProvider {
+    /// After an old-cluster re-snapshot (`snapshot.mode=always`), puts the connector's config
+    /// back once delivered events show the snapshot is over. A failed PUT is logged and tried
+    /// again at the next delivery; the connector meanwhile snapshots again if restarted.
+    async fn restore_mode_if_done(&self, source_id: &str, entry: &Entry, events: &[SharedEvent]) {
+        let config = {
+            let mut pending = lock(&entry.mode_restore);
+            let Some(restore) = pending.as_mut() else {
+                return;
+            };
+            if !restore.observe(events) {
+                return;
+            }
+            restore.config().clone()
+        };
+        let name = &entry.source.connector.name;
+        match entry.client.put_config(name, &config).await {
+            Ok(_) => {
+                let mut pending = lock(&entry.mode_restore);
+                // A snapshot asked for meanwhile has its own, not yet done, restore.
+                if pending.as_ref().is_some_and(|r| r.is_done()) {
+                    *pending = None;
+                }
+                info!(
+                    source_id,
+                    connector = name.as_str(),
+                    "debezium: snapshot delivered, connector config (snapshot.mode) put back"
+                );
+            }
+            Err(e) => log_warn(
+                source_id,
+                "could not put snapshot.mode back after the snapshot; trying again at the next delivery",
+                &e,
+            ),
         }
     }
 }

@@ -41,6 +41,8 @@ struct Entry {
     stream: tokio::sync::Mutex<Decoder>,
     last: Mutex<LastDelivery>,
     history: Mutex<BTreeMap<String, Vec<SchemaVersion>>>,
+    /// After an old-cluster re-snapshot: the config to put back once it is over.
+    mode_restore: Mutex<Option<snapshot::ModeRestore>>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -208,6 +210,7 @@ impl CdcProvider for DebeziumProvider {
             stream: tokio::sync::Mutex::new(Decoder::with_placeholder(sid, &placeholder)),
             last: Mutex::new(LastDelivery::default()),
             history: Mutex::new(BTreeMap::new()),
+            mode_restore: Mutex::new(None),
             source,
         });
         // A reconnect replaces the entry but keeps the schema history seen so far.
@@ -265,9 +268,11 @@ impl CdcProvider for DebeziumProvider {
     ) -> Result<SnapshotReport, CdcError> {
         let e = self.entry(source_id)?;
         if tables.is_empty() {
-            snapshot::full_resnapshot(&e.client, &e.source, source_id)
+            let (report, restore) = snapshot::full_resnapshot(&e.client, &e.source, source_id)
                 .await
-                .map_err(|err| err.into_cdc(source_id))
+                .map_err(|err| err.into_cdc(source_id))?;
+            *lock(&e.mode_restore) = restore;
+            Ok(report)
         } else {
             snapshot::incremental(&e.source, source_id, tables)
                 .await

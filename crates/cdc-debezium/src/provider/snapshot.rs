@@ -3,11 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use cdc_core::{SnapshotReport, TableRef};
+use cdc_core::{SharedEvent, SnapshotReport, TableRef};
+use serde_json::Value;
 use tracing::info;
 
 use crate::config::DebeziumSource;
-use crate::connect::{ConnectorState, KafkaConnectClient, RestartOptions};
+use crate::connect::{ConnectorConfig, ConnectorState, KafkaConnectClient, RestartOptions};
 use crate::error::{DebeziumError, Result};
 
 /// Method name of a full re-snapshot through `DELETE /connectors/{n}/offsets`.
@@ -22,6 +23,10 @@ fn endpoint_missing(e: &DebeziumError) -> bool {
     matches!(e.status(), Some(404 | 405))
 }
 
+/// A full re-snapshot: the report, and for the old-cluster fallback the config to put back
+/// once the snapshot is done (see [`ModeRestore`]).
+pub type ResnapshotOutcome = (SnapshotReport, Option<ModeRestore>);
+
 /// Stop → reset offsets → resume (Kafka 3.6+): the connector snapshots again per
 /// `snapshot.mode=initial`. On an older cluster, falls back to a one-off `snapshot.mode`
 /// change plus restart, and says so in the report.
@@ -29,7 +34,7 @@ pub async fn full_resnapshot(
     client: &KafkaConnectClient,
     source: &DebeziumSource,
     source_id: &str,
-) -> Result<SnapshotReport> {
+) -> Result<ResnapshotOutcome> {
     let name = &source.connector.name;
     match client.stop(name).await {
         Ok(()) => {}
@@ -71,20 +76,24 @@ pub async fn full_resnapshot(
         connector = name,
         "debezium: offsets reset, connector resumed to re-snapshot"
     );
-    Ok(SnapshotReport::new(source_id, &[], METHOD_OFFSETS_RESET).with_detail(format!(
+    let report = SnapshotReport::new(source_id, &[], METHOD_OFFSETS_RESET).with_detail(format!(
         "connector {name:?} stopped, offsets reset ({}), resumed: it snapshots again per snapshot.mode",
         reset.message
-    )))
+    ));
+    Ok((report, None))
 }
 
-/// Old clusters: set `snapshot.mode=always`, restart, wait for the tasks to run, and set the
-/// original mode back so later restarts do not snapshot again.
+/// Old clusters: set `snapshot.mode=always` and restart. The original mode is not put back
+/// here: that PUT restarts the tasks, and a task restarted under `initial` before it has
+/// committed a snapshot offset finds the old, completed offsets and skips the snapshot that
+/// was asked for. It is put back once the snapshot's last record has been delivered
+/// ([`ModeRestore`]), or by the next `connect`.
 async fn fallback(
     client: &KafkaConnectClient,
     source: &DebeziumSource,
     source_id: &str,
     missing: &str,
-) -> Result<SnapshotReport> {
+) -> Result<ResnapshotOutcome> {
     let name = &source.connector.name;
     let original = client.get_config(name).await?;
     let mut once = original.clone();
@@ -100,25 +109,67 @@ async fn fallback(
         )
         .await?;
     let running = wait_running(client, name).await?;
-    let mut detail = format!(
-        "this Kafka Connect has no {missing} (needs Kafka 3.6+): fell back to snapshot.mode=always plus a restart"
+    let mode = original
+        .get("snapshot.mode")
+        .cloned()
+        .unwrap_or_else(|| "initial".into());
+    let detail = format!(
+        "this Kafka Connect has no {missing} (needs Kafka 3.6+): fell back to snapshot.mode=always plus a restart ({}); \
+         snapshot.mode goes back to {mode:?} once the snapshot's last record has been delivered \
+         (or at the next connect); until then a restart of the connector snapshots again (duplicates, nothing lost)",
+        if running {
+            "tasks running"
+        } else {
+            "tasks not running yet"
+        }
     );
-    if running {
-        client.put_config(name, &original).await?;
-        detail.push_str(&format!(
-            "; tasks running, snapshot.mode set back to {:?}",
-            original
-                .get("snapshot.mode")
-                .map(String::as_str)
-                .unwrap_or("initial")
-        ));
-    } else {
-        detail.push_str(
-            "; the tasks did not reach RUNNING in time, so snapshot.mode is still `always`: call connect again once the snapshot has started",
-        );
-    }
     info!(source_id, connector = name, "debezium: {detail}");
-    Ok(SnapshotReport::new(source_id, &[], METHOD_SNAPSHOT_MODE).with_detail(detail))
+    let report = SnapshotReport::new(source_id, &[], METHOD_SNAPSHOT_MODE).with_detail(detail);
+    Ok((report, Some(ModeRestore::new(original))))
+}
+
+/// The connector config to put back after a snapshot forced with `snapshot.mode=always`,
+/// and what delivery has shown of that snapshot so far.
+#[derive(Debug)]
+pub struct ModeRestore {
+    config: ConnectorConfig,
+    seen_snapshot: bool,
+    done: bool,
+}
+
+impl ModeRestore {
+    fn new(config: ConnectorConfig) -> Self {
+        Self {
+            config,
+            seen_snapshot: false,
+            done: false,
+        }
+    }
+
+    /// Follows delivered events; `true` once the snapshot is over: its last record
+    /// (`snapshot: last`) went through, or a streaming change came after snapshot records (a
+    /// snapshot of empty tables has no last record). Streaming changes before any snapshot
+    /// record are older records still on the topic, and say nothing.
+    pub fn observe(&mut self, events: &[SharedEvent]) -> bool {
+        for e in events.iter().filter(|e| e.operation.is_row_change()) {
+            match e.metadata.get("snapshot").and_then(Value::as_str) {
+                Some("last") => self.done = true,
+                None | Some("incremental") => self.done |= self.seen_snapshot,
+                Some(_) => self.seen_snapshot = true,
+            }
+        }
+        self.done
+    }
+
+    /// Whether [`ModeRestore::observe`] has seen the snapshot end.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The config to put back.
+    pub fn config(&self) -> &ConnectorConfig {
+        &self.config
+    }
 }
 
 /// Polls the status until the connector and all of its (at least one) tasks run, within
@@ -179,4 +230,54 @@ pub async fn incremental(
             signal.table
         )),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cdc_core::{ChangeEvent, Operation};
+    use serde_json::json;
+
+    use super::*;
+
+    fn events(snapshots: &[Option<&str>]) -> Vec<SharedEvent> {
+        snapshots
+            .iter()
+            .map(|s| {
+                let op = if s.is_some() {
+                    Operation::SnapshotRead
+                } else {
+                    Operation::Insert
+                };
+                let mut e = ChangeEvent::new("s", op, "public.t");
+                if let Some(s) = s {
+                    e.metadata.insert("snapshot".into(), json!(s));
+                }
+                Arc::new(e)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_snapshot_ends_at_its_last_record_or_at_streaming_after_it() {
+        // Its last record.
+        let mut r = ModeRestore::new(ConnectorConfig::new());
+        assert!(!r.observe(&events(&[None, Some("first"), Some("true")])));
+        assert!(!r.observe(&events(&[Some("last_in_data_collection")])));
+        assert!(r.observe(&events(&[Some("last")])));
+        assert!(r.is_done());
+
+        // A streaming change after snapshot records (the last one was not seen).
+        let mut r = ModeRestore::new(ConnectorConfig::new());
+        assert!(!r.observe(&events(&[None, None])));
+        assert!(!r.observe(&events(&[Some("first")])));
+        assert!(r.observe(&events(&[Some("true"), None])));
+
+        // Control events and streaming changes alone never end it.
+        let mut r = ModeRestore::new(ConnectorConfig::new());
+        let heartbeat: Vec<SharedEvent> = vec![Arc::new(ChangeEvent::control("s", "heartbeat"))];
+        assert!(!r.observe(&heartbeat));
+        assert!(!r.observe(&events(&[None, Some("incremental"), None])));
+    }
 }
