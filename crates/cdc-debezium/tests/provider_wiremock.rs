@@ -389,9 +389,14 @@ async fn old_cluster_falls_back_to_snapshot_mode_and_says_so() {
     let _sub = p
         .subscribe("orders-db", handler_fn(|_e: SharedEvent| async { Ok(()) }))
         .unwrap();
+    // Records Debezium processed now, after the snapshot was asked for.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
     let record = |id: i64, op: &str, snapshot: &str| {
         format!(
-            r#"{{"before":null,"after":{{"id":{id}}},"source":{{"version":"3.6.3.Final","connector":"postgresql","name":"pg1","ts_ms":1795495965939,"snapshot":"{snapshot}","db":"app","schema":"public","table":"customers","txId":730,"lsn":26373864}},"op":"{op}","ts_ms":1795495966036}}"#
+            r#"{{"before":null,"after":{{"id":{id}}},"source":{{"version":"3.6.3.Final","connector":"postgresql","name":"pg1","ts_ms":{now_ms},"snapshot":"{snapshot}","db":"app","schema":"public","table":"customers","txId":730,"lsn":26373864}},"op":"{op}","ts_ms":{now_ms}}}"#
         )
     };
     for (id, op, snapshot) in [

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use cdc_core::{SharedEvent, SnapshotReport, TableRef};
 use serde_json::Value;
+use time::OffsetDateTime;
 use tracing::info;
 
 use crate::config::DebeziumSource;
@@ -125,22 +126,30 @@ async fn fallback(
     );
     info!(source_id, connector = name, "debezium: {detail}");
     let report = SnapshotReport::new(source_id, &[], METHOD_SNAPSHOT_MODE).with_detail(detail);
-    Ok((report, Some(ModeRestore::new(original))))
+    let asked_at_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    Ok((report, Some(ModeRestore::new(original, asked_at_ms))))
 }
+
+/// How much earlier than our clock the Kafka Connect worker's clock may be and its records
+/// still count as the forced snapshot's.
+const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 /// The connector config to put back after a snapshot forced with `snapshot.mode=always`,
 /// and what delivery has shown of that snapshot so far.
 #[derive(Debug)]
 pub struct ModeRestore {
     config: ConnectorConfig,
+    /// Records Debezium processed (`ts_ms`) before this are older than the snapshot.
+    not_before_ms: i64,
     seen_snapshot: bool,
     done: bool,
 }
 
 impl ModeRestore {
-    fn new(config: ConnectorConfig) -> Self {
+    fn new(config: ConnectorConfig, asked_at_ms: i64) -> Self {
         Self {
             config,
+            not_before_ms: asked_at_ms - CLOCK_SKEW_MS,
             seen_snapshot: false,
             done: false,
         }
@@ -148,10 +157,23 @@ impl ModeRestore {
 
     /// Follows delivered events; `true` once the snapshot is over: its last record
     /// (`snapshot: last`) went through, or a streaming change came after snapshot records (a
-    /// snapshot of empty tables has no last record). Streaming changes before any snapshot
-    /// record are older records still on the topic, and say nothing.
+    /// snapshot of empty tables has no last record).
+    ///
+    /// Only records Debezium processed after the snapshot was asked for count (`ts_ms`, with
+    /// [`CLOCK_SKEW_MS`] of slack): older records still on the topic, streaming or from an
+    /// earlier snapshot, say nothing about this one. A record without `ts_ms` does not count
+    /// either; the next `connect` puts the config back in any case.
     pub fn observe(&mut self, events: &[SharedEvent]) -> bool {
-        for e in events.iter().filter(|e| e.operation.is_row_change()) {
+        let fresh = |e: &SharedEvent| {
+            e.metadata
+                .get("ts_ms")
+                .and_then(Value::as_i64)
+                .is_some_and(|t| t >= self.not_before_ms)
+        };
+        for e in events
+            .iter()
+            .filter(|e| e.operation.is_row_change() && fresh(e))
+        {
             match e.metadata.get("snapshot").and_then(Value::as_str) {
                 Some("last") => self.done = true,
                 None | Some("incremental") => self.done |= self.seen_snapshot,
@@ -241,7 +263,9 @@ mod tests {
 
     use super::*;
 
-    fn events(snapshots: &[Option<&str>]) -> Vec<SharedEvent> {
+    const ASKED_AT: i64 = 1_795_495_900_000;
+
+    fn events_at(ts_ms: i64, snapshots: &[Option<&str>]) -> Vec<SharedEvent> {
         snapshots
             .iter()
             .map(|s| {
@@ -251,6 +275,7 @@ mod tests {
                     Operation::Insert
                 };
                 let mut e = ChangeEvent::new("s", op, "public.t");
+                e.metadata.insert("ts_ms".into(), json!(ts_ms));
                 if let Some(s) = s {
                     e.metadata.insert("snapshot".into(), json!(s));
                 }
@@ -259,23 +284,47 @@ mod tests {
             .collect()
     }
 
+    fn events(snapshots: &[Option<&str>]) -> Vec<SharedEvent> {
+        events_at(ASKED_AT + 1_000, snapshots)
+    }
+
+    fn restore() -> ModeRestore {
+        ModeRestore::new(ConnectorConfig::new(), ASKED_AT)
+    }
+
+    #[test]
+    fn records_from_before_the_request_say_nothing() {
+        let mut r = restore();
+        let old = ASKED_AT - CLOCK_SKEW_MS - 1;
+        // An earlier snapshot, still on the topic, and streaming after it.
+        assert!(!r.observe(&events_at(old, &[Some("first"), Some("last"), None])));
+        assert!(!r.is_done());
+        // A worker clock a little behind ours still counts.
+        assert!(r.observe(&events_at(ASKED_AT - 1_000, &[Some("first"), Some("last")])));
+        // No ts_ms: does not count.
+        let mut r = restore();
+        let mut e = ChangeEvent::new("s", Operation::SnapshotRead, "public.t");
+        e.metadata.insert("snapshot".into(), json!("last"));
+        assert!(!r.observe(&[Arc::new(e)]));
+    }
+
     #[test]
     fn the_snapshot_ends_at_its_last_record_or_at_streaming_after_it() {
         // Its last record.
-        let mut r = ModeRestore::new(ConnectorConfig::new());
+        let mut r = restore();
         assert!(!r.observe(&events(&[None, Some("first"), Some("true")])));
         assert!(!r.observe(&events(&[Some("last_in_data_collection")])));
         assert!(r.observe(&events(&[Some("last")])));
         assert!(r.is_done());
 
         // A streaming change after snapshot records (the last one was not seen).
-        let mut r = ModeRestore::new(ConnectorConfig::new());
+        let mut r = restore();
         assert!(!r.observe(&events(&[None, None])));
         assert!(!r.observe(&events(&[Some("first")])));
         assert!(r.observe(&events(&[Some("true"), None])));
 
         // Control events and streaming changes alone never end it.
-        let mut r = ModeRestore::new(ConnectorConfig::new());
+        let mut r = restore();
         let heartbeat: Vec<SharedEvent> = vec![Arc::new(ChangeEvent::control("s", "heartbeat"))];
         assert!(!r.observe(&heartbeat));
         assert!(!r.observe(&events(&[None, Some("incremental"), None])));
