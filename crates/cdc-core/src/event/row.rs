@@ -1,6 +1,6 @@
 //! [`Row`]: a row image or key, parsed into a [`Value`] only when somebody reads it.
 //!
-//! Most of an event's bytes are its rows, and most consumers never read them: a trigger
+//! Most of an event's bytes are its rows, and many consumers never read them: a trigger
 //! filters on the operation and the table, a step counts events. A provider that receives a
 //! row as JSON text (Debezium) keeps the text, checked once, and the row is parsed on first
 //! read; a provider that builds rows itself hands over a [`Value`].
