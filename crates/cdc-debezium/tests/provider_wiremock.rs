@@ -363,26 +363,21 @@ async fn old_cluster_falls_back_to_snapshot_mode_and_says_so() {
     );
     // The original mode is not put back yet: that PUT would restart the tasks, and a task
     // restarted before committing a snapshot offset would skip the snapshot.
-    let seq = || async {
-        let reqs = server.received_requests().await.unwrap();
-        let seq: Vec<String> = reqs
-            .iter()
-            .map(|r| format!("{} {}", r.method, r.url.path()))
-            .collect();
-        (reqs, seq)
-    };
-    let (reqs, got) = seq().await;
     let mut want = vec![
         "PUT /connectors/pg1/stop",
         "DELETE /connectors/pg1/offsets",
         "PUT /connectors/pg1/resume",
         "GET /connectors/pg1/config",
         "PUT /connectors/pg1/config",
-        "POST /connectors/pg1/restart",
+        "POST /connectors/pg1/restart?includeTasks=true&onlyFailed=false",
         "GET /connectors/pg1/status",
     ];
-    assert_eq!(got, want);
-    let once: Value = serde_json::from_slice(&reqs[4].body).unwrap();
+    assert_eq!(requests(&server).await, want);
+    let body = async |i: usize| {
+        let reqs = server.received_requests().await.unwrap();
+        serde_json::from_slice::<Value>(&reqs[i].body).unwrap()
+    };
+    let once = body(4).await;
     assert_eq!(once["snapshot.mode"], "always");
 
     // It is put back once the snapshot's last record has been delivered.
@@ -415,7 +410,7 @@ async fn old_cluster_falls_back_to_snapshot_mode_and_says_so() {
             .await
             .unwrap();
         assert!(out.may_commit());
-        assert_eq!(seq().await.1, want, "after record {id}");
+        assert_eq!(requests(&server).await, want, "after record {id}");
     }
     let out = p
         .deliver(
@@ -427,9 +422,8 @@ async fn old_cluster_falls_back_to_snapshot_mode_and_says_so() {
         .unwrap();
     assert!(out.may_commit());
     want.push("PUT /connectors/pg1/config");
-    let (reqs, got) = seq().await;
-    assert_eq!(got, want);
-    let back: Value = serde_json::from_slice(&reqs[7].body).unwrap();
+    assert_eq!(requests(&server).await, want);
+    let back = body(7).await;
     assert_eq!(back["snapshot.mode"], "initial");
     // Once only.
     p.deliver(
@@ -439,7 +433,7 @@ async fn old_cluster_falls_back_to_snapshot_mode_and_says_so() {
     )
     .await
     .unwrap();
-    assert_eq!(seq().await.1, want);
+    assert_eq!(requests(&server).await, want);
 }
 
 #[tokio::test]
