@@ -145,6 +145,10 @@ pub struct SchemaVersion {
     /// When the change was applied (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
     pub applied_at: OffsetDateTime,
+    /// Where in the source's stream the change took effect (a PostgreSQL LSN, a binlog
+    /// position), when the provider knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<crate::event::Position>,
 }
 
 #[cfg(test)]

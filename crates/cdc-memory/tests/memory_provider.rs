@@ -263,6 +263,7 @@ async fn schema_history_is_filtered_by_table() {
         version,
         ddl: format!("ALTER TABLE {table} ADD COLUMN c{version} int"),
         applied_at: datetime!(2026-01-01 00:00 UTC),
+        position: None,
     };
     p.add_schema_version("s", v("public.users", 1)).unwrap();
     p.add_schema_version("s", v("public.orders", 1)).unwrap();

@@ -507,6 +507,7 @@ async fn schema_history_returns_history_and_count() {
                 version,
                 ddl: ddl.into(),
                 applied_at: at,
+                position: None,
             },
         )
         .unwrap();

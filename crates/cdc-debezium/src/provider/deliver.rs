@@ -317,6 +317,7 @@ fn add_schema_versions(
             version,
             ddl: ddl.clone(),
             applied_at,
+            position: e.position.clone(),
         });
     }
 }

@@ -483,6 +483,7 @@ impl DmsProvider {
                         s.ddls
                     ),
                     applied_at,
+                    position: None,
                 })
             })
             .collect();

@@ -1,0 +1,429 @@
+//! The source's `connection`: a libpq URL (`postgres://user:pw@host:5432/db?sslmode=require`)
+//! or key=value string (`host=db port=5432 user=app password='p w' dbname=shop`), parsed into
+//! [`ConnParams`]. Both connections of a source (replication and SQL) are built from it.
+//!
+//! Errors name the parameter, never quote the string: it holds the password.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cdc_core::SecretString;
+
+use super::tls::SslMode;
+use crate::error::{PostgresError, Result};
+
+/// The default PostgreSQL port.
+pub const DEFAULT_PORT: u16 = 5432;
+
+/// Where and as whom to connect.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnParams {
+    /// Host name, IP address, or a unix socket directory (starting with `/`).
+    pub host: String,
+    /// TCP port (also the socket file's suffix).
+    pub port: u16,
+    /// Role to connect as.
+    pub user: String,
+    /// Password, when the server asks for one.
+    pub password: Option<SecretString>,
+    /// Database.
+    pub dbname: String,
+    /// `sslmode`, when the string sets it.
+    pub sslmode: Option<SslMode>,
+    /// `sslrootcert`: CA certificates (PEM) to verify the server with.
+    pub sslrootcert: Option<PathBuf>,
+    /// `sslcert`: client certificate (PEM).
+    pub sslcert: Option<PathBuf>,
+    /// `sslkey`: client key (PEM).
+    pub sslkey: Option<PathBuf>,
+    /// `application_name`.
+    pub application_name: Option<String>,
+    /// `connect_timeout` (seconds in the string).
+    pub connect_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for ConnParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnParams")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field(
+                "password",
+                &self.password.as_ref().map(|_| cdc_core::secret::MASK),
+            )
+            .field("dbname", &self.dbname)
+            .field("sslmode", &self.sslmode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnParams {
+    /// Parses a URL or key=value connection string.
+    pub fn parse(raw: &SecretString) -> Result<Self> {
+        let text = raw.expose().trim();
+        if text.is_empty() {
+            return Err(err(
+                "is empty; give a URL such as postgres://user:password@host:5432/db",
+            ));
+        }
+        let pairs = if let Some(rest) = text
+            .strip_prefix("postgres://")
+            .or_else(|| text.strip_prefix("postgresql://"))
+        {
+            parse_url(rest)?
+        } else if text.contains("://") {
+            return Err(err(
+                "has an unknown scheme; use postgres:// or postgresql:// (or key=value pairs)",
+            ));
+        } else {
+            parse_key_values(text)?
+        };
+        Self::from_pairs(pairs)
+    }
+
+    fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self> {
+        let mut p = Self {
+            host: String::new(),
+            port: DEFAULT_PORT,
+            user: String::new(),
+            password: None,
+            dbname: String::new(),
+            sslmode: None,
+            sslrootcert: None,
+            sslcert: None,
+            sslkey: None,
+            application_name: None,
+            connect_timeout: None,
+        };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "host" | "hostaddr" => {
+                    if value.contains(',') {
+                        return Err(err(
+                            "names several hosts; cdc-postgres connects to one server (the primary)",
+                        ));
+                    }
+                    p.host = value;
+                }
+                "port" => {
+                    p.port = match value.parse::<u16>() {
+                        Ok(port) if port > 0 => port,
+                        _ => {
+                            return Err(err(format!(
+                                "port {value:?} is not a number from 1 to 65535"
+                            )));
+                        }
+                    }
+                }
+                "user" => p.user = value,
+                "password" => p.password = Some(SecretString::new(value)),
+                "dbname" => p.dbname = value,
+                "sslmode" => p.sslmode = Some(SslMode::parse(&value).map_err(err)?),
+                "sslrootcert" => p.sslrootcert = Some(PathBuf::from(value)),
+                "sslcert" => p.sslcert = Some(PathBuf::from(value)),
+                "sslkey" => p.sslkey = Some(PathBuf::from(value)),
+                "application_name" => p.application_name = Some(value),
+                "connect_timeout" => {
+                    let secs: u64 = value.parse().ok().filter(|s| *s <= 3600).ok_or_else(|| {
+                        err(format!(
+                            "connect_timeout {value:?} is not a number of seconds from 0 to 3600"
+                        ))
+                    })?;
+                    p.connect_timeout = (secs > 0).then(|| Duration::from_secs(secs));
+                }
+                // Accepted and left to the server's defaults or to our own session settings.
+                "options"
+                | "client_encoding"
+                | "target_session_attrs"
+                | "keepalives"
+                | "keepalives_idle"
+                | "channel_binding"
+                | "gssencmode"
+                | "sslcompression"
+                | "sslsni"
+                | "fallback_application_name" => {}
+                other => {
+                    return Err(err(format!(
+                        "unknown parameter {other:?}; known: host, port, user, password, dbname, sslmode, sslrootcert, sslcert, sslkey, application_name, connect_timeout"
+                    )));
+                }
+            }
+        }
+        if p.user.is_empty() {
+            return Err(err(
+                "names no user; add one (postgres://user@host/db or user=...)",
+            ));
+        }
+        if p.host.is_empty() {
+            p.host = "localhost".to_owned();
+        }
+        if p.dbname.is_empty() {
+            p.dbname = p.user.clone();
+        }
+        Ok(p)
+    }
+
+    /// Whether the host is a unix socket directory.
+    pub fn is_unix_socket(&self) -> bool {
+        self.host.starts_with('/')
+    }
+
+    /// `postgres://user:***@host:port/db`, for messages.
+    pub fn display(&self) -> String {
+        let pw = if self.password.is_some() { ":***" } else { "" };
+        if self.is_unix_socket() {
+            format!(
+                "postgres://{}{pw}@[{}]:{}/{}",
+                self.user, self.host, self.port, self.dbname
+            )
+        } else {
+            format!(
+                "postgres://{}{pw}@{}:{}/{}",
+                self.user, self.host, self.port, self.dbname
+            )
+        }
+    }
+}
+
+fn err(message: impl Into<String>) -> PostgresError {
+    PostgresError::config("connection", message)
+}
+
+/// `user:pw@host:port/db?k=v` (after the scheme).
+///
+/// The userinfo ends at the last `@` before the first `/`, so a password may hold `@`, `:`,
+/// `?` and `#` unencoded; a `/` must be written `%2F` (as libpq requires).
+fn parse_url(rest: &str) -> Result<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    let first_slash = rest.find('/').unwrap_or(rest.len());
+    let (userinfo, after) = match rest[..first_slash].rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    let hostport_end = after.find(['/', '?']).unwrap_or(after.len());
+    let hostport = &after[..hostport_end];
+    let tail = &after[hostport_end..];
+    let (path, query) = match tail.split_once('?') {
+        Some((p, q)) => (p.strip_prefix('/'), Some(q)),
+        None => (tail.strip_prefix('/'), None),
+    };
+    if let Some(userinfo) = userinfo {
+        let (user, password) = match userinfo.split_once(':') {
+            Some((u, p)) => (u, Some(p)),
+            None => (userinfo, None),
+        };
+        pairs.push(("user".to_owned(), decode(user, "user")?));
+        if let Some(pw) = password {
+            pairs.push(("password".to_owned(), decode(pw, "password")?));
+        }
+    }
+    if !hostport.is_empty() {
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (h, after) = v6
+                .split_once(']')
+                .ok_or_else(|| err("has an IPv6 host without its closing ']'"))?;
+            (h.to_owned(), after.strip_prefix(':'))
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (decode(h, "host")?, Some(p)),
+                None => (decode(hostport, "host")?, None),
+            }
+        };
+        if !host.is_empty() {
+            pairs.push(("host".to_owned(), host));
+        }
+        if let Some(port) = port.filter(|p| !p.is_empty()) {
+            pairs.push(("port".to_owned(), port.to_owned()));
+        }
+    }
+    if let Some(db) = path.filter(|p| !p.is_empty()) {
+        pairs.push(("dbname".to_owned(), decode(db, "dbname")?));
+    }
+    for item in query.unwrap_or("").split('&').filter(|s| !s.is_empty()) {
+        let (k, v) = item.split_once('=').ok_or_else(|| {
+            err(format!(
+                "query parameter {:?} has no '='",
+                item.split('=').next().unwrap_or("")
+            ))
+        })?;
+        let key = decode(k, "a query parameter name")?;
+        let value = decode(v, &key)?;
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
+/// Percent-decoding as libpq does it (no `+` → space).
+fn decode(part: &str, what: &str) -> Result<String> {
+    let bytes = part.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = part
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| err(format!("{what} has an invalid %-escape")))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| err(format!("{what} is not valid UTF-8 once decoded")))
+}
+
+/// `k=v k2='v 2'` pairs, libpq style (spaces around `=` allowed, `\'` and `\\` in quotes).
+fn parse_key_values(text: &str) -> Result<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let skip_ws = |i: &mut usize| {
+        while *i < chars.len() && chars[*i].is_whitespace() {
+            *i += 1;
+        }
+    };
+    loop {
+        skip_ws(&mut i);
+        if i >= chars.len() {
+            break;
+        }
+        let start = i;
+        while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '=' {
+            i += 1;
+        }
+        let key: String = chars[start..i].iter().collect();
+        skip_ws(&mut i);
+        if i >= chars.len() || chars[i] != '=' {
+            return Err(err(format!(
+                "key {key:?} has no '=' (use key=value pairs or a postgres:// URL)"
+            )));
+        }
+        i += 1;
+        skip_ws(&mut i);
+        let mut value = String::new();
+        if i < chars.len() && chars[i] == '\'' {
+            i += 1;
+            let mut closed = false;
+            while i < chars.len() {
+                match chars[i] {
+                    '\\' if i + 1 < chars.len() => {
+                        value.push(chars[i + 1]);
+                        i += 2;
+                    }
+                    '\'' => {
+                        closed = true;
+                        i += 1;
+                        break;
+                    }
+                    c => {
+                        value.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            if !closed {
+                return Err(err(format!("the value of {key:?} has no closing quote")));
+            }
+        } else {
+            while i < chars.len() && !chars[i].is_whitespace() {
+                if chars[i] == '\\' && i + 1 < chars.len() {
+                    value.push(chars[i + 1]);
+                    i += 2;
+                } else {
+                    value.push(chars[i]);
+                    i += 1;
+                }
+            }
+        }
+        if key.is_empty() {
+            return Err(err("has a value without a key"));
+        }
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<ConnParams> {
+        ConnParams::parse(&SecretString::new(s))
+    }
+
+    #[test]
+    fn urls_with_every_part() {
+        let p = parse("postgres://app:p%40ss%2Fw?rd@db.example:6543/shop?sslmode=verify-full&sslrootcert=/ca.pem&application_name=x").unwrap();
+        assert_eq!(p.user, "app");
+        assert_eq!(p.password.as_ref().unwrap().expose(), "p@ss/w?rd");
+        assert_eq!(p.host, "db.example");
+        assert_eq!(p.port, 6543);
+        assert_eq!(p.dbname, "shop");
+        assert_eq!(p.sslmode, Some(SslMode::VerifyFull));
+        assert_eq!(p.sslrootcert, Some(PathBuf::from("/ca.pem")));
+        assert_eq!(p.application_name.as_deref(), Some("x"));
+        let dbg = format!("{p:?}");
+        assert!(!dbg.contains("p@ss"), "{dbg}");
+    }
+
+    #[test]
+    fn passwords_with_url_delimiters_survive() {
+        // '/', '?', '#', ':' and '@' unencoded in the password: the userinfo ends at the last '@'.
+        let p = parse("postgresql://u:a:b@c#d?e@h/db").unwrap();
+        assert_eq!(p.password.unwrap().expose(), "a:b@c#d?e");
+        assert_eq!(p.host, "h");
+        let p = parse("postgresql://u:a?b@h?sslmode=disable").unwrap();
+        assert_eq!(p.password.unwrap().expose(), "a?b");
+        assert_eq!(p.sslmode, Some(SslMode::Disable));
+        let p = parse("postgres://u@[::1]:5433/db").unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("::1", 5433));
+        let p = parse("postgres://u@%2Ftmp%2Fsock/db").unwrap();
+        assert!(p.is_unix_socket());
+        assert_eq!(p.host, "/tmp/sock");
+    }
+
+    #[test]
+    fn key_values_with_quotes() {
+        let p =
+            parse("host=h port = 5 user=u password='a \\' b' dbname=d sslmode=require").unwrap();
+        assert_eq!(p.password.unwrap().expose(), "a ' b");
+        assert_eq!((p.host.as_str(), p.port, p.dbname.as_str()), ("h", 5, "d"));
+        assert_eq!(p.sslmode, Some(SslMode::Require));
+        let p = parse("user=u").unwrap();
+        assert_eq!(
+            (p.host.as_str(), p.port, p.dbname.as_str()),
+            ("localhost", 5432, "u")
+        );
+    }
+
+    #[test]
+    fn bad_strings_name_the_parameter_and_never_the_password() {
+        for (s, want) in [
+            ("", "is empty"),
+            ("mysql://u@h/db", "unknown scheme"),
+            ("postgres://u:secretpw@h:99999/db", "port \"99999\""),
+            ("postgres://u:secretpw@h:abc/db", "port \"abc\""),
+            ("host=h password=secretpw", "no user"),
+            ("user=u password='secretpw", "no closing quote"),
+            (
+                "user=u bogus=1 password=secretpw",
+                "unknown parameter \"bogus\"",
+            ),
+            ("postgres://u:secretpw@h1,h2/db", "several hosts"),
+            ("postgres://u:secretpw@h/db?sslmode=maybe", "sslmode"),
+            ("postgres://u:secret%zzpw@h/db", "invalid %-escape"),
+            ("user=u password secretpw", "no '='"),
+        ] {
+            let e = parse(s).unwrap_err().to_string();
+            assert!(e.contains(want), "{s:?}: {e}");
+            assert!(
+                !e.contains("secretpw") && !e.contains("secret%zz"),
+                "{s:?}: {e}"
+            );
+            assert!(e.contains("connection"), "{e}");
+        }
+    }
+}

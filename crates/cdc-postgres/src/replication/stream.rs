@@ -1,0 +1,284 @@
+//! The streaming loop of one session: read, decode once, hand over in batches, acknowledge.
+//!
+//! Acknowledgement (the flush position of standby status updates) only ever moves to
+//! - the end LSN of the last transaction whose events every handler took, or
+//! - a keepalive's `wal_end` when no transaction is open and everything read was delivered
+//!   (so a slot whose tables are idle while others are busy does not retain WAL).
+//!
+//! Never mid-transaction, never past an event a handler failed on. A large transaction is
+//! handed over in batches of `batch_size` as it arrives and acknowledged at its commit.
+//! While handlers are slow (or failing, or the source is paused) the loop stops reading:
+//! pgwire-replication's bounded buffer fills, it stops reading the socket, and it keeps
+//! sending status updates so `wal_sender_timeout` does not end the session.
+
+use std::sync::Arc;
+
+use cdc_core::{ChangeEvent, Operation, Position, SharedEvent};
+use futures::FutureExt;
+use pgwire_replication::{Lsn, ReplicationClient, ReplicationEvent};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::config::PostgresSource;
+use crate::decode::{PgPosition, SchemaNote, StreamDecoder, Txn, pg_time};
+use crate::error::PostgresError;
+use crate::provider::deliver::{Stopped, deliver};
+use crate::provider::state::Shared;
+use crate::replication::session::wire_error;
+
+/// Prefix of the logical messages cdc-rs writes itself; never delivered.
+pub const INTERNAL_PREFIX: &str = "cdc-rs";
+
+/// How a session's stream ended.
+#[derive(Debug)]
+pub enum StreamEnd {
+    /// `disconnect` asked for it.
+    Stopped,
+    /// The session failed; the task decides whether to reconnect.
+    Lost(PostgresError),
+}
+
+/// One session's loop state.
+struct Stream<'a> {
+    src: &'a PostgresSource,
+    shared: &'a Shared,
+    decoder: &'a mut StreamDecoder,
+    client: ReplicationClient,
+    txn: Option<Txn>,
+    pending: Vec<SharedEvent>,
+    /// End LSN of the last complete transaction in `pending` (or read since the last flush).
+    pending_ack: Option<Lsn>,
+    pending_commit_time: Option<OffsetDateTime>,
+    scratch: Vec<ChangeEvent>,
+    notes: Vec<SchemaNote>,
+}
+
+/// Streams until stopped or the session fails. The client is shut down on return.
+pub async fn run(
+    src: &PostgresSource,
+    shared: &Shared,
+    decoder: &mut StreamDecoder,
+    client: ReplicationClient,
+) -> StreamEnd {
+    let mut s = Stream {
+        src,
+        shared,
+        decoder,
+        client,
+        txn: None,
+        pending: Vec::with_capacity(src.options.batch_size as usize),
+        pending_ack: None,
+        pending_commit_time: None,
+        scratch: Vec::new(),
+        notes: Vec::new(),
+    };
+    let end = s.run().await;
+    // Not awaited: a stop sends CopyDone and the worker ends by itself; a broken session
+    // has nothing left to say.
+    s.client.stop();
+    end
+}
+
+impl Stream<'_> {
+    async fn run(&mut self) -> StreamEnd {
+        let batch = self.src.options.batch_size as usize;
+        loop {
+            if self.shared.is_paused() {
+                // Deliver what was read (held until resumed), then stop reading.
+                if let Err(Stopped) = self.flush().await {
+                    return StreamEnd::Stopped;
+                }
+                if !self.shared.wait_unpaused().await {
+                    return StreamEnd::Stopped;
+                }
+            }
+            let has_work = !self.pending.is_empty() || self.pending_ack.is_some();
+            let next = if has_work {
+                match self.client.recv().now_or_never() {
+                    Some(r) => r,
+                    None => {
+                        // Nothing more right now: hand over what we have.
+                        if let Err(Stopped) = self.flush().await {
+                            return StreamEnd::Stopped;
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                tokio::select! {
+                    biased;
+                    () = self.shared.stop.cancelled() => return StreamEnd::Stopped,
+                    r = self.client.recv() => r,
+                }
+            };
+            let event = match next {
+                Ok(Some(e)) => e,
+                Ok(None) => {
+                    return StreamEnd::Lost(PostgresError::Database {
+                        context: format!("streaming from slot {:?}", self.src.slot),
+                        message: "the server ended the replication stream".into(),
+                        sqlstate: None,
+                        retryable: true,
+                    });
+                }
+                Err(e) => return StreamEnd::Lost(wire_error(self.src, "streaming", e)),
+            };
+            match self.handle(event).await {
+                Ok(()) => {}
+                Err(End::Stopped) => return StreamEnd::Stopped,
+                Err(End::Failed(e)) => return StreamEnd::Lost(e),
+            }
+            if self.pending.len() >= batch
+                && let Err(Stopped) = self.flush().await
+            {
+                return StreamEnd::Stopped;
+            }
+        }
+    }
+
+    async fn handle(&mut self, event: ReplicationEvent) -> Result<(), End> {
+        match event {
+            ReplicationEvent::Begin {
+                final_lsn,
+                xid,
+                commit_time_micros,
+            } => {
+                self.txn = Some(Txn::begin(xid, final_lsn.as_u64(), commit_time_micros));
+            }
+            ReplicationEvent::XLogData {
+                wal_start, data, ..
+            } => {
+                self.decoder
+                    .decode(
+                        &data,
+                        wal_start.as_u64(),
+                        self.txn.as_mut(),
+                        &mut self.scratch,
+                        &mut self.notes,
+                    )
+                    .map_err(|e| End::Failed(e.into()))?;
+                if !self.notes.is_empty() {
+                    self.shared.record_schema(&self.notes);
+                    self.notes.clear();
+                }
+                self.pending.extend(self.scratch.drain(..).map(Arc::new));
+            }
+            ReplicationEvent::Commit {
+                end_lsn,
+                commit_time_micros,
+                ..
+            } => {
+                let txn = self.txn.take();
+                self.pending_ack = Some(end_lsn);
+                self.pending_commit_time = txn
+                    .and_then(|t| t.commit_time)
+                    .or_else(|| pg_time(commit_time_micros));
+            }
+            ReplicationEvent::Message {
+                transactional,
+                lsn,
+                prefix,
+                content,
+            } => {
+                if !prefix.starts_with(INTERNAL_PREFIX) && self.src.options.wants_message(&prefix) {
+                    let e = self.message_event(transactional, lsn, &prefix, &content);
+                    self.pending.push(Arc::new(e));
+                }
+            }
+            ReplicationEvent::KeepAlive {
+                wal_end,
+                server_time_micros,
+                ..
+            } => {
+                if self.txn.is_none() {
+                    // Everything before this keepalive is read; once it is delivered the
+                    // server may forget the WAL up to `wal_end`.
+                    self.flush().await.map_err(|Stopped| End::Stopped)?;
+                    self.client.update_applied_lsn(wal_end);
+                    self.shared.update(|f| {
+                        f.acknowledged = f.acknowledged.max(Some(wal_end));
+                        f.last_idle_keepalive = pg_time(server_time_micros);
+                    });
+                }
+            }
+            ReplicationEvent::StoppedAt { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Delivers what is pending, then acknowledges the last complete transaction in it.
+    async fn flush(&mut self) -> Result<(), Stopped> {
+        if !self.pending.is_empty() {
+            let events = std::mem::take(&mut self.pending);
+            deliver(self.shared, &events).await?;
+            self.pending = events;
+            self.pending.clear();
+        }
+        if let Some(ack) = self.pending_ack.take() {
+            self.client.update_applied_lsn(ack);
+            let commit_time = self.pending_commit_time.take();
+            self.shared.update(|f| {
+                f.acknowledged = f.acknowledged.max(Some(ack));
+                if commit_time.is_some() {
+                    f.last_commit_time = commit_time;
+                }
+            });
+        }
+        Ok(())
+    }
+
+    fn message_event(
+        &mut self,
+        transactional: bool,
+        lsn: Lsn,
+        prefix: &str,
+        content: &[u8],
+    ) -> ChangeEvent {
+        let (text, encoding) = match std::str::from_utf8(content) {
+            Ok(t) => (t.to_owned(), "utf8"),
+            Err(_) => {
+                use base64::Engine;
+                (
+                    base64::engine::general_purpose::STANDARD.encode(content),
+                    "base64",
+                )
+            }
+        };
+        let mut e = ChangeEvent::new(&self.shared.source_id, Operation::Message, "");
+        e.after = Some(json!({"prefix": prefix, "content": text}).into());
+        e.metadata
+            .insert("prefix".into(), Value::String(prefix.to_owned()));
+        e.metadata
+            .insert("transactional".into(), Value::Bool(transactional));
+        e.metadata
+            .insert("content_encoding".into(), Value::String(encoding.into()));
+        e.metadata
+            .insert("lsn".into(), Value::String(lsn.to_string()));
+        match self.txn.as_mut().filter(|_| transactional) {
+            Some(txn) => {
+                e.commit_time = txn.commit_time;
+                e.transaction_id = Some(txn.xid.to_string());
+                let pos = PgPosition {
+                    commit_lsn: Lsn::from_u64(txn.commit_lsn),
+                    ordinal: txn.next_ordinal,
+                };
+                txn.next_ordinal += 1;
+                e.position = Some(Position::new(pos.to_string()));
+            }
+            None => {
+                let pos = PgPosition {
+                    commit_lsn: lsn,
+                    ordinal: 0,
+                };
+                e.position = Some(Position::new(pos.to_string()));
+            }
+        }
+        e
+    }
+}
+
+/// Why handling an event ended the loop.
+enum End {
+    Stopped,
+    Failed(PostgresError),
+}

@@ -1,0 +1,8 @@
+//! SQL over tokio-postgres: connections, quoting, catalogs, and the statements the provider
+//! runs to set a source up.
+
+pub mod catalog;
+pub mod connect;
+pub mod quote;
+pub mod statements;
+pub mod tls;
