@@ -27,7 +27,7 @@ pub mod postgres;
 pub mod process;
 
 pub use error::{Result, TestkitError};
-pub use postgres::{PgBinaries, PgCluster, PgClusterBuilder};
+pub use postgres::{PgBinaries, PgCluster, PgClusterBuilder, ShutdownMode};
 pub use process::{ChildGuard, free_port, process_alive, wait_for_port};
 
 /// Signals for [`ChildGuard::with_stop_signal`] (re-exported so users need no `nix` dependency).

@@ -199,17 +199,20 @@ impl TypeRegistry {
         })
     }
 
-    /// Records a non-builtin type from a Type message (or the catalog). Its values are text;
-    /// a name starting with `_` is PostgreSQL's convention for an array type, whose values
-    /// become JSON arrays of strings.
+    /// Records a non-builtin type from a Type message (or the catalog, as pgoutput would
+    /// announce it). Its values are text; a name starting with `_` is PostgreSQL's
+    /// convention for an array type, whose values become JSON arrays of strings. A domain is
+    /// announced by its base type: over a built-in type it is named `domain:<base>`.
     pub fn learn(&mut self, oid: u32, namespace: &str, name: &str) {
         let kind = if name.starts_with('_') {
             Kind::Array(ElementKind::Text)
         } else {
             Kind::Text
         };
+        // pgoutput announces a domain by its base type; only a domain's base can be a
+        // built-in (pg_catalog) type, since Type messages are sent for user types only.
         let name = if namespace.is_empty() || namespace == "pg_catalog" {
-            name.to_owned()
+            format!("domain:{name}")
         } else {
             format!("{namespace}.{name}")
         };
@@ -268,6 +271,9 @@ mod tests {
         assert_eq!(r.get(99999).kind, Kind::Text);
         r.learn(70000, "public", "mood");
         r.learn(70001, "public", "_mood");
+        r.learn(70002, "pg_catalog", "int4");
+        assert_eq!(r.get(70002).name, "domain:int4");
+        assert_eq!(r.get(70002).kind, Kind::Text);
         assert_eq!(r.get(70000).name, "public.mood");
         assert_eq!(r.get(70001).kind, Kind::Array(ElementKind::Text));
         assert_eq!(r.sql_name(23, -1), "integer");

@@ -392,6 +392,41 @@ async fn wait_inactive(src: &PostgresSource, client: &Client) -> Result<()> {
     }
 }
 
+/// Saves the position every handler took into the slot after a clean stop: the walsender
+/// confirmations are not written to disk before PostgreSQL 17 (only a checkpoint after a
+/// change of the slot's horizons saves them), while `pg_replication_slot_advance` marks the
+/// slot to be saved. Waits (up to 5 s) for the stopped session to let go of the slot.
+pub async fn save_position(src: &PostgresSource, acknowledged: Lsn) -> Result<()> {
+    if src.options.temporary_slot {
+        return Ok(());
+    }
+    let client = connect(src).await?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let Some(s) = catalog::slot(&client, &src.slot).await? else {
+            return Ok(());
+        };
+        if s.confirmed_flush_lsn.is_some_and(|c| c >= acknowledged) {
+            return Ok(());
+        }
+        if !s.active {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    client
+        .execute(
+            "select pg_replication_slot_advance($1, $2::text::pg_lsn)",
+            &[&src.slot, &acknowledged.to_string()],
+        )
+        .await
+        .map_err(|e| PostgresError::sql("saving the slot's position", &e))?;
+    Ok(())
+}
+
 /// Drops the slot, its marker and (when cdc-rs created it) the publication: `disconnect`
 /// with `drop_slot_on_stop`.
 pub async fn drop_all(src: &PostgresSource) -> Result<()> {

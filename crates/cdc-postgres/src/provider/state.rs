@@ -63,6 +63,9 @@ pub struct Figures {
     pub events: u64,
     /// Handler failures (each retried).
     pub handler_failures: u64,
+    /// Events of transactions a new session replayed from before the position already
+    /// acknowledged, not delivered again.
+    pub replayed_skipped: u64,
     /// Sessions opened after a lost connection, and the slot position each resumed from.
     pub reconnects: u64,
     /// The slot's confirmed position the last session resumed from.
@@ -85,6 +88,7 @@ impl Default for Figures {
             acknowledged: None,
             events: 0,
             handler_failures: 0,
+            replayed_skipped: 0,
             reconnects: 0,
             resumed_from: None,
             snapshot: BTreeMap::new(),

@@ -29,6 +29,7 @@ pub(super) async fn status(running: &Running) -> CdcStatus {
     d.insert("events_delivered".into(), json!(f.events));
     d.insert("handler_failures".into(), json!(f.handler_failures));
     d.insert("reconnects".into(), json!(f.reconnects));
+    d.insert("replayed_skipped".into(), json!(f.replayed_skipped));
     if let Some(lsn) = f.acknowledged {
         d.insert("acknowledged_lsn".into(), json!(lsn.to_string()));
     }

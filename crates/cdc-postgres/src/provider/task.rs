@@ -95,6 +95,11 @@ pub async fn run(
             let began = Instant::now();
             match stream::run(&src, &shared, &mut decoder, client).await {
                 StreamEnd::Stopped => {
+                    if let Some(lsn) = shared.figures().acknowledged
+                        && let Err(e) = setup::save_position(&src, lsn).await
+                    {
+                        warn!(source_id = %src.source_id, error = %e, "postgres: could not save the slot's position at stop; a restart may deliver some events again");
+                    }
                     shared.update(|f| f.phase = Phase::Stopped);
                     return;
                 }

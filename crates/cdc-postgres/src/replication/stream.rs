@@ -7,6 +7,12 @@
 //!
 //! Never mid-transaction, never past an event a handler failed on. A large transaction is
 //! handed over in batches of `batch_size` as it arrives and acknowledged at its commit.
+//! After a reconnect the server resumes from the slot's `confirmed_flush_lsn`, which on
+//! PostgreSQL before 17 is not saved by a shutdown checkpoint and can be older than what was
+//! confirmed before. Transactions committed before the position this process already
+//! acknowledged (every handler took them) are therefore skipped, not delivered again; only
+//! a new process replays from the server's position.
+//!
 //! While handlers are slow (or failing, or the source is paused) the loop stops reading:
 //! pgwire-replication's bounded buffer fills, it stops reading the socket, and it keeps
 //! sending status updates so `wal_sender_timeout` does not end the session.
@@ -51,6 +57,10 @@ struct Stream<'a> {
     pending_commit_time: Option<OffsetDateTime>,
     scratch: Vec<ChangeEvent>,
     notes: Vec<SchemaNote>,
+    /// Transactions committed before this were delivered by an earlier session.
+    delivered_before: Lsn,
+    /// The open transaction is one of those.
+    replayed: bool,
 }
 
 /// Streams until stopped or the session fails. The client is shut down on return.
@@ -71,6 +81,8 @@ pub async fn run(
         pending_commit_time: None,
         scratch: Vec::new(),
         notes: Vec::new(),
+        delivered_before: shared.figures().acknowledged.unwrap_or(Lsn::ZERO),
+        replayed: false,
     };
     let end = s.run().await;
     // Not awaited: a stop sends CopyDone and the worker ends by itself; a broken session
@@ -143,6 +155,7 @@ impl Stream<'_> {
                 xid,
                 commit_time_micros,
             } => {
+                self.replayed = final_lsn < self.delivered_before;
                 self.txn = Some(Txn::begin(xid, final_lsn.as_u64(), commit_time_micros));
             }
             ReplicationEvent::XLogData {
@@ -157,6 +170,14 @@ impl Stream<'_> {
                         &mut self.notes,
                     )
                     .map_err(|e| End::Failed(e.into()))?;
+                if self.replayed {
+                    // Delivered by an earlier session; decoded only to keep the relations.
+                    let n = self.scratch.len() as u64;
+                    self.scratch.clear();
+                    self.notes.clear();
+                    self.shared.update(|f| f.replayed_skipped += n);
+                    return Ok(());
+                }
                 if !self.notes.is_empty() {
                     self.shared.record_schema(&self.notes);
                     self.notes.clear();
@@ -180,7 +201,15 @@ impl Stream<'_> {
                 prefix,
                 content,
             } => {
-                if !prefix.starts_with(INTERNAL_PREFIX) && self.src.options.wants_message(&prefix) {
+                let replayed = if transactional {
+                    self.replayed
+                } else {
+                    lsn < self.delivered_before
+                };
+                if !replayed
+                    && !prefix.starts_with(INTERNAL_PREFIX)
+                    && self.src.options.wants_message(&prefix)
+                {
                     let e = self.message_event(transactional, lsn, &prefix, &content);
                     self.pending.push(Arc::new(e));
                 }

@@ -256,15 +256,22 @@ async fn index_columns(client: &Client, oid: u32, flag: &str) -> Result<Vec<Stri
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-/// Names of non-builtin types: (OID, schema, name).
+/// Names of non-builtin types as pgoutput announces them: (OID, schema, name), a domain
+/// by its base type.
 pub async fn type_names(client: &Client, oids: &[u32]) -> Result<Vec<(u32, String, String)>> {
     if oids.is_empty() {
         return Ok(Vec::new());
     }
+    // As pgoutput's Type message does: a domain is named by its base type.
     let rows = client
         .query(
-            "select t.oid, n.nspname::text, t.typname::text from pg_type t \
-             join pg_namespace n on n.oid = t.typnamespace where t.oid = any($1)",
+            "with recursive b(oid, base) as ( \
+               select t.oid, t.oid from pg_type t where t.oid = any($1) \
+               union all select b.oid, t.typbasetype from b join pg_type t on t.oid = b.base \
+               where t.typtype = 'd') \
+             select b.oid, n.nspname::text, t.typname::text from b \
+             join pg_type t on t.oid = b.base join pg_namespace n on n.oid = t.typnamespace \
+             where t.typtype <> 'd'",
             &[&oids],
         )
         .await

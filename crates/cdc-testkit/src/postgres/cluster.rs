@@ -37,6 +37,19 @@ pub struct PgCluster {
     port: u16,
     user: String,
     database: String,
+    settings: Vec<(String, String)>,
+    start_timeout: std::time::Duration,
+}
+
+/// How [`PgCluster::stop_server`] shuts the server down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShutdownMode {
+    /// `fast` (SIGINT): clients are disconnected, a shutdown checkpoint is written (so
+    /// replication slots' positions are saved).
+    Fast,
+    /// `immediate` (SIGQUIT): a crash as far as the data is concerned; recovery runs at the
+    /// next start.
+    Immediate,
 }
 
 impl PgCluster {
@@ -104,6 +117,8 @@ impl PgCluster {
             port,
             user: options.user,
             database: options.database,
+            settings,
+            start_timeout: options.start_timeout,
         };
         if cluster.database != "postgres" {
             let client = cluster.connect_to("postgres").await?;
@@ -318,6 +333,72 @@ impl PgCluster {
             });
         }
         Ok(())
+    }
+
+    /// Stops the server, keeping the data directory; [`PgCluster::start_server`] starts it
+    /// again on the same port. Clients see their connections end.
+    pub fn stop_server(&mut self, mode: ShutdownMode) -> Result<()> {
+        let Some(server) = self.server.take() else {
+            return Ok(());
+        };
+        let signal = match mode {
+            ShutdownMode::Fast => crate::Signal::SIGINT,
+            ShutdownMode::Immediate => crate::Signal::SIGQUIT,
+        };
+        server
+            .stop_with(signal)
+            .map_err(|e| TestkitError::io(format!("stopping postgres (pid {})", self.pid), e))?;
+        Ok(())
+    }
+
+    /// Starts a server stopped with [`PgCluster::stop_server`] again, on the same port with
+    /// the same settings. A no-op when it runs.
+    pub async fn start_server(&mut self) -> Result<()> {
+        if self.server.is_some() {
+            return Ok(());
+        }
+        let mut server = server::spawn_postgres(&self.layout, self.port, &self.settings)?;
+        match server::wait_ready(
+            &self.layout,
+            &mut server,
+            self.port,
+            &self.user,
+            self.start_timeout,
+        )
+        .await?
+        {
+            Started::Ready => {}
+            Started::PortTaken => {
+                return Err(server::start_failed(
+                    &self.layout,
+                    format!("port {} was taken while the server was down", self.port),
+                ));
+            }
+        }
+        self.pid = server.pid();
+        self.server = Some(server);
+        Ok(())
+    }
+
+    /// [`PgCluster::stop_server`] then [`PgCluster::start_server`].
+    pub async fn restart(&mut self, mode: ShutdownMode) -> Result<()> {
+        self.stop_server(mode)?;
+        self.start_server().await
+    }
+
+    /// Writes a file into the data directory (a TLS key, `pg_hba.conf`), owned by the
+    /// server's user, with `mode` permissions (e.g. `0o600` for a key).
+    pub fn write_data_file(&self, name: &str, contents: &[u8], mode: u32) -> Result<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.layout.data_dir.join(name);
+        std::fs::write(&path, contents)
+            .map_err(|e| TestkitError::io(format!("writing {}", path.display()), e))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| TestkitError::io(format!("chmod {}", path.display()), e))?;
+        if let Some(run_as) = &self.layout.run_as {
+            run_as.chown(&path)?;
+        }
+        Ok(path)
     }
 
     /// Stops the server (immediate shutdown) and deletes the temp dir, reporting failures.

@@ -14,5 +14,5 @@ mod server;
 
 pub use binaries::PgBinaries;
 pub use builder::PgClusterBuilder;
-pub use cluster::PgCluster;
+pub use cluster::{PgCluster, ShutdownMode};
 pub use packages::debian_package_for;

@@ -93,9 +93,16 @@ impl ChildGuard {
     }
 
     /// Stops the child now (stop signal, grace period, SIGKILL) and returns its exit status.
-    pub fn stop(mut self) -> std::io::Result<ExitStatus> {
+    pub fn stop(self) -> std::io::Result<ExitStatus> {
+        let signal = self.stop_signal;
+        self.stop_with(signal)
+    }
+
+    /// Stops the child with `signal` first (instead of the configured stop signal), then
+    /// as [`ChildGuard::stop`] does.
+    pub fn stop_with(mut self, signal: Signal) -> std::io::Result<ExitStatus> {
         let child = self.child.take().expect("child present until stop");
-        terminate(child, self.group, self.grace, self.stop_signal)
+        terminate(child, self.group, self.grace, signal)
     }
 }
 
