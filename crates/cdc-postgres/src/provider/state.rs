@@ -74,6 +74,10 @@ pub struct Figures {
     pub snapshot: BTreeMap<String, TableProgress>,
     /// State of the snapshot: `running`, `done`, `restarted: ...`.
     pub snapshot_state: Option<String>,
+    /// Snapshots that failed and started over.
+    pub snapshot_restarts: u64,
+    /// Why the last one did.
+    pub snapshot_last_failure: Option<String>,
 }
 
 impl Default for Figures {
@@ -93,6 +97,8 @@ impl Default for Figures {
             resumed_from: None,
             snapshot: BTreeMap::new(),
             snapshot_state: None,
+            snapshot_restarts: 0,
+            snapshot_last_failure: None,
         }
     }
 }
@@ -131,7 +137,12 @@ impl Figures {
                 )
             })
             .collect();
-        Some(json!({"state": state, "tables": tables}))
+        Some(json!({
+            "state": state,
+            "tables": tables,
+            "restarts": self.snapshot_restarts,
+            "last_failure": self.snapshot_last_failure,
+        }))
     }
 }
 

@@ -49,14 +49,35 @@ pub async fn run(
             Ok(Start::Stream { client, from }) => Some((client, from)),
             Ok(Start::Snapshot { mut gated, plan }) => {
                 match snapshot::run(&src, &shared, &plan).await {
-                    SnapshotEnd::Done => match finish_snapshot(&src, &mut gated).await {
-                        Ok(()) => Some((gated, plan.consistent_point)),
-                        Err(e) => {
-                            gated.stop();
-                            fail(&shared, &e, "the snapshot's stream could not start");
-                            None
+                    SnapshotEnd::Done => {
+                        match drop_marker(&src).await {
+                            Ok(()) => match start_after_snapshot(&src, &mut gated).await {
+                                Ok(()) => Some((gated, plan.consistent_point)),
+                                Err(e) => {
+                                    // The snapshot is complete and the slot still at its
+                                    // consistent point: streaming resumes from there.
+                                    gated.stop();
+                                    fail(
+                                        &shared,
+                                        &e,
+                                        "replication session lost after the snapshot; reconnecting",
+                                    );
+                                    None
+                                }
+                            },
+                            Err(e) => {
+                                // The marker is still there: set-up starts the snapshot over.
+                                gated.stop();
+                                shared.update(|f| {
+                                f.snapshot_restarts += 1;
+                                f.snapshot_last_failure = Some(e.to_string());
+                                f.snapshot_state = Some(format!("done, but its marker could not be dropped, starting over: {e}"));
+                            });
+                                fail(&shared, &e, "the snapshot's marker could not be dropped");
+                                None
+                            }
                         }
-                    },
+                    }
                     SnapshotEnd::Stopped => {
                         gated.stop();
                         shared.update(|f| f.phase = Phase::Stopped);
@@ -69,7 +90,9 @@ pub async fn run(
                         gated.stop();
                         drop(gated);
                         shared.update(|f| {
-                            f.snapshot_state = Some(format!("failed, starting over: {e}"))
+                            f.snapshot_restarts += 1;
+                            f.snapshot_last_failure = Some(e.to_string());
+                            f.snapshot_state = Some(format!("failed, starting over: {e}"));
                         });
                         fail(&shared, &e, "snapshot failed; it starts over");
                         None
@@ -124,16 +147,21 @@ pub async fn run(
     }
 }
 
-/// After the snapshot: the marker goes, then the gated session starts streaming at the
-/// consistent point.
-async fn finish_snapshot(
+/// After the snapshot: its marker goes (from now on a restart resumes the stream instead of
+/// taking the snapshot again).
+async fn drop_marker(src: &PostgresSource) -> Result<(), PostgresError> {
+    if src.options.temporary_slot {
+        return Ok(());
+    }
+    let client = connect(src).await?;
+    marker::drop(&client, &src.slot).await
+}
+
+/// The gated session starts streaming at the slot's consistent point.
+async fn start_after_snapshot(
     src: &PostgresSource,
     gated: &mut pgwire_replication::ReplicationClient,
 ) -> Result<(), PostgresError> {
-    if !src.options.temporary_slot {
-        let client = connect(src).await?;
-        marker::drop(&client, &src.slot).await?;
-    }
     gated
         .start()
         .await

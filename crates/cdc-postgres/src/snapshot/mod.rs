@@ -8,7 +8,10 @@
 //! the consistent point: a change committed after it comes through the stream, never twice.
 //!
 //! Tables are read one per worker at a time; the rows of one table arrive in the order COPY
-//! returns them, and the tables of different workers interleave.
+//! returns them, and the tables of different workers interleave. Each table is locked
+//! `ACCESS SHARE` until its worker's transaction ends (DDL on it waits, as with pg_dump); a
+//! table rewritten after the snapshot was taken, or a failed worker, makes the snapshot
+//! start over.
 
 pub mod copy;
 pub mod marker;
@@ -73,7 +76,12 @@ enum Item {
 pub async fn run(src: &Arc<PostgresSource>, shared: &Shared, plan: &SnapshotPlan) -> SnapshotEnd {
     shared.update(|f| {
         f.phase = Phase::Snapshot;
-        f.snapshot_state = Some("running".into());
+        // A failure of an earlier attempt stays in `snapshot_state`.
+        f.error = None;
+        f.snapshot_state = Some(match f.snapshot_state.take() {
+            Some(earlier) if earlier != "running" => format!("running (after: {earlier})"),
+            _ => "running".into(),
+        });
         f.snapshot = plan
             .tables
             .iter()
@@ -195,8 +203,9 @@ impl Worker {
     }
 
     async fn copy_table(&self, client: &Client, table: &TableInfo) -> Result<()> {
-        let rel = relation(client, table).await?;
         let qualified_name = qualified(&table.schema, &table.name);
+        guard_against_rewrite(client, table, &qualified_name).await?;
+        let rel = relation(client, table).await?;
         let cols: Vec<String> = rel.columns.iter().map(|c| ident(&c.name)).collect();
         let sql = if table.kind == 'p' {
             format!(
@@ -268,6 +277,38 @@ impl Worker {
         let _ = self.tx.send(item).await;
         Ok(())
     }
+}
+
+/// Locks the table against DDL until the snapshot transaction ends (as pg_dump does), then
+/// checks it was not rewritten after the snapshot was taken: ALTER TABLE ... TYPE,
+/// TRUNCATE, VACUUM FULL and CLUSTER are not MVCC-safe, and an older snapshot reads a
+/// rewritten table as empty. A rewrite makes the snapshot start over instead.
+async fn guard_against_rewrite(client: &Client, table: &TableInfo, name: &str) -> Result<()> {
+    let context = || format!("locking {} for the snapshot", table.qualified());
+    client
+        .batch_execute(&format!("LOCK TABLE ONLY {name} IN ACCESS SHARE MODE"))
+        .await
+        .map_err(|e| PostgresError::sql(context(), &e))?;
+    if table.kind == 'p' {
+        return Ok(());
+    }
+    // `pg_class` through the snapshot vs the current catalog (which `pg_relation_filenode`
+    // reads).
+    let row = client
+        .query_one(
+            "select c.relfilenode, pg_relation_filenode(c.oid) from pg_class c where c.oid = $1",
+            &[&table.oid],
+        )
+        .await
+        .map_err(|e| PostgresError::sql(context(), &e))?;
+    let (seen, current): (u32, Option<u32>) = (row.get(0), row.get(1));
+    if current != Some(seen) {
+        return Err(PostgresError::preflight(format!(
+            "table {} was rewritten (ALTER TABLE ... TYPE, TRUNCATE, VACUUM FULL or CLUSTER) after the snapshot was taken, so the snapshot cannot see its rows; the snapshot starts over",
+            table.qualified()
+        )));
+    }
+    Ok(())
 }
 
 /// The table as the stream will describe it: published columns, their types, its key.
