@@ -19,9 +19,16 @@ async fn inserts_updates_deletes_and_truncates_arrive_in_order() {
     )
     .await;
     let p = PostgresProvider::new();
-    p.connect(&source(&pg, "shop", &["public.orders"], json!({})))
-        .await
-        .unwrap();
+    // No snapshot: the TRUNCATE below would otherwise race with it (a table rewritten
+    // while the snapshot starts makes it start over; the snapshot suite covers that).
+    p.connect(&source(
+        &pg,
+        "shop",
+        &["public.orders"],
+        json!({"snapshot": "never"}),
+    ))
+    .await
+    .unwrap();
     let rec = Recorder::new();
     let _sub = rec.subscribe(&p, "shop");
     sql(

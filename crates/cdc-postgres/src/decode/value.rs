@@ -168,34 +168,37 @@ fn decode_escape(text: &str) -> Option<Vec<u8>> {
 /// BC dates stay as PostgreSQL writes them.
 fn push_timestamp(out: &mut String, text: &str, with_zone: bool) {
     let b = text.as_bytes();
-    let iso = b.len() >= 19
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b' '
-        && b[13] == b':'
-        && !text.ends_with(" BC");
-    if !iso {
+    let date_ok = b.len() >= 19
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && b[10] == b' ';
+    let rest = text.get(11..).unwrap_or("");
+    let (clock, zone) = if with_zone {
+        split_zone(rest)
+    } else {
+        (rest, "")
+    };
+    if !date_ok || !is_clock(clock) || !is_zone(zone) || (with_zone && zone.is_empty()) {
         push_json_str(out, text);
         return;
     }
     out.push('"');
     out.push_str(&text[..10]);
     out.push('T');
-    let rest = &text[11..];
-    if with_zone {
-        let (clock, zone) = split_zone(rest);
-        out.push_str(clock);
-        push_zone(out, zone);
-    } else {
-        out.push_str(rest);
-    }
+    out.push_str(clock);
+    push_zone(out, zone);
     out.push('"');
 }
 
 /// `12:00:00+02` → `12:00:00+02:00`.
 fn push_timetz(out: &mut String, text: &str) {
     let (clock, zone) = split_zone(text);
-    if zone.is_empty() {
+    if zone.is_empty() || !is_clock(clock) || !is_zone(zone) {
         push_json_str(out, text);
         return;
     }
@@ -203,6 +206,22 @@ fn push_timetz(out: &mut String, text: &str) {
     out.push_str(clock);
     push_zone(out, zone);
     out.push('"');
+}
+
+/// `12:00:00.5`: digits, `:` and `.` only (what ISO output prints).
+fn is_clock(s: &str) -> bool {
+    s.len() >= 5
+        && s.as_bytes()[0].is_ascii_digit()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b == b':' || b == b'.')
+}
+
+/// `+05`, `-05:30`, `+05:53:28`, or nothing.
+fn is_zone(z: &str) -> bool {
+    z.is_empty()
+        || (z.len() >= 3
+            && matches!(z.as_bytes()[0], b'+' | b'-')
+            && z[1..].bytes().all(|b| b.is_ascii_digit() || b == b':'))
 }
 
 /// Splits `12:00:00.5+05:30` into the clock and the offset (empty when none).
@@ -268,6 +287,16 @@ mod tests {
         );
         assert_eq!(json(Kind::TimeTz, "12:00:00+02"), "\"12:00:00+02:00\"");
         assert_eq!(json(Kind::TimeTz, "12:00:00-05:30"), "\"12:00:00-05:30\"");
+        // Anything not shaped as ISO output stays text (and valid JSON).
+        assert_eq!(json(Kind::TimeTz, "\"xa0+"), r#""\"xa0+""#);
+        assert_eq!(
+            json(Kind::TimestampTz, "2026-03-01 1\"2:00:00+00"),
+            r#""2026-03-01 1\"2:00:00+00""#
+        );
+        assert_eq!(
+            json(Kind::Timestamp, "12026-03-01 12:00:00"),
+            "\"12026-03-01 12:00:00\""
+        );
     }
 
     #[test]

@@ -8,10 +8,11 @@
 //! the consistent point: a change committed after it comes through the stream, never twice.
 //!
 //! Tables are read one per worker at a time; the rows of one table arrive in the order COPY
-//! returns them, and the tables of different workers interleave. Each table is locked
-//! `ACCESS SHARE` until its worker's transaction ends (DDL on it waits, as with pg_dump); a
-//! table rewritten after the snapshot was taken, or a failed worker, makes the snapshot
-//! start over.
+//! returns them, and the tables of different workers interleave. Every worker locks every
+//! table `ACCESS SHARE` as it starts, until its transaction ends: DDL on a captured table
+//! waits while the snapshot runs (as with pg_dump; row changes do not). A table rewritten
+//! in the moment between the slot's creation and those locks, or a failed worker, makes the
+//! snapshot start over.
 
 pub mod copy;
 pub mod marker;
@@ -103,6 +104,7 @@ pub async fn run(src: &Arc<PostgresSource>, shared: &Shared, plan: &SnapshotPlan
     ));
     let (tx, mut rx) = mpsc::channel::<Item>(workers.max(1) * 2);
     let ordinal = Arc::new(AtomicU64::new(0));
+    let tables = Arc::new(plan.tables.clone());
     let mut set = JoinSet::new();
     for _ in 0..workers {
         let job = Worker {
@@ -110,6 +112,7 @@ pub async fn run(src: &Arc<PostgresSource>, shared: &Shared, plan: &SnapshotPlan
             snapshot: plan.snapshot_name.clone(),
             consistent_point: plan.consistent_point,
             queue: Arc::clone(&queue),
+            tables: Arc::clone(&tables),
             tx: tx.clone(),
             ordinal: Arc::clone(&ordinal),
         };
@@ -158,6 +161,7 @@ struct Worker {
     snapshot: String,
     consistent_point: Lsn,
     queue: Arc<Mutex<VecDeque<TableInfo>>>,
+    tables: Arc<Vec<TableInfo>>,
     tx: mpsc::Sender<Item>,
     ordinal: Arc<AtomicU64>,
 }
@@ -183,6 +187,22 @@ impl Worker {
             ))
             .await
             .map_err(sql("importing the slot's snapshot"))?;
+        // Every table of the plan, locked at once: DDL that would rewrite a table still
+        // queued (and make the snapshot start over) waits until the snapshot is done.
+        let names: Vec<String> = self
+            .tables
+            .iter()
+            .map(|t| qualified(&t.schema, &t.name))
+            .collect();
+        if !names.is_empty() {
+            client
+                .batch_execute(&format!(
+                    "LOCK TABLE {} IN ACCESS SHARE MODE",
+                    names.join(", ")
+                ))
+                .await
+                .map_err(sql("locking the tables for the snapshot"))?;
+        }
         loop {
             let next = self
                 .queue
@@ -204,7 +224,7 @@ impl Worker {
 
     async fn copy_table(&self, client: &Client, table: &TableInfo) -> Result<()> {
         let qualified_name = qualified(&table.schema, &table.name);
-        guard_against_rewrite(client, table, &qualified_name).await?;
+        guard_against_rewrite(client, table).await?;
         let rel = relation(client, table).await?;
         let cols: Vec<String> = rel.columns.iter().map(|c| ident(&c.name)).collect();
         let sql = if table.kind == 'p' {
@@ -279,16 +299,12 @@ impl Worker {
     }
 }
 
-/// Locks the table against DDL until the snapshot transaction ends (as pg_dump does), then
-/// checks it was not rewritten after the snapshot was taken: ALTER TABLE ... TYPE,
+/// Checks (with the table locked) that it was not rewritten after the snapshot was taken:
+/// ALTER TABLE ... TYPE,
 /// TRUNCATE, VACUUM FULL and CLUSTER are not MVCC-safe, and an older snapshot reads a
 /// rewritten table as empty. A rewrite makes the snapshot start over instead.
-async fn guard_against_rewrite(client: &Client, table: &TableInfo, name: &str) -> Result<()> {
-    let context = || format!("locking {} for the snapshot", table.qualified());
-    client
-        .batch_execute(&format!("LOCK TABLE ONLY {name} IN ACCESS SHARE MODE"))
-        .await
-        .map_err(|e| PostgresError::sql(context(), &e))?;
+pub async fn guard_against_rewrite(client: &Client, table: &TableInfo) -> Result<()> {
+    let context = || format!("checking {} for the snapshot", table.qualified());
     if table.kind == 'p' {
         return Ok(());
     }
