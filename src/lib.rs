@@ -11,6 +11,7 @@
 //! | `debezium` | `cdc_debezium` | Debezium connectors on Kafka Connect; Debezium record decoding |
 //! | `dms` (+ `dms-kinesis`, `dms-cloudwatch`) | `cdc_dms` | AWS DMS replication tasks |
 //! | `bento` (+ `bento-postgres`) | `cdc_bento` | Bento stream configs and a supervised Bento process |
+//! | `postgres` | `cdc_postgres` | native PostgreSQL CDC over logical replication (pgoutput) |
 //! | `full` | all of the above | |
 //!
 //! [`provider_factory`] builds any compiled-in provider by name; a provider whose feature is
@@ -27,6 +28,8 @@ pub use cdc_debezium as debezium;
 pub use cdc_dms as dms;
 #[cfg(feature = "memory")]
 pub use cdc_memory as memory;
+#[cfg(feature = "postgres")]
+pub use cdc_postgres as postgres;
 #[cfg(feature = "steps")]
 pub use cdc_steps as steps;
 #[cfg(feature = "trigger")]
@@ -57,6 +60,11 @@ pub fn provider_factory() -> ProviderFactory {
     factory.register("bento", |_| {
         Ok(std::sync::Arc::new(cdc_bento::BentoProvider::new()) as std::sync::Arc<dyn CdcProvider>)
     });
+    #[cfg(feature = "postgres")]
+    factory.register("postgres", |_| {
+        Ok(std::sync::Arc::new(cdc_postgres::PostgresProvider::new())
+            as std::sync::Arc<dyn CdcProvider>)
+    });
     factory
 }
 
@@ -80,7 +88,7 @@ mod tests {
         };
         let msg = err.to_string();
         assert!(msg.contains("kafkaa"), "{msg}");
-        for name in ["memory", "debezium", "dms", "bento"] {
+        for name in ["memory", "debezium", "dms", "bento", "postgres"] {
             assert!(msg.contains(name), "{msg}");
         }
     }

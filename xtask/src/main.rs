@@ -4,6 +4,7 @@
 //! cargo xtask test [--quick] [--suite NAME]... [--timeout SECS] [--list]
 //! cargo xtask bench [ARGS]...          # cargo bench --workspace ARGS...
 //! cargo xtask venv [--dir DIR] PKG...  # python venv with PKGs (what service suites use)
+//! cargo xtask demo-postgres [--seconds N] # real CDC against a throwaway PostgreSQL
 //! ```
 //!
 //! `test` runs the suites in order (see [`suites`]) and prints one summary line per suite, then
@@ -12,6 +13,7 @@
 
 mod cmd;
 mod counts;
+mod demo;
 mod features;
 mod python;
 mod suites;
@@ -37,7 +39,10 @@ usage:
   cargo xtask bench [ARGS]...
       cargo bench --workspace ARGS...  (criterion; e.g. -- --save-baseline main)
   cargo xtask venv [--dir DIR] PACKAGE...
-      create/refresh a python venv (default target/.venv) with the packages";
+      create/refresh a python venv (default target/.venv) with the packages
+  cargo xtask demo-postgres [--seconds N]
+      start a throwaway PostgreSQL with logical replication, stream its changes through
+      `cdc run examples/postgres.yaml` while writing some, then remove it (default 20 s)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -60,6 +65,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         "test" => suites::run_test_command(&ws, rest),
         "bench" => bench(&ws, rest),
         "venv" => venv(&ws, rest),
+        "demo-postgres" => demo::demo_postgres(&ws, rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -86,6 +86,11 @@ pub fn render(cfg: &SourceConfig, reveal: bool) -> Result<Rendered, String> {
                 text: text + "\n",
             })
         }
+        #[cfg(feature = "postgres")]
+        "postgres" => Ok(Rendered {
+            what: "PostgreSQL publication, replication slot and stream (SQL and replication commands)",
+            text: cdc::postgres::PostgresProvider::render(cfg).map_err(|e| e.to_string())?,
+        }),
         other => Err(format!("provider {other:?} has no renderer")),
     }
 }

@@ -39,7 +39,13 @@ fn json_lines(out: &str) -> Vec<Value> {
 
 #[test]
 fn every_example_validates() {
-    for name in ["quickstart.yaml", "debezium.yaml", "dms.yaml", "bento.yaml"] {
+    for name in [
+        "quickstart.yaml",
+        "postgres.yaml",
+        "debezium.yaml",
+        "dms.yaml",
+        "bento.yaml",
+    ] {
         let out = run(&["validate", &example(name)]);
         assert!(
             out.status.success(),
@@ -103,6 +109,33 @@ fn every_example_renders_its_native_config_with_secrets_masked() {
     assert!(s.contains("pg_logical_slot"), "{s}");
     assert!(s.contains("http_client"), "{s}");
     assert!(!s.contains("change-me"), "{s}");
+
+    let out = cdc()
+        .args(["render", &example("postgres.yaml")])
+        .env("PG_DSN", "postgres://cdc:pg-Secret%2F9@db:5432/shop")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("CREATE PUBLICATION \"cdc_shop\" FOR TABLE \"public\".\"orders\""),
+        "{s}"
+    );
+    assert!(
+        s.contains("CREATE_REPLICATION_SLOT cdc_shop LOGICAL pgoutput (SNAPSHOT 'export')"),
+        "{s}"
+    );
+    assert!(!s.contains("pg-Secret"), "password not masked: {s}");
+    // A malformed connection string (an unencoded '/' in the password) is an error that
+    // shows no part of it.
+    let out = cdc()
+        .args(["validate", &example("postgres.yaml")])
+        .env("PG_DSN", "postgres://cdc:pg-Secret/9@db:5432/shop")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = text(&out.stdout) + &text(&out.stderr);
+    assert!(e.contains("connection") && !e.contains("Secret"), "{e}");
 
     let out = run(&["render", &example("quickstart.yaml"), "--source", "shop-db"]);
     assert!(out.status.success());

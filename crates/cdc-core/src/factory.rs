@@ -13,6 +13,7 @@ pub const KNOWN_PROVIDERS: &[(&str, &str)] = &[
     ("debezium", "debezium"),
     ("dms", "dms"),
     ("bento", "bento"),
+    ("postgres", "postgres"),
 ];
 
 /// Builds a provider for a source config.

@@ -77,8 +77,16 @@ fn check(e: &cdc_core::ChangeEvent, id: i64) {
         js.contains("123456789012345678901234567890") && js.contains("1e+400"),
         "json column lost digits: {js}"
     );
-    let jb = after["jb"].to_string();
-    assert_eq!(jb, r#"{"big":123456789012345678901234567890,"x":[1,2.50]}"#);
+    // Key order depends on serde_json's `preserve_order` (which another crate of the build
+    // may turn on); the values and their literals may not.
+    let jb = &after["jb"];
+    assert_eq!(
+        *jb,
+        serde_json::from_str::<Value>(r#"{"big":123456789012345678901234567890,"x":[1,2.50]}"#)
+            .unwrap()
+    );
+    assert_eq!(jb["big"].to_string(), "123456789012345678901234567890");
+    assert_eq!(jb["x"][1].to_string(), "2.50");
     let obj = want.as_object_mut().unwrap();
     for (k, v) in obj.iter() {
         assert_eq!(&after[k.as_str()], v, "column {k} of row {id}: {after}");

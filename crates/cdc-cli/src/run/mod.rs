@@ -43,6 +43,9 @@ pub struct RunOptions {
     pub status_path: PathBuf,
 }
 
+/// Providers that accept `options.start_paused` (connect, deliver nothing until resumed).
+const HOLDS_UNTIL_RESUMED: &[&str] = &["memory", "postgres"];
+
 /// A started source.
 struct Running {
     module: SourceModule,
@@ -53,16 +56,28 @@ struct Running {
 
 /// Runs the pipelines of `cfg` until end of input or a signal.
 pub async fn run(cfg: ConfigFile, opts: RunOptions) -> Result<(), CliError> {
+    // Listen before anything starts: a signal that arrives while the sources start (or as
+    // the first events are printed) is then a clean stop, never the default kill.
+    let listen = |kind: tokio::signal::unix::SignalKind, name: &str| {
+        tokio::signal::unix::signal(kind)
+            .map_err(|e| CliError::Runtime(format!("cannot listen for {name}: {e}")))
+    };
+    let mut sigterm = listen(tokio::signal::unix::SignalKind::terminate(), "SIGTERM")?;
+    let mut sigint = listen(tokio::signal::unix::SignalKind::interrupt(), "SIGINT")?;
     let registry = Arc::new(SourceRegistry::new());
     let factory = Arc::new(cdc::provider_factory());
     let mut sources: Vec<Running> = Vec::new();
 
     for source in &cfg.sources {
         let mut source = source.clone();
-        let (module, memory) = if source.provider == "memory" {
+        // Sources that can hold their first events connect paused and are resumed once
+        // every trigger listens: no event reaches some handlers but not others.
+        if HOLDS_UNTIL_RESUMED.contains(&source.provider.as_str()) {
             source
                 .options
                 .insert("start_paused".into(), Value::Bool(true));
+        }
+        let (module, memory) = if source.provider == "memory" {
             let provider = Arc::new(MemoryProvider::new());
             let module = SourceModule::with_provider(
                 source.clone(),
@@ -144,10 +159,11 @@ pub async fn run(cfg: ConfigFile, opts: RunOptions) -> Result<(), CliError> {
         }
     }
 
-    // Everything listens: let the memory sources deliver.
+    // Everything listens: let the sources that were held deliver.
     for s in &sources {
-        if let Some(m) = &s.memory
-            && let Some(p) = m.pausable()
+        let provider = s.module.provider();
+        if HOLDS_UNTIL_RESUMED.contains(&provider.name())
+            && let Some(p) = provider.pausable()
             && let Err(e) = p.resume(s.module.source_id()).await
         {
             triggers.iter().for_each(|t| {
@@ -178,8 +194,6 @@ pub async fn run(cfg: ConfigFile, opts: RunOptions) -> Result<(), CliError> {
         }
     };
     tokio::pin!(end_of_input);
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| CliError::Runtime(format!("cannot listen for SIGTERM: {e}")))?;
     let mut ticker = opts.summary_every.map(|d| {
         let mut t = tokio::time::interval_at(tokio::time::Instant::now() + d, d);
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -189,7 +203,7 @@ pub async fn run(cfg: ConfigFile, opts: RunOptions) -> Result<(), CliError> {
     let reason = loop {
         tokio::select! {
             () = &mut end_of_input => break "end of input",
-            _ = tokio::signal::ctrl_c() => break "interrupt",
+            _ = sigint.recv() => break "interrupt",
             _ = sigterm.recv() => break "SIGTERM",
             _ = async { ticker.as_mut().expect("guarded").tick().await }, if ticker.is_some() => {
                 let elapsed = last_tick.elapsed().as_secs_f64().max(0.001);
@@ -218,7 +232,7 @@ pub async fn run(cfg: ConfigFile, opts: RunOptions) -> Result<(), CliError> {
     };
     tokio::select! {
         () = drain => {}
-        _ = tokio::signal::ctrl_c() => return Err(second_signal()),
+        _ = sigint.recv() => return Err(second_signal()),
         _ = sigterm.recv() => return Err(second_signal()),
     }
     write_status(&cfg, &opts, &sources, false).await;
@@ -300,7 +314,22 @@ async fn summarize(sources: &[Running], elapsed_secs: f64) {
         let rows = s.stats.snapshot_rows();
         let snapshotting = matches!(&status, Ok(st) if st.state == cdc::SourceState::Snapshot);
         if snapshotting || (delta > 0 && !rows.is_empty()) {
-            let tables: Vec<String> = rows.iter().map(|(t, n)| format!("{t} {n} rows")).collect();
+            // The provider's estimate of each table's size, when it reports one
+            // (details.snapshot.tables.<table>.estimated_rows).
+            let estimate = |t: &str| {
+                status
+                    .as_ref()
+                    .ok()
+                    .and_then(|st| st.details.get("snapshot"))
+                    .and_then(|snap| snap.get("tables")?.get(t)?.get("estimated_rows")?.as_i64())
+            };
+            let tables: Vec<String> = rows
+                .iter()
+                .map(|(t, n)| match estimate(t) {
+                    Some(total) => format!("{t} {n} of ~{total} rows"),
+                    None => format!("{t} {n} rows"),
+                })
+                .collect();
             eprintln!(
                 "cdc: {id}: snapshot: {} table(s): {}",
                 rows.len(),

@@ -96,7 +96,7 @@ impl ConnParams {
             application_name: None,
             connect_timeout: None,
         };
-        for (key, value) in pairs {
+        for (index, (key, value)) in pairs.into_iter().enumerate() {
             match key.as_str() {
                 "host" | "hostaddr" => {
                     if value.contains(',') {
@@ -109,26 +109,22 @@ impl ConnParams {
                 "port" => {
                     p.port = match value.parse::<u16>() {
                         Ok(port) if port > 0 => port,
-                        _ => {
-                            return Err(err(format!(
-                                "port {value:?} is not a number from 1 to 65535"
-                            )));
-                        }
+                        _ => return Err(err("the port is not a number from 1 to 65535")),
                     }
                 }
                 "user" => p.user = value,
                 "password" => p.password = Some(SecretString::new(value)),
                 "dbname" => p.dbname = value,
-                "sslmode" => p.sslmode = Some(SslMode::parse(&value).map_err(err)?),
+                "sslmode" => p.sslmode = Some(SslMode::parse(&value).map_err(|_| {
+                    err("sslmode is not one of disable, prefer, require, verify-ca, verify-full")
+                })?),
                 "sslrootcert" => p.sslrootcert = Some(PathBuf::from(value)),
                 "sslcert" => p.sslcert = Some(PathBuf::from(value)),
                 "sslkey" => p.sslkey = Some(PathBuf::from(value)),
                 "application_name" => p.application_name = Some(value),
                 "connect_timeout" => {
                     let secs: u64 = value.parse().ok().filter(|s| *s <= 3600).ok_or_else(|| {
-                        err(format!(
-                            "connect_timeout {value:?} is not a number of seconds from 0 to 3600"
-                        ))
+                        err("connect_timeout is not a number of seconds from 0 to 3600")
                     })?;
                     p.connect_timeout = (secs > 0).then(|| Duration::from_secs(secs));
                 }
@@ -143,9 +139,10 @@ impl ConnParams {
                 | "sslcompression"
                 | "sslsni"
                 | "fallback_application_name" => {}
-                other => {
+                _ => {
                     return Err(err(format!(
-                        "unknown parameter {other:?}; known: host, port, user, password, dbname, sslmode, sslrootcert, sslcert, sslkey, application_name, connect_timeout"
+                        "parameter {} is not one cdc-postgres knows (known: host, port, user, password, dbname, sslmode, sslrootcert, sslcert, sslkey, application_name, connect_timeout); a password with ' ' or '/' must be quoted or %-encoded",
+                        index + 1
                     )));
                 }
             }
@@ -241,12 +238,9 @@ fn parse_url(rest: &str) -> Result<Vec<(String, String)>> {
         pairs.push(("dbname".to_owned(), decode(db, "dbname")?));
     }
     for item in query.unwrap_or("").split('&').filter(|s| !s.is_empty()) {
-        let (k, v) = item.split_once('=').ok_or_else(|| {
-            err(format!(
-                "query parameter {:?} has no '='",
-                item.split('=').next().unwrap_or("")
-            ))
-        })?;
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| err("a query parameter has no '='"))?;
         let key = decode(k, "a query parameter name")?;
         let value = decode(v, &key)?;
         pairs.push((key, value));
@@ -298,7 +292,8 @@ fn parse_key_values(text: &str) -> Result<Vec<(String, String)>> {
         skip_ws(&mut i);
         if i >= chars.len() || chars[i] != '=' {
             return Err(err(format!(
-                "key {key:?} has no '=' (use key=value pairs or a postgres:// URL)"
+                "item {} has no '=' (use key=value pairs or a postgres:// URL; quote a value with spaces)",
+                pairs.len() + 1
             )));
         }
         i += 1;
@@ -325,7 +320,10 @@ fn parse_key_values(text: &str) -> Result<Vec<(String, String)>> {
                 }
             }
             if !closed {
-                return Err(err(format!("the value of {key:?} has no closing quote")));
+                return Err(err(format!(
+                    "the value of item {} has no closing quote",
+                    pairs.len() + 1
+                )));
             }
         } else {
             while i < chars.len() && !chars[i].is_whitespace() {
@@ -404,25 +402,25 @@ mod tests {
         for (s, want) in [
             ("", "is empty"),
             ("mysql://u@h/db", "unknown scheme"),
-            ("postgres://u:secretpw@h:99999/db", "port \"99999\""),
-            ("postgres://u:secretpw@h:abc/db", "port \"abc\""),
+            ("postgres://u:secretpw@h:99999/db", "port is not a number"),
+            ("postgres://u:secretpw@h:abc/db", "port is not a number"),
+            // A '/' unencoded in the password: parsed as host:port, and not echoed.
+            ("postgres://u:secretpw/9@h/db", "port is not a number"),
             ("host=h password=secretpw", "no user"),
             ("user=u password='secretpw", "no closing quote"),
-            (
-                "user=u bogus=1 password=secretpw",
-                "unknown parameter \"bogus\"",
-            ),
+            ("user=u bogus=1 password=secretpw", "parameter 2 is not one"),
+            ("user=u password=secret pw", "item 3 has no '='"),
             ("postgres://u:secretpw@h1,h2/db", "several hosts"),
             ("postgres://u:secretpw@h/db?sslmode=maybe", "sslmode"),
             ("postgres://u:secret%zzpw@h/db", "invalid %-escape"),
             ("user=u password secretpw", "no '='"),
+            ("user=u secretpw=1", "parameter 2"),
         ] {
             let e = parse(s).unwrap_err().to_string();
             assert!(e.contains(want), "{s:?}: {e}");
-            assert!(
-                !e.contains("secretpw") && !e.contains("secret%zz"),
-                "{s:?}: {e}"
-            );
+            for part in ["secretpw", "secret", "pw\"", "secret%zz", "9@h"] {
+                assert!(!e.contains(part), "{s:?}: {e}");
+            }
             assert!(e.contains("connection"), "{e}");
         }
     }
