@@ -6,9 +6,9 @@
 
 mod go_json;
 mod jsonl;
+mod metadata;
 mod row;
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 
 pub use go_json::{EventParseError, json_type_name};
 pub use jsonl::{JsonLinesReader, parse_event_json};
+pub use metadata::Metadata;
 pub use row::Row;
 
 /// What happened.
@@ -160,9 +161,10 @@ pub struct ChangeEvent {
     /// For [`Operation::Control`]: what kind (`snapshot_started`, `heartbeat`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<String>,
-    /// Anything else the provider knows (snapshot flags, DDL text, columns left unchanged).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metadata: BTreeMap<String, Value>,
+    /// Anything else the provider knows (snapshot flags, DDL text, columns left unchanged),
+    /// read like a map (`metadata["xid"]`); events may share one ([`Metadata`]).
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
 }
 
 impl ChangeEvent {
@@ -183,7 +185,7 @@ impl ChangeEvent {
             position: None,
             transaction_id: None,
             control: None,
-            metadata: BTreeMap::new(),
+            metadata: Metadata::new(),
         }
     }
 

@@ -14,10 +14,10 @@ pub mod row;
 pub mod types;
 pub mod value;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use cdc_core::{ChangeEvent, Operation, Position};
+use cdc_core::{ChangeEvent, Metadata, Operation, Position};
 use pgwire_replication::Lsn;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -55,15 +55,20 @@ pub struct Txn {
     pub next_ordinal: u64,
     /// Replication origin, when the transaction came from another node.
     pub origin: Option<String>,
+    /// `xid` as text, for every event's `transaction_id`.
+    xid_text: String,
     /// Metadata every event of the transaction carries.
-    common: BTreeMap<String, Value>,
+    common: Metadata,
+    /// `common` plus a relation's column types, built at its first event in the
+    /// transaction and shared by the others.
+    by_relation: HashMap<u32, Metadata>,
 }
 
 impl Txn {
     /// A transaction from its Begin message.
     pub fn begin(xid: u32, final_lsn: u64, commit_time_micros: i64) -> Self {
         let commit_time = pg_time(commit_time_micros);
-        let mut common = BTreeMap::new();
+        let mut common = Metadata::new();
         common.insert("xid".to_owned(), Value::from(xid));
         common.insert(
             "commit_lsn".to_owned(),
@@ -75,8 +80,23 @@ impl Txn {
             commit_time,
             next_ordinal: 0,
             origin: None,
+            xid_text: xid.to_string(),
             common,
+            by_relation: HashMap::new(),
         }
+    }
+
+    /// The metadata of an event of `rel` in this transaction (shared, not copied).
+    fn metadata_for(&mut self, rel: &Relation) -> Metadata {
+        let common = &self.common;
+        self.by_relation
+            .entry(rel.rel_id)
+            .or_insert_with(|| {
+                let mut m = common.clone();
+                m.insert("column_types".to_owned(), rel.column_types.clone());
+                m
+            })
+            .clone()
     }
 
     fn position(&mut self) -> Position {
@@ -85,7 +105,7 @@ impl Txn {
             ordinal: self.next_ordinal,
         };
         self.next_ordinal += 1;
-        Position::new(p.to_string())
+        Position::new(p.token())
     }
 }
 
@@ -178,6 +198,11 @@ impl StreamDecoder {
                 let qualified = format!("{namespace}.{name}");
                 let pk = self.primary_keys.get(&qualified).map(Vec::as_slice);
                 let rel = Relation::new(rel_id, namespace, name, replica_identity, cols, pk);
+                let mut txn = txn;
+                if let Some(txn) = txn.as_deref_mut() {
+                    // Events from here on carry the new column types.
+                    txn.by_relation.remove(&rel_id);
+                }
                 let at = txn.as_ref().and_then(|t| t.commit_time);
                 let note = match self.relations.get(rel_id) {
                     None => Some((rel.create_ddl(&self.types), true)),
@@ -185,7 +210,7 @@ impl StreamDecoder {
                 };
                 if let Some((ddl, initial)) = note {
                     if !initial && let Some(txn) = txn {
-                        let mut e = self.event(Operation::SchemaChange, &rel, txn, change_lsn);
+                        let mut e = self.event(Operation::SchemaChange, &rel, txn);
                         e.metadata.insert("ddl".into(), Value::String(ddl.clone()));
                         events.push(e);
                     }
@@ -204,13 +229,14 @@ impl StreamDecoder {
                     txn.origin = Some(name.to_owned());
                     txn.common
                         .insert("origin".into(), Value::String(name.to_owned()));
+                    txn.by_relation.clear();
                 }
             }
             Message::Insert { rel_id, new } => {
                 let (rel, txn) = self.row_context(rel_id, txn, tag)?;
                 let after = image(&rel, &new, None, Columns::All, &mut self.buf).map_err(fail)?;
                 let key = self.key_image(&rel, &new)?;
-                let mut e = self.event(Operation::Insert, &rel, txn, change_lsn);
+                let mut e = self.event(Operation::Insert, &rel, txn);
                 e.key = key;
                 finish(&mut e, None, Some(after));
                 events.push(e);
@@ -231,7 +257,7 @@ impl StreamDecoder {
                     None => None,
                 };
                 let key = self.key_image(&rel, &new)?;
-                let mut e = self.event(Operation::Update, &rel, txn, change_lsn);
+                let mut e = self.event(Operation::Update, &rel, txn);
                 e.key = key;
                 if matches!(old, Some((OldKind::Key, _))) {
                     e.metadata.insert("key_changed".into(), Value::Bool(true));
@@ -245,12 +271,12 @@ impl StreamDecoder {
                 let before = match kind {
                     OldKind::Full => image(&rel, &tuple, None, Columns::All, &mut self.buf),
                     OldKind::Key => {
-                        return self.delete_by_key(rel, txn, &tuple, change_lsn, events);
+                        return self.delete_by_key(rel, txn, &tuple, events);
                     }
                 }
                 .map_err(fail)?;
                 let key = self.key_image(&rel, &tuple)?;
-                let mut e = self.event(Operation::Delete, &rel, txn, change_lsn);
+                let mut e = self.event(Operation::Delete, &rel, txn);
                 e.key = key;
                 finish(&mut e, Some(before), None);
                 events.push(e);
@@ -261,7 +287,7 @@ impl StreamDecoder {
                 };
                 for rel_id in rel_ids {
                     let rel = self.relation(rel_id, tag)?;
-                    let mut e = self.event(Operation::Truncate, &rel, txn, change_lsn);
+                    let mut e = self.event(Operation::Truncate, &rel, txn);
                     e.metadata
                         .insert("cascade".into(), Value::Bool(options & 1 == 1));
                     e.metadata
@@ -283,11 +309,10 @@ impl StreamDecoder {
         rel: Arc<Relation>,
         txn: &mut Txn,
         tuple: &[TupleValue<'_>],
-        change_lsn: u64,
         events: &mut Vec<ChangeEvent>,
     ) -> Result<(), DecodeError> {
         let before = self.old_key_image(&rel, tuple)?;
-        let mut e = self.event(Operation::Delete, &rel, txn, change_lsn);
+        let mut e = self.event(Operation::Delete, &rel, txn);
         e.key = self.key_image(&rel, tuple)?;
         finish(&mut e, Some(before), None);
         events.push(e);
@@ -364,13 +389,8 @@ impl StreamDecoder {
         })
     }
 
-    fn event(&self, op: Operation, rel: &Relation, txn: &mut Txn, change_lsn: u64) -> ChangeEvent {
-        let mut metadata = txn.common.clone();
-        metadata.insert(
-            "lsn".to_owned(),
-            Value::String(Lsn::from_u64(change_lsn).to_string()),
-        );
-        metadata.insert("column_types".to_owned(), rel.column_types.clone());
+    fn event(&self, op: Operation, rel: &Relation, txn: &mut Txn) -> ChangeEvent {
+        let metadata = txn.metadata_for(rel);
         ChangeEvent {
             source_id: self.source_id.clone(),
             operation: op,
@@ -381,7 +401,7 @@ impl StreamDecoder {
             after: None,
             commit_time: txn.commit_time,
             position: Some(txn.position()),
-            transaction_id: Some(txn.xid.to_string()),
+            transaction_id: Some(txn.xid_text.clone()),
             control: None,
             metadata,
         }
@@ -403,9 +423,7 @@ pub fn snapshot_event(
     } else {
         Some(image(rel, values, None, Columns::Only(&rel.key), buf)?.row)
     };
-    let mut metadata = BTreeMap::new();
-    metadata.insert("column_types".to_owned(), rel.column_types.clone());
-    metadata.insert("snapshot".to_owned(), Value::Bool(true));
+    let metadata = rel.snapshot_metadata.clone();
     Ok(ChangeEvent {
         source_id: source_id.to_owned(),
         operation: Operation::SnapshotRead,
@@ -415,7 +433,7 @@ pub fn snapshot_event(
         before: None,
         after: Some(after.row),
         commit_time: None,
-        position: Some(Position::new(position.to_string())),
+        position: Some(Position::new(position.token())),
         transaction_id: None,
         control: None,
         metadata,

@@ -20,9 +20,33 @@ pub struct PgPosition {
     pub ordinal: u64,
 }
 
+impl PgPosition {
+    /// The token, written without the formatting machinery (it is made for every event).
+    pub fn token(&self) -> String {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut b = [0u8; 27];
+        let lsn = self.commit_lsn.as_u64();
+        for (i, slot) in b[..16].iter_mut().enumerate() {
+            *slot = HEX[((lsn >> ((15 - i) * 4)) & 0xf) as usize];
+        }
+        b[16] = b':';
+        let mut ord = self.ordinal;
+        for slot in b[17..].iter_mut().rev() {
+            *slot = b'0' + (ord % 10) as u8;
+            ord /= 10;
+        }
+        if ord > 0 {
+            // More than 10 digits (never in practice): the general path.
+            return format!("{:016X}:{:010}", lsn, self.ordinal);
+        }
+        // ASCII only, so always UTF-8.
+        String::from_utf8_lossy(&b).into_owned()
+    }
+}
+
 impl fmt::Display for PgPosition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016X}:{:010}", self.commit_lsn.as_u64(), self.ordinal)
+        f.write_str(&self.token())
     }
 }
 
@@ -60,6 +84,12 @@ mod tests {
             ordinal: 0,
         };
         assert_eq!(a.to_string(), "00000000016B3748:0000000002");
+        assert_eq!(a.token(), a.to_string());
+        let big = PgPosition {
+            commit_lsn: Lsn::from_u64(u64::MAX),
+            ordinal: 12_345_678_901,
+        };
+        assert_eq!(big.token(), "FFFFFFFFFFFFFFFF:12345678901");
         assert_eq!(a.to_string().parse::<PgPosition>().unwrap(), a);
         assert!(a.to_string() < b.to_string() && a < b);
         assert!("x".parse::<PgPosition>().is_err());

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use cdc_core::Metadata;
 use serde_json::{Map, Value};
 
 use super::pgoutput::RelationColumn;
@@ -44,6 +45,13 @@ pub struct Relation {
     pub key: Vec<usize>,
     /// `{"column": "type", ...}`, handed to every event's metadata.
     pub column_types: Value,
+    /// The metadata of the relation's snapshot rows (`column_types`, `snapshot: true`),
+    /// shared by all of them.
+    pub snapshot_metadata: Metadata,
+    /// Whether a column holds JSON text (json, jsonb, arrays of them): its rows are checked.
+    pub has_json: bool,
+    /// Total length of the column names (to size row buffers).
+    pub names_len: usize,
 }
 
 impl Relation {
@@ -76,6 +84,11 @@ impl Relation {
                 .map(|c| (c.name.clone(), Value::String(c.type_name.clone())))
                 .collect::<Map<String, Value>>(),
         );
+        let mut snapshot_metadata = Metadata::new();
+        snapshot_metadata.insert("column_types".to_owned(), column_types.clone());
+        snapshot_metadata.insert("snapshot".to_owned(), Value::Bool(true));
+        let has_json = columns.iter().any(|c| c.kind.holds_json());
+        let names_len = columns.iter().map(|c| c.name.len()).sum();
         Self {
             rel_id,
             schema: schema.to_owned(),
@@ -84,6 +97,9 @@ impl Relation {
             columns,
             key,
             column_types,
+            snapshot_metadata,
+            has_json,
+            names_len,
         }
     }
 

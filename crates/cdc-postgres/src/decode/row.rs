@@ -6,7 +6,6 @@ use cdc_core::Row;
 
 use super::pgoutput::TupleValue;
 use super::relation::Relation;
-use super::types::Kind;
 use super::value::{push_json_str, push_value};
 
 /// Which columns of the tuple go into the image.
@@ -49,9 +48,8 @@ pub fn image(
     }
     let old = old.filter(|o| o.len() == tuple.len());
     let mut unavailable = Vec::new();
-    let mut write = |buf: &mut String, json_as_text: bool| {
-        buf.clear();
-        buf.push('{');
+    let mut write = |out: &mut String, json_as_text: bool| {
+        out.push('{');
         let mut first = true;
         let mut each = |i: usize| {
             let col = &rel.columns[i];
@@ -70,21 +68,21 @@ pub fn image(
                 }
             }
             if !first {
-                buf.push(',');
+                out.push(',');
             }
             first = false;
-            push_json_str(buf, &col.name);
-            buf.push(':');
+            push_json_str(out, &col.name);
+            out.push(':');
             match value {
-                TupleValue::Null | TupleValue::Unchanged => buf.push_str("null"),
-                TupleValue::Text(t) if json_as_text && col.kind == Kind::Json => {
-                    push_json_str(buf, t)
+                TupleValue::Null | TupleValue::Unchanged => out.push_str("null"),
+                TupleValue::Text(t) if json_as_text && col.kind.holds_json() => {
+                    push_json_str(out, t)
                 }
-                TupleValue::Text(t) => push_value(buf, col.kind, t),
+                TupleValue::Text(t) => push_value(out, col.kind, t),
                 TupleValue::Binary(b) => {
-                    buf.push('"');
-                    base64::engine::general_purpose::STANDARD.encode_string(b, buf);
-                    buf.push('"');
+                    out.push('"');
+                    base64::engine::general_purpose::STANDARD.encode_string(b, out);
+                    out.push('"');
                 }
             }
         };
@@ -92,19 +90,44 @@ pub fn image(
             Columns::All => (0..tuple.len()).for_each(&mut each),
             Columns::Only(idx) => idx.iter().copied().for_each(&mut each),
         }
-        buf.push('}');
+        out.push('}');
     };
+    if !rel.has_json {
+        // Everything was written by us from typed values (escaped strings, checked number
+        // literals, flat nesting): valid JSON without a second look.
+        let mut out = String::with_capacity(size_hint(rel, tuple));
+        write(&mut out, false);
+        return Ok(Image {
+            row: Row::from_trusted_json(out),
+            unavailable,
+        });
+    }
+    buf.clear();
     write(buf, false);
     let row = match Row::from_json(buf) {
         Ok(row) => row,
         Err(_) => {
-            // Only a json/jsonb value can make the text unreadable for serde_json (nesting
-            // deeper than its limit): keep those columns as their text.
+            // A json/jsonb value serde_json cannot hold (nesting deeper than its limit):
+            // keep those columns as their text.
+            buf.clear();
             write(buf, true);
             Row::from_json(buf).map_err(|e| format!("row of {}: {e}", rel.qualified()))?
         }
     };
     Ok(Image { row, unavailable })
+}
+
+/// Enough room for the JSON of a tuple in most cases (names, values, quotes, separators).
+fn size_hint(rel: &Relation, tuple: &[TupleValue<'_>]) -> usize {
+    let values: usize = tuple
+        .iter()
+        .map(|v| match v {
+            TupleValue::Text(t) => t.len(),
+            TupleValue::Binary(b) => b.len() * 4 / 3 + 4,
+            _ => 4,
+        })
+        .sum();
+    values + rel.names_len + 6 * tuple.len() + 2
 }
 
 #[cfg(test)]

@@ -56,6 +56,14 @@ pub enum ElementKind {
     Text,
 }
 
+impl Kind {
+    /// Whether values of this kind are JSON text embedded as is (json, jsonb, and arrays
+    /// of them).
+    pub fn holds_json(self) -> bool {
+        matches!(self, Self::Json | Self::Array(ElementKind::Json))
+    }
+}
+
 impl ElementKind {
     /// The scalar kind of an element.
     pub fn scalar(self) -> Kind {

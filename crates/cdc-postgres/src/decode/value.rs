@@ -8,8 +8,31 @@ use base64::Engine;
 use super::array;
 use super::types::Kind;
 
+/// Bytes a JSON string must escape: `"`, `\`, control characters, DEL.
+const fn escape_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0x7f] = true;
+    t
+}
+
+static ESCAPE: [bool; 256] = escape_table();
+
 /// Appends `text` as a JSON string literal.
 pub fn push_json_str(out: &mut String, text: &str) {
+    if !text.bytes().any(|b| ESCAPE[usize::from(b)]) {
+        out.reserve(text.len() + 2);
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     out.push('"');
     let bytes = text.as_bytes();
     let mut start = 0;
@@ -59,10 +82,12 @@ pub fn push_value(out: &mut String, kind: Kind, text: &str) {
     }
 }
 
-/// `-?[0-9]+`.
+/// A JSON integer literal: `-?(0|[1-9][0-9]*)`.
 fn is_integer(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits.len() == 1 || !digits.starts_with('0'))
 }
 
 /// A JSON number literal: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
@@ -258,6 +283,8 @@ mod tests {
     #[test]
     fn scalars() {
         assert_eq!(json(Kind::Integer, "-42"), "-42");
+        assert_eq!(json(Kind::Integer, "007"), "\"007\"");
+        assert_eq!(json(Kind::Integer, "0"), "0");
         assert_eq!(
             json(Kind::Integer, "9223372036854775807"),
             "9223372036854775807"

@@ -39,7 +39,7 @@ impl RowParser {
             let raw = &line[start..end];
             let field = if raw == "\\N" {
                 Field::Null
-            } else if !raw.as_bytes().contains(&b'\\') {
+            } else if memchr::memchr(b'\\', raw.as_bytes()).is_none() {
                 Field::Plain(start, end)
             } else {
                 let s = self.scratch.len();
@@ -66,10 +66,7 @@ impl RowParser {
 }
 
 fn memchr_tab(b: &[u8], from: usize) -> usize {
-    b[from..]
-        .iter()
-        .position(|&c| c == b'\t')
-        .map_or(b.len(), |p| from + p)
+    memchr::memchr(b'\t', &b[from..]).map_or(b.len(), |p| from + p)
 }
 
 /// COPY text escapes: `\b \f \n \r \t \v \\`, `\ooo` (octal), `\xhh` (hex), and `\c` = `c`.
@@ -149,7 +146,7 @@ impl LineSplitter {
     ) -> Result<(), E> {
         let mut rest = chunk;
         if !self.carry.is_empty() {
-            match rest.iter().position(|&c| c == b'\n') {
+            match memchr::memchr(b'\n', rest) {
                 None => {
                     self.carry.extend_from_slice(rest);
                     return Ok(());
@@ -162,7 +159,7 @@ impl LineSplitter {
                 }
             }
         }
-        while let Some(nl) = rest.iter().position(|&c| c == b'\n') {
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
             f(&rest[..nl])?;
             rest = &rest[nl + 1..];
         }

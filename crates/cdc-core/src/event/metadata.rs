@@ -1,0 +1,204 @@
+//! [`Metadata`]: an event's provider-specific facts, a small map of key → JSON value that
+//! events can share.
+//!
+//! Many events carry the same metadata (the column types of a table, the transaction id of
+//! a transaction): a provider builds it once and every event holds a cheap clone (a
+//! reference count), copied only when one event changes its own. Reads work as on a
+//! `BTreeMap<String, Value>`: `metadata["xid"]`, `get`, `contains_key`, iteration in key
+//! order; a missing key indexes as `null`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
+
+/// Key → value, sorted by key, shared between clones until one of them changes.
+#[derive(Clone, Default)]
+pub struct Metadata {
+    entries: Arc<Vec<(String, Arc<Value>)>>,
+}
+
+static NULL: Value = Value::Null;
+
+impl Metadata {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// Sets `key`; returns the value it replaces.
+    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+        let value = Arc::new(value);
+        let entries = Arc::make_mut(&mut self.entries);
+        match entries.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+            Ok(i) => Some(Arc::unwrap_or_clone(std::mem::replace(
+                &mut entries[i].1,
+                value,
+            ))),
+            Err(i) => {
+                entries.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `key`; returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.find(key).ok()?;
+        let (_, v) = Arc::make_mut(&mut self.entries).remove(i);
+        Some(Arc::unwrap_or_clone(v))
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.find(key).ok().map(|i| &*self.entries[i].1)
+    }
+
+    /// Whether `key` is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// How many keys are set.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no key is set.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.entries.iter().map(|(k, v)| (k, &**v))
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// Whether `self` and `other` are clones that share their entries (no copy was made).
+    pub fn shares_with(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.entries, &other.entries)
+    }
+}
+
+impl std::ops::Index<&str> for Metadata {
+    type Output = Value;
+
+    fn index(&self, key: &str) -> &Value {
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
+impl<'a> IntoIterator for &'a Metadata {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = Box<dyn Iterator<Item = (&'a String, &'a Value)> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl FromIterator<(String, Value)> for Metadata {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
+        let mut m = Self::new();
+        m.extend(iter);
+        m
+    }
+}
+
+impl Extend<(String, Value)> for Metadata {
+    fn extend<I: IntoIterator<Item = (String, Value)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Self) -> bool {
+        self.shares_with(other)
+            || (self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b))
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Metadata {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.len()))?;
+        for (k, v) in self.iter() {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Metadata {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MapVisitor;
+        impl<'de> Visitor<'de> for MapVisitor {
+            type Value = Metadata;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of metadata")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Metadata, A::Error> {
+                let mut m = Metadata::new();
+                while let Some((k, v)) = access.next_entry::<String, Value>()? {
+                    m.insert(k, v);
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(MapVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_like_a_sorted_map_and_clones_share() {
+        let mut m = Metadata::new();
+        assert!(m.insert("b".into(), json!(2)).is_none());
+        m.insert("a".into(), json!({"x": 1}));
+        assert_eq!(m.insert("b".into(), json!(3)), Some(json!(2)));
+        assert_eq!(m["a"]["x"], 1);
+        assert_eq!(m["missing"], Value::Null);
+        assert!(m.contains_key("b") && !m.contains_key("c"));
+        let keys: Vec<&String> = m.keys().collect();
+        assert_eq!(keys, ["a", "b"]);
+        let shared = m.clone();
+        assert!(shared.shares_with(&m));
+        let mut own = m.clone();
+        own.insert("c".into(), json!(true));
+        assert!(!own.shares_with(&m) && m.len() == 2 && own.len() == 3);
+        assert_eq!(own.remove("c"), Some(json!(true)));
+        assert_eq!(own, m);
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(text, r#"{"a":{"x":1},"b":3}"#);
+        let back: Metadata = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(
+            format!("{m:?}"),
+            r#"{"a": Object {"x": Number(1)}, "b": Number(3)}"#
+        );
+    }
+}

@@ -1,0 +1,301 @@
+//! Throughput of the native PostgreSQL provider against the server's own tools, in the same
+//! run on the same throwaway cluster (a server is needed, so this is not criterion):
+//!
+//! 1. streaming: 1 000 000 single-row insert transactions read from a slot, decoded into
+//!    `ChangeEvent`s and handed to a no-op handler, next to `pg_recvlogical` reading an equal
+//!    pgoutput slot to /dev/null (target ≥ 0.9×);
+//! 2. initial snapshot: a 1 000 000-row table, next to `COPY ... TO STDOUT` through `psql` to
+//!    /dev/null (target ≥ 0.8×);
+//! 3. memory: peak RSS while the handler is 10× slower than the stream, next to a fast
+//!    handler (target: within 2×).
+//!
+//! `cargo bench -p cdc-postgres --bench pg_bench` (`-- --rows N` for a smaller run).
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use cdc_core::{CdcProvider, EventHandler, HandlerError, SharedEvent, SourceConfig};
+use cdc_postgres::PostgresProvider;
+use cdc_testkit::PgCluster;
+use serde_json::json;
+
+/// Counts events; optionally sleeps per batch; samples RSS.
+struct Sink {
+    events: AtomicU64,
+    peak_rss: AtomicU64,
+    delay_per_event: Duration,
+    sample_rss: bool,
+}
+
+#[async_trait]
+impl EventHandler for Sink {
+    async fn handle(&self, events: &[SharedEvent]) -> Result<(), HandlerError> {
+        self.events
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        if self.sample_rss {
+            self.peak_rss.fetch_max(rss(), Ordering::Relaxed);
+        }
+        if !self.delay_per_event.is_zero() {
+            tokio::time::sleep(self.delay_per_event * events.len() as u32).await;
+        }
+        Ok(())
+    }
+}
+
+fn rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+fn source(pg: &PgCluster, id: &str, slot: &str, snapshot: &str) -> SourceConfig {
+    SourceConfig {
+        provider: "postgres".into(),
+        source_id: id.into(),
+        source_type: "postgres".into(),
+        connection: pg.url().into(),
+        tables: vec!["public.bench".into()],
+        options: json!({"slot": slot, "publication": "bench_pub", "snapshot": snapshot})
+            .as_object()
+            .unwrap()
+            .clone(),
+    }
+}
+
+async fn lsn(db: &tokio_postgres::Client) -> String {
+    db.query_one("select pg_current_wal_lsn()::text", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Our provider reading `rows` events from an existing slot into `sink`: seconds.
+async fn ours(pg: &PgCluster, slot: &str, rows: u64, sink: Arc<Sink>) -> f64 {
+    let p = PostgresProvider::new();
+    let started = Instant::now();
+    p.connect(&source(pg, slot, slot, "never")).await.unwrap();
+    let _sub = p
+        .subscribe(slot, sink.clone() as Arc<dyn EventHandler>)
+        .unwrap();
+    while sink.events.load(Ordering::Relaxed) < rows {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    p.disconnect(slot).await.unwrap();
+    secs
+}
+
+/// `pg_recvlogical` reading the slot up to `end` into /dev/null: seconds.
+fn recvlogical(pg: &PgCluster, slot: &str, end: &str) -> f64 {
+    let bin = pg.binaries().bin("pg_recvlogical");
+    let started = Instant::now();
+    let status = Command::new(bin)
+        .args([
+            "-h",
+            pg.host(),
+            "-p",
+            &pg.port().to_string(),
+            "-U",
+            pg.user(),
+            "-d",
+            pg.database(),
+            "--slot",
+            slot,
+            "--start",
+            "--no-loop",
+            "-o",
+            "proto_version=1",
+            "-o",
+            "publication_names=bench_pub",
+            "-E",
+            end,
+            "-f",
+            "/dev/null",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "pg_recvlogical failed: {status}");
+    started.elapsed().as_secs_f64()
+}
+
+/// `psql -c "COPY bench TO STDOUT"` into /dev/null: seconds.
+fn psql_copy(pg: &PgCluster) -> f64 {
+    let bin = pg.binaries().bin("psql");
+    let started = Instant::now();
+    let status = Command::new(bin)
+        .args([
+            "-X",
+            "-q",
+            "-d",
+            &pg.connection_string(),
+            "-c",
+            "COPY bench TO STDOUT",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "psql failed: {status}");
+    started.elapsed().as_secs_f64()
+}
+
+fn sink(delay: Duration, sample_rss: bool) -> Arc<Sink> {
+    Arc::new(Sink {
+        events: AtomicU64::new(0),
+        peak_rss: AtomicU64::new(0),
+        delay_per_event: delay,
+        sample_rss,
+    })
+}
+
+fn line(what: &str, ours: f64, base: f64, rows: u64, target: f64) {
+    let ratio = base / ours;
+    println!(
+        "{what:<34} ours {:>9.0} rows/s ({ours:.2} s)  baseline {:>9.0} rows/s ({base:.2} s)  ratio {ratio:.2}x  target >= {target}x: {}",
+        rows as f64 / ours,
+        rows as f64 / base,
+        if ratio >= target { "met" } else { "NOT met" }
+    );
+}
+
+fn main() {
+    let mut rows: u64 = 1_000_000;
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--rows") {
+        rows = args[i + 1].parse().expect("--rows N");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let pg = PgCluster::builder()
+            .setting("shared_buffers", "256MB")
+            .setting("logical_decoding_work_mem", "256MB")
+            .setting("max_wal_size", "4GB")
+            .setting("checkpoint_timeout", "30min")
+            .start()
+            .await
+            .unwrap();
+        let db = pg.connect().await.unwrap();
+        db.batch_execute(
+            "create table bench (id bigint primary key, qty int, price numeric(12,2), note text, at timestamptz);
+             create publication bench_pub for table bench;
+             create procedure gen(n bigint) language plpgsql as $$
+             begin
+               for i in 1..n loop
+                 insert into bench values (i, i % 100, i * 0.01, 'note ' || i, now());
+                 commit;
+               end loop;
+             end $$;",
+        )
+        .await
+        .unwrap();
+
+        let snapshot_only = std::env::args().any(|a| a == "--snapshot-only");
+        if !snapshot_only {
+        // 1. Streaming: two slots at the same position, then `rows` transactions.
+        for slot in ["bench_ours", "bench_recv", "bench_ours2", "bench_recv2"] {
+            db.execute(
+                "select pg_create_logical_replication_slot($1, 'pgoutput')",
+                &[&slot],
+            )
+            .await
+            .unwrap();
+        }
+        println!("generating {rows} single-row transactions ...");
+        let t = Instant::now();
+        db.batch_execute("set synchronous_commit = off").await.unwrap();
+        db.batch_execute(&format!("call gen({rows})")).await.unwrap();
+        println!("  generated in {:.1} s", t.elapsed().as_secs_f64());
+        let end = lsn(&db).await;
+        let mut best_ours = f64::MAX;
+        let mut best_recv = f64::MAX;
+        for (a, b) in [("bench_ours", "bench_recv"), ("bench_ours2", "bench_recv2")] {
+            best_recv = best_recv.min(recvlogical(&pg, b, &end));
+            best_ours = best_ours.min(ours(&pg, a, rows, sink(Duration::ZERO, false)).await);
+        }
+        line("streaming (1 row per transaction)", best_ours, best_recv, rows, 0.9);
+
+        // 3. Memory: a handler 10x slower than the fast one, on a fresh slot, vs a fast one.
+        let mem_rows = rows.min(200_000);
+        let per_event = Duration::from_secs_f64(best_ours / rows as f64 * 10.0);
+        for slot in ["bench_fast", "bench_slow"] {
+            db.execute(
+                "select pg_create_logical_replication_slot($1, 'pgoutput')",
+                &[&slot],
+            )
+            .await
+            .unwrap();
+        }
+        db.batch_execute("truncate bench").await.unwrap();
+        db.batch_execute(&format!("call gen({mem_rows})")).await.unwrap();
+        // The truncate is an event too.
+        let fast = sink(Duration::ZERO, true);
+        ours(&pg, "bench_fast", mem_rows + 1, fast.clone()).await;
+        let slow = sink(per_event, true);
+        let slow_secs = ours(&pg, "bench_slow", mem_rows + 1, slow.clone()).await;
+        let (f, s) = (
+            fast.peak_rss.load(Ordering::Relaxed),
+            slow.peak_rss.load(Ordering::Relaxed),
+        );
+        println!(
+            "memory, handler 10x slower ({:.1} s)  peak RSS {} MB vs {} MB with a fast handler: {:.2}x  target <= 2x: {}",
+            slow_secs,
+            s >> 20,
+            f >> 20,
+            s as f64 / f as f64,
+            if s <= 2 * f { "met" } else { "NOT met" }
+        );
+
+        }
+        // 2. Snapshot of a `rows`-row table vs one COPY through psql.
+        db.batch_execute(&format!(
+            "truncate bench; insert into bench select i, i % 100, i * 0.01, 'note ' || i, now() from generate_series(1, {rows}) i"
+        ))
+        .await
+        .unwrap();
+        db.batch_execute("vacuum analyze bench").await.unwrap();
+        let mut best_copy = f64::MAX;
+        let mut best_snap = f64::MAX;
+        for round in 0..2 {
+            best_copy = best_copy.min(psql_copy(&pg));
+            let s = sink(Duration::ZERO, false);
+            let p = PostgresProvider::new();
+            let id = format!("snap{round}");
+            let started = Instant::now();
+            p.connect(&source(&pg, &id, &format!("bench_snap{round}"), "initial"))
+                .await
+                .unwrap();
+            let _sub = p.subscribe(&id, s.clone() as Arc<dyn EventHandler>).unwrap();
+            while s.events.load(Ordering::Relaxed) < rows {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            best_snap = best_snap.min(started.elapsed().as_secs_f64());
+            p.disconnect(&id).await.unwrap();
+        }
+        line("initial snapshot (one table)", best_snap, best_copy, rows, 0.8);
+        // For the record: tokio-postgres's COPY stream alone, rows counted, nothing decoded.
+        let t = Instant::now();
+        let stream = db.copy_out("COPY bench TO STDOUT").await.unwrap();
+        let mut stream = std::pin::pin!(stream);
+        let mut n = 0u64;
+        use futures::StreamExt;
+        while let Some(chunk) = stream.next().await {
+            n += chunk.unwrap().iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        assert_eq!(n, rows);
+        line("  (tokio-postgres COPY, no decode)", t.elapsed().as_secs_f64(), best_copy, rows, 0.8);
+        pg.stop().unwrap();
+    });
+}
