@@ -57,6 +57,16 @@ fn rss() -> u64 {
         * 1024
 }
 
+/// CPU seconds (user + system) this process used so far.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn source(pg: &PgCluster, id: &str, slot: &str, snapshot: &str) -> SourceConfig {
     SourceConfig {
         provider: "postgres".into(),
@@ -274,6 +284,7 @@ fn main() {
             let p = PostgresProvider::new();
             let id = format!("snap{round}");
             let started = Instant::now();
+            let cpu = cpu_seconds();
             p.connect(&source(&pg, &id, &format!("bench_snap{round}"), "initial"))
                 .await
                 .unwrap();
@@ -281,7 +292,12 @@ fn main() {
             while s.events.load(Ordering::Relaxed) < rows {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            best_snap = best_snap.min(started.elapsed().as_secs_f64());
+            let wall = started.elapsed().as_secs_f64();
+            println!(
+                "  snapshot round {round}: {wall:.2} s, this process used {:.2} CPU s",
+                cpu_seconds() - cpu
+            );
+            best_snap = best_snap.min(wall);
             p.disconnect(&id).await.unwrap();
         }
         line("initial snapshot (one table)", best_snap, best_copy, rows, 0.8);
