@@ -52,15 +52,22 @@ impl RowParser {
             }
             start = end + 1;
         }
-        let values: Vec<TupleValue<'_>> = self
-            .fields
-            .iter()
-            .map(|f| match *f {
-                Field::Null => TupleValue::Null,
-                Field::Plain(s, e) => TupleValue::Text(&line[s..e]),
-                Field::Unescaped(s, e) => TupleValue::Text(&self.scratch[s..e]),
-            })
-            .collect();
+        let value = |f: &Field| match *f {
+            Field::Null => TupleValue::Null,
+            Field::Plain(s, e) => TupleValue::Text(&line[s..e]),
+            Field::Unescaped(s, e) => TupleValue::Text(&self.scratch[s..e]),
+        };
+        // Most tables have few columns: their values stay on the stack (one allocation less
+        // per row).
+        const ON_STACK: usize = 32;
+        if self.fields.len() <= ON_STACK {
+            let mut values = [TupleValue::Null; ON_STACK];
+            for (slot, field) in values.iter_mut().zip(&self.fields) {
+                *slot = value(field);
+            }
+            return Ok(f(&values[..self.fields.len()]));
+        }
+        let values: Vec<TupleValue<'_>> = self.fields.iter().map(value).collect();
         Ok(f(&values))
     }
 }
