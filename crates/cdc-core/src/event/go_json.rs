@@ -65,7 +65,7 @@ pub(super) fn to_go_json(e: &ChangeEvent) -> Value {
         m.insert("type".into(), Value::String(c.clone()));
     }
     for (k, v) in &e.metadata {
-        m.entry(k.clone()).or_insert_with(|| v.clone());
+        m.entry(k.to_owned()).or_insert_with(|| v.clone());
     }
     Value::Object(m)
 }

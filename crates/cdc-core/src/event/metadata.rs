@@ -7,6 +7,7 @@
 //! `BTreeMap<String, Value>`: `metadata["xid"]`, `get`, `contains_key`, iteration in key
 //! order; a missing key indexes as `null`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -14,10 +15,13 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
+/// A key: most are literals, which cost no allocation.
+type Key = Cow<'static, str>;
+
 /// Key → value, sorted by key, shared between clones until one of them changes.
 #[derive(Clone, Default)]
 pub struct Metadata {
-    entries: Arc<Vec<(String, Arc<Value>)>>,
+    entries: Arc<Vec<(Key, Arc<Value>)>>,
 }
 
 static NULL: Value = Value::Null;
@@ -29,18 +33,30 @@ impl Metadata {
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(key))
     }
 
     /// Sets `key`; returns the value it replaces.
     pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
-        let value = Arc::new(value);
+        self.set(Cow::Owned(key), Arc::new(value))
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// Sets a literal key (no allocation for the key).
+    pub fn insert_static(&mut self, key: &'static str, value: Value) {
+        self.set(Cow::Borrowed(key), Arc::new(value));
+    }
+
+    /// Sets a literal key to a value shared with other maps (no copy of the value): a
+    /// provider's description of a table, handed to all of its events.
+    pub fn insert_shared(&mut self, key: &'static str, value: Arc<Value>) {
+        self.set(Cow::Borrowed(key), value);
+    }
+
+    fn set(&mut self, key: Key, value: Arc<Value>) -> Option<Arc<Value>> {
         let entries = Arc::make_mut(&mut self.entries);
-        match entries.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
-            Ok(i) => Some(Arc::unwrap_or_clone(std::mem::replace(
-                &mut entries[i].1,
-                value,
-            ))),
+        match entries.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref())) {
+            Ok(i) => Some(std::mem::replace(&mut entries[i].1, value)),
             Err(i) => {
                 entries.insert(i, (key, value));
                 None
@@ -76,13 +92,13 @@ impl Metadata {
     }
 
     /// The entries, in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.entries.iter().map(|(k, v)| (k, &**v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.entries.iter().map(|(k, v)| (k.as_ref(), &**v))
     }
 
     /// The keys, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.entries.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_ref())
     }
 
     /// Whether `self` and `other` are clones that share their entries (no copy was made).
@@ -100,8 +116,8 @@ impl std::ops::Index<&str> for Metadata {
 }
 
 impl<'a> IntoIterator for &'a Metadata {
-    type Item = (&'a String, &'a Value);
-    type IntoIter = Box<dyn Iterator<Item = (&'a String, &'a Value)> + 'a>;
+    type Item = (&'a str, &'a Value);
+    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a Value)> + 'a>;
 
     fn into_iter(self) -> Self::IntoIter {
         Box::new(self.iter())
@@ -183,10 +199,16 @@ mod tests {
         assert_eq!(m["a"]["x"], 1);
         assert_eq!(m["missing"], Value::Null);
         assert!(m.contains_key("b") && !m.contains_key("c"));
-        let keys: Vec<&String> = m.keys().collect();
+        let keys: Vec<&str> = m.keys().collect();
         assert_eq!(keys, ["a", "b"]);
         let shared = m.clone();
         assert!(shared.shares_with(&m));
+        let table = Arc::new(json!({"id": "int4"}));
+        let mut a = Metadata::new();
+        a.insert_shared("column_types", Arc::clone(&table));
+        a.insert_static("snapshot", json!(true));
+        assert_eq!(a["column_types"]["id"], "int4");
+        assert_eq!(Arc::strong_count(&table), 2);
         let mut own = m.clone();
         own.insert("c".into(), json!(true));
         assert!(!own.shares_with(&m) && m.len() == 2 && own.len() == 3);

@@ -57,46 +57,48 @@ pub struct Txn {
     pub origin: Option<String>,
     /// `xid` as text, for every event's `transaction_id`.
     xid_text: String,
-    /// Metadata every event of the transaction carries.
-    common: Metadata,
-    /// `common` plus a relation's column types, built at its first event in the
-    /// transaction and shared by the others.
-    by_relation: HashMap<u32, Metadata>,
+    /// The metadata of the transaction's events of each relation (`xid`, `commit_lsn`,
+    /// `origin`, the relation's `column_types`), built at its first event and shared by the
+    /// others: a transaction touches few relations, so a list beats a map.
+    by_relation: Vec<(u32, Metadata)>,
 }
 
 impl Txn {
     /// A transaction from its Begin message.
     pub fn begin(xid: u32, final_lsn: u64, commit_time_micros: i64) -> Self {
-        let commit_time = pg_time(commit_time_micros);
-        let mut common = Metadata::new();
-        common.insert("xid".to_owned(), Value::from(xid));
-        common.insert(
-            "commit_lsn".to_owned(),
-            Value::String(Lsn::from_u64(final_lsn).to_string()),
-        );
         Self {
             xid,
             commit_lsn: final_lsn,
-            commit_time,
+            commit_time: pg_time(commit_time_micros),
             next_ordinal: 0,
             origin: None,
             xid_text: xid.to_string(),
-            common,
-            by_relation: HashMap::new(),
+            by_relation: Vec::new(),
         }
     }
 
     /// The metadata of an event of `rel` in this transaction (shared, not copied).
     fn metadata_for(&mut self, rel: &Relation) -> Metadata {
-        let common = &self.common;
-        self.by_relation
-            .entry(rel.rel_id)
-            .or_insert_with(|| {
-                let mut m = common.clone();
-                m.insert("column_types".to_owned(), rel.column_types.clone());
-                m
-            })
-            .clone()
+        if let Some((_, m)) = self.by_relation.iter().find(|(id, _)| *id == rel.rel_id) {
+            return m.clone();
+        }
+        let mut m = Metadata::new();
+        m.insert_shared("column_types", Arc::clone(&rel.column_types));
+        m.insert_static("xid", Value::from(self.xid));
+        m.insert_static(
+            "commit_lsn",
+            Value::String(Lsn::from_u64(self.commit_lsn).to_string()),
+        );
+        if let Some(origin) = &self.origin {
+            m.insert_static("origin", Value::String(origin.clone()));
+        }
+        self.by_relation.push((rel.rel_id, m.clone()));
+        m
+    }
+
+    /// Forgets the metadata built for `rel_id` (its columns changed).
+    fn forget(&mut self, rel_id: u32) {
+        self.by_relation.retain(|(id, _)| *id != rel_id);
     }
 
     fn position(&mut self) -> Position {
@@ -201,7 +203,7 @@ impl StreamDecoder {
                 let mut txn = txn;
                 if let Some(txn) = txn.as_deref_mut() {
                     // Events from here on carry the new column types.
-                    txn.by_relation.remove(&rel_id);
+                    txn.forget(rel_id);
                 }
                 let at = txn.as_ref().and_then(|t| t.commit_time);
                 let note = match self.relations.get(rel_id) {
@@ -227,8 +229,6 @@ impl StreamDecoder {
             Message::Origin { name, .. } => {
                 if let Some(txn) = txn {
                     txn.origin = Some(name.to_owned());
-                    txn.common
-                        .insert("origin".into(), Value::String(name.to_owned()));
                     txn.by_relation.clear();
                 }
             }

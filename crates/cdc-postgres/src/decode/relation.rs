@@ -43,8 +43,8 @@ pub struct Relation {
     /// Indexes into `columns` of the event key: the primary key when the catalog named one
     /// that is published, else the replica identity columns (none under FULL).
     pub key: Vec<usize>,
-    /// `{"column": "type", ...}`, handed to every event's metadata.
-    pub column_types: Value,
+    /// `{"column": "type", ...}`, shared by every event's metadata.
+    pub column_types: Arc<Value>,
     /// The metadata of the relation's snapshot rows (`column_types`, `snapshot: true`),
     /// shared by all of them.
     pub snapshot_metadata: Metadata,
@@ -78,15 +78,15 @@ impl Relation {
                     .collect()
             }
         });
-        let column_types = Value::Object(
+        let column_types = Arc::new(Value::Object(
             columns
                 .iter()
                 .map(|c| (c.name.clone(), Value::String(c.type_name.clone())))
                 .collect::<Map<String, Value>>(),
-        );
+        ));
         let mut snapshot_metadata = Metadata::new();
-        snapshot_metadata.insert("column_types".to_owned(), column_types.clone());
-        snapshot_metadata.insert("snapshot".to_owned(), Value::Bool(true));
+        snapshot_metadata.insert_shared("column_types", Arc::clone(&column_types));
+        snapshot_metadata.insert_static("snapshot", Value::Bool(true));
         let has_json = columns.iter().any(|c| c.kind.holds_json());
         let names_len = columns.iter().map(|c| c.name.len()).sum();
         Self {
