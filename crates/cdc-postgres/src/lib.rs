@@ -8,8 +8,10 @@
 //! - [`sql`]: catalogs, pre-flight checks, publication and slot set-up (tokio-postgres);
 //! - [`replication`]: the replication session (pgwire-replication) and the streaming loop;
 //! - [`snapshot`]: the initial snapshot, consistent with the stream (exported snapshot + COPY);
+//! - [`backfill`]: re-snapshots of running tables, chunk by chunk between watermarks;
 //! - [`PostgresProvider`]: the [`cdc_core::CdcProvider`].
 
+pub mod backfill;
 pub mod config;
 pub mod decode;
 pub mod error;

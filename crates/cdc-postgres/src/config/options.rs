@@ -42,6 +42,9 @@ pub struct PostgresOptions {
     pub snapshot_workers: u32,
     /// Most events handed to the handlers in one batch (1–100 000, default 1024).
     pub batch_size: u32,
+    /// Rows per chunk of a backfill (`snapshot` of a running source), read in key order
+    /// between two watermarks (1–1 000 000, default 1024).
+    pub chunk_size: u32,
     /// Messages the replication reader buffers ahead of the handlers (16–1 000 000, default
     /// 4096). With slow handlers the reader stops there and memory stays flat.
     pub read_buffer: u32,
@@ -84,6 +87,7 @@ impl Default for PostgresOptions {
             snapshot: SnapshotMode::Initial,
             snapshot_workers: 2,
             batch_size: 1024,
+            chunk_size: 1024,
             read_buffer: 4096,
             status_interval_ms: 1000,
             slot_busy_timeout_secs: 30,
@@ -103,6 +107,7 @@ impl Default for PostgresOptions {
 const RANGES: &[(&str, u64, u64)] = &[
     ("snapshot_workers", 1, 16),
     ("batch_size", 1, 100_000),
+    ("chunk_size", 1, 1_000_000),
     ("read_buffer", 16, 1_000_000),
     ("status_interval_ms", 100, 60_000),
     ("slot_busy_timeout_secs", 0, 3600),
@@ -166,6 +171,7 @@ impl PostgresOptions {
         match name {
             "snapshot_workers" => u64::from(self.snapshot_workers),
             "batch_size" => u64::from(self.batch_size),
+            "chunk_size" => u64::from(self.chunk_size),
             "read_buffer" => u64::from(self.read_buffer),
             "status_interval_ms" => self.status_interval_ms,
             "slot_busy_timeout_secs" => self.slot_busy_timeout_secs,

@@ -39,6 +39,9 @@ struct Running {
     src: Arc<PostgresSource>,
     shared: Arc<Shared>,
     task: Mutex<Option<JoinHandle<()>>>,
+    backfill_task: Mutex<Option<JoinHandle<()>>>,
+    /// The captured tables (`schema.table`) and whether each has a key to read it in order.
+    tables: Vec<(String, bool)>,
     version_num: i32,
     /// A SQL connection for status queries, opened on first use.
     sql: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
@@ -114,16 +117,35 @@ impl CdcProvider for PostgresProvider {
         if prepared.notes.iter().any(|n| n.contains("snapshot")) {
             shared.update(|f| f.snapshot_state = Some(prepared.notes.join("; ")));
         }
+        let tables: Vec<(String, bool)> = prepared
+            .tables
+            .iter()
+            .map(|t| (t.qualified(), !t.key_columns().is_empty()))
+            .collect();
+        let resumed = resume_backfill(&src, &shared).await;
         let decoder = StreamDecoder::new(sid, prepared.keys);
         let running = Arc::new(Running {
             src: Arc::clone(&src),
             shared: Arc::clone(&shared),
             task: Mutex::new(None),
+            backfill_task: Mutex::new(None),
+            tables,
             version_num: prepared.version_num,
             sql: tokio::sync::Mutex::new(None),
         });
+        let backfill = tokio::spawn(crate::backfill::run(Arc::clone(&src), Arc::clone(&shared)));
         let handle = tokio::spawn(task::run(src, shared, prepared.start, decoder));
         *running.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        *running
+            .backfill_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(backfill);
+        if resumed > 0 {
+            info!(
+                source_id = sid,
+                "postgres: {resumed} backfill request(s) of an earlier run resumed"
+            );
+        }
         let mut sources = self.lock();
         if sources.contains_key(sid) {
             // A concurrent connect won: ours goes away again.
@@ -153,6 +175,14 @@ impl CdcProvider for PostgresProvider {
                 "postgres: the source's task did not stop in time"
             );
         }
+        let backfill = running
+            .backfill_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(handle) = backfill {
+            handle.abort();
+        }
         running.shared.subscribers.clear();
         *running.sql.lock().await = None;
         if running.src.options.drop_slot_on_stop {
@@ -174,14 +204,27 @@ impl CdcProvider for PostgresProvider {
     async fn snapshot(
         &self,
         source_id: &str,
-        _tables: &[String],
+        tables: &[String],
     ) -> Result<SnapshotReport, CdcError> {
-        self.running(source_id)?;
-        Err(PostgresError::Unsupported {
-            operation: "snapshot".into(),
-            reason: "re-snapshotting a running PostgreSQL source is not supported yet (it comes with the watermark backfill of the provider's second step); the initial snapshot runs when the slot is created: to read everything again, disconnect with drop_slot_on_stop: true and connect again".into(),
+        let running = self.running(source_id)?;
+        let names = backfill_tables(&running, tables).map_err(|e| e.into_cdc(source_id))?;
+        let ahead = running.shared.backfill.request(crate::backfill::Request {
+            tables: names.clone(),
+            after: None,
+        });
+        let mut detail = format!(
+            "read in key order, {} rows a chunk, between watermarks, while the stream goes on",
+            running.src.options.chunk_size
+        );
+        if ahead > 0 {
+            detail.push_str(&format!("; queued behind {ahead} earlier request(s)"));
         }
-        .into_cdc(source_id))
+        detail.push_str(if running.src.owns_publication() {
+            "; its position is kept in the publication's comment, so a restart resumes it"
+        } else {
+            "; a restart ends it (the publication is not cdc-rs's, where it would keep its position)"
+        });
+        Ok(SnapshotReport::new(source_id, &names, "watermark_backfill").with_detail(detail))
     }
 
     async fn schema_history(
@@ -233,6 +276,73 @@ impl CdcProvider for PostgresProvider {
 
     fn pausable(&self) -> Option<&dyn Pausable> {
         Some(self)
+    }
+}
+
+/// The tables a backfill request reads: the captured tables it names (all when empty),
+/// each with a key. Errors name what cannot be backfilled.
+fn backfill_tables(running: &Running, tables: &[String]) -> Result<Vec<String>, PostgresError> {
+    let mut names = Vec::new();
+    if tables.is_empty() {
+        names.extend(running.tables.iter().map(|(t, _)| t.clone()));
+    } else {
+        for (i, t) in tables.iter().enumerate() {
+            let want =
+                TableRef::parse(t).map_err(|m| PostgresError::config(format!("tables[{i}]"), m))?;
+            let found = running.tables.iter().find(|(q, _)| {
+                let (s, n) = q.split_once('.').unwrap_or(("", q));
+                want.matches(Some(s), n)
+            });
+            match found {
+                Some((q, _)) => names.push(q.clone()),
+                None => {
+                    return Err(PostgresError::config(
+                        format!("tables[{i}]"),
+                        format!("{t} is not a table this source captures"),
+                    ));
+                }
+            }
+        }
+    }
+    let keyless: Vec<&str> = names
+        .iter()
+        .filter(|n| running.tables.iter().any(|(q, key)| q == *n && !key))
+        .map(String::as_str)
+        .collect();
+    if !keyless.is_empty() {
+        return Err(PostgresError::Unsupported {
+            operation: "snapshot".into(),
+            reason: format!(
+                "{} {} no primary key or replica identity index; a running source reads tables in key order to stay consistent with the stream",
+                keyless.join(", "),
+                if keyless.len() == 1 { "has" } else { "have" }
+            ),
+        });
+    }
+    Ok(names)
+}
+
+/// Queues the backfill requests an earlier process left in the publication's comment.
+async fn resume_backfill(src: &PostgresSource, shared: &Shared) -> usize {
+    if !src.owns_publication() {
+        return 0;
+    }
+    let loaded = async {
+        let client = crate::sql::connect::connect(src).await?;
+        crate::backfill::load_persisted(&client, &src.publication).await
+    };
+    match loaded.await {
+        Ok(requests) => {
+            let n = requests.len();
+            for r in requests {
+                shared.backfill.request(r);
+            }
+            n
+        }
+        Err(e) => {
+            warn!(source_id = %src.source_id, error = %e, "postgres: could not read an earlier backfill's position");
+            0
+        }
     }
 }
 

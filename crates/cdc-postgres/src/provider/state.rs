@@ -194,6 +194,8 @@ pub struct Shared {
     pub stop: CancellationToken,
     /// Retry delays of handler failures and reconnects.
     pub retry: (Duration, Duration),
+    /// Backfills of running tables (`snapshot`), shared by their task and the stream.
+    pub backfill: crate::backfill::Backfill,
 }
 
 impl Shared {
@@ -207,6 +209,7 @@ impl Shared {
             paused: watch::Sender::new(paused),
             stop: CancellationToken::new(),
             retry,
+            backfill: crate::backfill::Backfill::default(),
         }
     }
 

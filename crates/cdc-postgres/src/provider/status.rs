@@ -39,6 +39,9 @@ pub(super) async fn status(running: &Running) -> CdcStatus {
     if let Some(snap) = f.snapshot_details() {
         d.insert("snapshot".into(), snap);
     }
+    if let Some(backfill) = running.shared.backfill.details() {
+        d.insert("backfill".into(), backfill);
+    }
     let lag = slot_lag(running).await;
     match lag {
         Ok(lag) => {

@@ -25,6 +25,7 @@ use pgwire_replication::{Lsn, ReplicationClient, ReplicationEvent};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::backfill::WATERMARK_PREFIX;
 use crate::config::PostgresSource;
 use crate::decode::{PgPosition, SchemaNote, StreamDecoder, Txn, pg_time};
 use crate::error::PostgresError;
@@ -170,6 +171,10 @@ impl Stream<'_> {
                         &mut self.notes,
                     )
                     .map_err(|e| End::Failed(e.into()))?;
+                if self.shared.backfill.is_active() {
+                    // A backfill chunk is between its watermarks: it drops rows these touch.
+                    self.shared.backfill.note(&self.scratch);
+                }
                 if self.replayed {
                     // Delivered by an earlier session; decoded only to keep the relations.
                     let n = self.scratch.len() as u64;
@@ -201,6 +206,16 @@ impl Stream<'_> {
                 prefix,
                 content,
             } => {
+                if prefix == WATERMARK_PREFIX {
+                    if let Some(rows) =
+                        self.shared
+                            .backfill
+                            .on_watermark(&self.src.slot, &content, lsn)
+                    {
+                        self.emit_backfill_rows(rows, lsn);
+                    }
+                    return Ok(());
+                }
                 let replayed = if transactional {
                     self.replayed
                 } else {
@@ -254,6 +269,29 @@ impl Stream<'_> {
             });
         }
         Ok(())
+    }
+
+    /// A backfill chunk's rows, emitted at its high watermark: positioned in that
+    /// watermark's transaction, after everything before it.
+    fn emit_backfill_rows(&mut self, rows: Vec<ChangeEvent>, lsn: Lsn) {
+        for mut e in rows {
+            let pos = match self.txn.as_mut() {
+                Some(txn) => {
+                    let p = PgPosition {
+                        commit_lsn: Lsn::from_u64(txn.commit_lsn),
+                        ordinal: txn.next_ordinal,
+                    };
+                    txn.next_ordinal += 1;
+                    p
+                }
+                None => PgPosition {
+                    commit_lsn: lsn,
+                    ordinal: 0,
+                },
+            };
+            e.position = Some(Position::new(pos.token()));
+            self.pending.push(Arc::new(e));
+        }
     }
 
     fn message_event(

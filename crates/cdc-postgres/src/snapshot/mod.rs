@@ -328,7 +328,7 @@ pub async fn guard_against_rewrite(client: &Client, table: &TableInfo) -> Result
 }
 
 /// The table as the stream will describe it: published columns, their types, its key.
-async fn relation(client: &Client, table: &TableInfo) -> Result<Relation> {
+pub(crate) async fn relation(client: &Client, table: &TableInfo) -> Result<Relation> {
     let columns = catalog::columns(client, table.oid).await?;
     let mut types = TypeRegistry::default();
     let custom: Vec<u32> = columns

@@ -256,6 +256,28 @@ async fn index_columns(client: &Client, oid: u32, flag: &str) -> Result<Vec<Stri
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
+/// The SQL type of each named column (`integer`, `character varying(20)`), for casts of
+/// key values in generated queries.
+pub async fn column_sql_types(client: &Client, oid: u32, names: &[String]) -> Result<Vec<String>> {
+    let rows = client
+        .query(
+            "select attname::text, format_type(atttypid, atttypmod) from pg_attribute \
+             where attrelid = $1 and attname = any($2) and not attisdropped",
+            &[&oid, &names],
+        )
+        .await
+        .map_err(q("reading the key's column types"))?;
+    names
+        .iter()
+        .map(|n| {
+            rows.iter()
+                .find(|r| r.get::<_, String>(0) == *n)
+                .map(|r| r.get::<_, String>(1))
+                .ok_or_else(|| PostgresError::preflight(format!("key column {n:?} is gone")))
+        })
+        .collect()
+}
+
 /// Names of non-builtin types as pgoutput announces them: (OID, schema, name), a domain
 /// by its base type.
 pub async fn type_names(client: &Client, oids: &[u32]) -> Result<Vec<(u32, String, String)>> {
