@@ -315,13 +315,17 @@ async fn summarize(sources: &[Running], elapsed_secs: f64) {
         let snapshotting = matches!(&status, Ok(st) if st.state == cdc::SourceState::Snapshot);
         if snapshotting || (delta > 0 && !rows.is_empty()) {
             // The provider's estimate of each table's size, when it reports one
-            // (details.snapshot.tables.<table>.estimated_rows).
+            // (details.snapshot or details.backfill: tables.<table>.estimated_rows).
             let estimate = |t: &str| {
-                status
-                    .as_ref()
-                    .ok()
-                    .and_then(|st| st.details.get("snapshot"))
-                    .and_then(|snap| snap.get("tables")?.get(t)?.get("estimated_rows")?.as_i64())
+                let details = &status.as_ref().ok()?.details;
+                ["snapshot", "backfill"].iter().find_map(|k| {
+                    details
+                        .get(*k)?
+                        .get("tables")?
+                        .get(t)?
+                        .get("estimated_rows")?
+                        .as_i64()
+                })
             };
             let tables: Vec<String> = rows
                 .iter()

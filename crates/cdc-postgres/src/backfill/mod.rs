@@ -26,7 +26,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use cdc_core::{ChangeEvent, SharedEvent};
+use cdc_core::ChangeEvent;
 use pgwire_replication::Lsn;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -148,15 +148,6 @@ impl Backfill {
 
     /// The stream saw these events while a window may be open.
     pub fn note(&self, events: &[ChangeEvent]) {
-        if let Some(p) = lock(&self.window).as_mut() {
-            for e in events {
-                p.note(e);
-            }
-        }
-    }
-
-    /// The same for shared events.
-    pub fn note_shared(&self, events: &[SharedEvent]) {
         if let Some(p) = lock(&self.window).as_mut() {
             for e in events {
                 p.note(e);
