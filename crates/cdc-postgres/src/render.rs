@@ -50,6 +50,12 @@ pub fn render(src: &PostgresSource) -> String {
         "-- streaming, from the slot's confirmed position\n{};\n",
         statements::start_replication(&src.slot, &src.publication)
     ));
+    if src.options.capture_ddl {
+        out.push_str(&format!(
+            "-- DDL capture (capture_ddl; needs a superuser), installed when missing\n{}\n",
+            crate::sql::ddl_capture::install_sql(&src.slot)
+        ));
+    }
     if src.options.drop_slot_on_stop {
         out.push_str(&format!(
             "-- on disconnect (drop_slot_on_stop)\n{};\n",

@@ -69,6 +69,10 @@ pub struct PostgresOptions {
     /// DEFAULT without a primary key). Off by default: such a table in a publication makes
     /// the application's own UPDATE and DELETE fail.
     pub allow_tables_without_identity: bool,
+    /// Capture DDL with an event trigger (needs a superuser to install): `SchemaChange`
+    /// events and schema-history versions with the real DDL text. Set back to `false`, the
+    /// next connect removes the trigger.
+    pub capture_ddl: bool,
     /// Deliver logical decoding messages (`pg_logical_emit_message`) with these prefixes
     /// only; absent: every prefix; `[]`: none.
     pub message_prefixes: Option<Vec<String>>,
@@ -96,6 +100,7 @@ impl Default for PostgresOptions {
             drop_slot_on_stop: false,
             start_paused: false,
             allow_tables_without_identity: false,
+            capture_ddl: false,
             message_prefixes: None,
             tls: TlsOptions::default(),
             application_name: None,

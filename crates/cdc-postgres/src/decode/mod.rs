@@ -7,6 +7,7 @@
 //!   each message.
 
 pub mod array;
+pub mod ddl;
 pub mod pgoutput;
 pub mod position;
 pub mod relation;
@@ -134,6 +135,11 @@ pub struct StreamDecoder {
     relations: RelationCache,
     primary_keys: HashMap<String, Vec<String>>,
     buf: String,
+    /// The tables whose captured DDL (`capture_ddl`) is delivered; empty: every table.
+    ddl_tables: Vec<cdc_core::TableRef>,
+    /// Tables with a captured DDL version since their last Relation change: the Relation
+    /// message that follows describes the same change, already recorded with its real text.
+    ddl_recorded: std::collections::HashSet<String>,
 }
 
 impl StreamDecoder {
@@ -146,7 +152,63 @@ impl StreamDecoder {
             relations: RelationCache::default(),
             primary_keys,
             buf: String::with_capacity(256),
+            ddl_tables: Vec::new(),
+            ddl_recorded: std::collections::HashSet::new(),
         }
+    }
+
+    /// Captured DDL of these tables is delivered (empty: every table).
+    pub fn with_ddl_tables(mut self, tables: Vec<cdc_core::TableRef>) -> Self {
+        self.ddl_tables = tables;
+        self
+    }
+
+    /// A DDL message of the event trigger (`capture_ddl`): a `SchemaChange` event with the
+    /// real text and a schema-history version, when it is about a captured table.
+    pub fn ddl(
+        &mut self,
+        msg: &ddl::DdlMessage,
+        txn: &mut Txn,
+        lsn: u64,
+        events: &mut Vec<ChangeEvent>,
+        notes: &mut Vec<SchemaNote>,
+    ) {
+        let Some((schema, table)) = msg.table() else {
+            return;
+        };
+        if !self.ddl_tables.is_empty()
+            && !self
+                .ddl_tables
+                .iter()
+                .any(|t| t.matches(Some(&schema), &table))
+        {
+            return;
+        }
+        let qualified = format!("{schema}.{table}");
+        let mut e = ChangeEvent::new(&self.source_id, Operation::SchemaChange, &qualified);
+        // `ChangeEvent::new` splits at the first dot; a schema may hold one.
+        e.schema = Some(schema);
+        e.table = table;
+        e.commit_time = txn.commit_time;
+        e.position = Some(txn.position());
+        e.transaction_id = Some(txn.xid_text.clone());
+        e.metadata
+            .insert_static("ddl", Value::String(msg.ddl.clone()));
+        e.metadata
+            .insert_static("command_tag", Value::String(msg.tag.clone()));
+        e.metadata
+            .insert_static("object_identity", Value::String(msg.identity.clone()));
+        e.metadata
+            .insert_static("ddl_source", Value::String("event_trigger".into()));
+        events.push(e);
+        notes.push(SchemaNote {
+            table: qualified.clone(),
+            ddl: msg.ddl.clone(),
+            lsn,
+            at: txn.commit_time,
+            initial: false,
+        });
+        self.ddl_recorded.insert(qualified);
     }
 
     /// The types known so far.
@@ -210,10 +272,15 @@ impl StreamDecoder {
                     None => Some((rel.create_ddl(&self.types), true)),
                     Some(old) => relation::diff_ddl(old, &rel, &self.types).map(|d| (d, false)),
                 };
-                if let Some((ddl, initial)) = note {
+                // Recorded already, with its real text, by the captured DDL.
+                let captured = note.as_ref().is_some_and(|(_, initial)| !initial)
+                    && self.ddl_recorded.remove(&qualified);
+                if let Some((ddl, initial)) = note.filter(|_| !captured) {
                     if !initial && let Some(txn) = txn {
                         let mut e = self.event(Operation::SchemaChange, &rel, txn);
                         e.metadata.insert("ddl".into(), Value::String(ddl.clone()));
+                        e.metadata
+                            .insert_static("ddl_source", Value::String("relation".into()));
                         events.push(e);
                     }
                     notes.push(SchemaNote {

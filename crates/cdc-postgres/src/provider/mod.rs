@@ -123,7 +123,7 @@ impl CdcProvider for PostgresProvider {
             .map(|t| (t.qualified(), !t.key_columns().is_empty()))
             .collect();
         let resumed = resume_backfill(&src, &shared).await;
-        let decoder = StreamDecoder::new(sid, prepared.keys);
+        let decoder = StreamDecoder::new(sid, prepared.keys).with_ddl_tables(src.tables.clone());
         let running = Arc::new(Running {
             src: Arc::clone(&src),
             shared: Arc::clone(&shared),

@@ -89,6 +89,7 @@ pub async fn prepare(src: &PostgresSource, mode: Mode) -> Result<Prepared> {
     }
     let mut notes = Vec::new();
     let tables = tables_and_publication(src, &client, &mut notes).await?;
+    ddl_capture(src, &client, &mut notes).await?;
     check_identity(src, &tables)?;
     let keys = tables
         .iter()
@@ -174,6 +175,26 @@ async fn tables_and_publication(
         return catalog::publication_tables(client, name).await;
     }
     Ok(configured)
+}
+
+/// Installs the DDL capture when asked for; removes it when it is there but no longer asked
+/// for.
+async fn ddl_capture(src: &PostgresSource, client: &Client, notes: &mut Vec<String>) -> Result<()> {
+    let installed = crate::sql::ddl_capture::installed(client, &src.slot).await?;
+    match (src.options.capture_ddl, installed) {
+        (true, false) => {
+            crate::sql::ddl_capture::install(client, &src.slot).await?;
+            notes.push("installed the DDL capture (event trigger)".into());
+        }
+        (false, true) => match crate::sql::ddl_capture::remove(client, &src.slot).await {
+            Ok(()) => notes.push("removed the DDL capture (capture_ddl: false)".into()),
+            Err(e) => {
+                warn!(source_id = %src.source_id, error = %e, "postgres: could not remove the DDL capture")
+            }
+        },
+        _ => {}
+    }
+    Ok(())
 }
 
 fn check_identity(src: &PostgresSource, tables: &[TableInfo]) -> Result<()> {
@@ -439,6 +460,9 @@ pub async fn drop_all(src: &PostgresSource) -> Result<()> {
             .map_err(|e| PostgresError::sql(format!("dropping slot {:?}", src.slot), &e))?;
     }
     marker::drop(&client, &src.slot).await?;
+    if crate::sql::ddl_capture::installed(&client, &src.slot).await? {
+        crate::sql::ddl_capture::remove(&client, &src.slot).await?;
+    }
     if src.owns_publication() {
         client
             .batch_execute(&statements::drop_publication(&src.publication))

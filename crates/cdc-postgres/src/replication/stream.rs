@@ -27,11 +27,13 @@ use time::OffsetDateTime;
 
 use crate::backfill::WATERMARK_PREFIX;
 use crate::config::PostgresSource;
+use crate::decode::ddl::DdlMessage;
 use crate::decode::{PgPosition, SchemaNote, StreamDecoder, Txn, pg_time};
 use crate::error::PostgresError;
 use crate::provider::deliver::{Stopped, deliver};
 use crate::provider::state::Shared;
 use crate::replication::session::wire_error;
+use crate::sql::ddl_capture::DDL_PREFIX;
 
 /// Prefix of the logical messages cdc-rs writes itself; never delivered.
 pub const INTERNAL_PREFIX: &str = "cdc-rs";
@@ -206,6 +208,10 @@ impl Stream<'_> {
                 prefix,
                 content,
             } => {
+                if prefix == DDL_PREFIX {
+                    self.on_ddl(&content, lsn);
+                    return Ok(());
+                }
                 if prefix == WATERMARK_PREFIX {
                     if let Some(rows) =
                         self.shared
@@ -269,6 +275,24 @@ impl Stream<'_> {
             });
         }
         Ok(())
+    }
+
+    /// A captured DDL command (`capture_ddl`), in its transaction's order.
+    fn on_ddl(&mut self, content: &[u8], lsn: Lsn) {
+        let Some(msg) = DdlMessage::parse(content) else {
+            return;
+        };
+        if msg.slot != self.src.slot || self.replayed {
+            return;
+        }
+        let Some(txn) = self.txn.as_mut() else {
+            return;
+        };
+        self.decoder
+            .ddl(&msg, txn, lsn.as_u64(), &mut self.scratch, &mut self.notes);
+        self.shared.record_schema(&self.notes);
+        self.notes.clear();
+        self.pending.extend(self.scratch.drain(..).map(Arc::new));
     }
 
     /// A backfill chunk's rows, emitted at its high watermark: positioned in that

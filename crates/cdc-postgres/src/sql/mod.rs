@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod connect;
+pub mod ddl_capture;
 pub mod quote;
 pub mod statements;
 pub mod tls;

@@ -1,0 +1,109 @@
+//! DDL capture (`capture_ddl: true`): an event trigger that writes each DDL command of the
+//! database into the stream with `pg_logical_emit_message` (prefix `cdc-rs.ddl`), so the
+//! stream carries the real DDL text, in order with the data changes around it — also DDL
+//! that changes no published column and so sends no Relation message.
+//!
+//! One function and two event triggers per slot (`ddl_command_end`, and `sql_drop` for
+//! dropped tables). Creating event triggers needs a superuser.
+
+use tokio_postgres::Client;
+
+use super::quote::literal;
+use crate::error::{PostgresError, Result};
+
+/// Prefix of the DDL messages.
+pub const DDL_PREFIX: &str = "cdc-rs.ddl";
+
+/// The names of the function and the triggers of `slot`.
+pub fn names(slot: &str) -> (String, String, String) {
+    (
+        format!("public.cdc_rs_ddl_{slot}"),
+        format!("cdc_rs_ddl_{slot}"),
+        format!("cdc_rs_drop_{slot}"),
+    )
+}
+
+/// The statements that install the capture for `slot` (idempotent).
+pub fn install_sql(slot: &str) -> String {
+    let (function, on_end, on_drop) = names(slot);
+    let slot_lit = literal(slot);
+    let prefix = literal(DDL_PREFIX);
+    format!(
+        "CREATE OR REPLACE FUNCTION {function}() RETURNS event_trigger LANGUAGE plpgsql AS $cdc$
+DECLARE r record;
+BEGIN
+  IF TG_EVENT = 'ddl_command_end' THEN
+    FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+      PERFORM pg_logical_emit_message(true, {prefix}, json_build_object(
+        'slot', {slot_lit}, 'tag', r.command_tag, 'object_type', r.object_type,
+        'identity', r.object_identity, 'ddl', current_query())::text);
+    END LOOP;
+  ELSE
+    FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() WHERE object_type = 'table' LOOP
+      PERFORM pg_logical_emit_message(true, {prefix}, json_build_object(
+        'slot', {slot_lit}, 'tag', TG_TAG, 'object_type', r.object_type,
+        'identity', r.object_identity, 'ddl', current_query())::text);
+    END LOOP;
+  END IF;
+END
+$cdc$;
+DO $cdc$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = {end_lit}) THEN
+    CREATE EVENT TRIGGER {on_end} ON ddl_command_end EXECUTE FUNCTION {function}();
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = {drop_lit}) THEN
+    CREATE EVENT TRIGGER {on_drop} ON sql_drop EXECUTE FUNCTION {function}();
+  END IF;
+END $cdc$;",
+        end_lit = literal(&on_end),
+        drop_lit = literal(&on_drop),
+    )
+}
+
+/// The statements that remove it (idempotent).
+pub fn remove_sql(slot: &str) -> String {
+    let (function, on_end, on_drop) = names(slot);
+    format!(
+        "DROP EVENT TRIGGER IF EXISTS {on_end}; DROP EVENT TRIGGER IF EXISTS {on_drop}; DROP FUNCTION IF EXISTS {function}();"
+    )
+}
+
+/// Whether the capture of `slot` is installed.
+pub async fn installed(client: &Client, slot: &str) -> Result<bool> {
+    let (_, on_end, _) = names(slot);
+    let row = client
+        .query_opt(
+            "select 1 from pg_event_trigger where evtname = $1",
+            &[&on_end],
+        )
+        .await
+        .map_err(|e| PostgresError::sql("looking for the DDL capture", &e))?;
+    Ok(row.is_some())
+}
+
+/// Installs the capture; a role that may not create event triggers gets an error saying
+/// what is needed.
+pub async fn install(client: &Client, slot: &str) -> Result<()> {
+    client
+        .batch_execute(&install_sql(slot))
+        .await
+        .map_err(|e| {
+            let mut err = PostgresError::sql("installing the DDL capture (event trigger)", &e);
+            if err.sqlstate() == Some("42501")
+                && let PostgresError::Database { message, .. } = &mut err
+            {
+                message.push_str(
+                    "; capture_ddl needs a superuser (only superusers create event triggers): connect as one, have one install it once (cdc render prints the SQL), or set capture_ddl: false",
+                );
+            }
+            err
+        })
+}
+
+/// Removes the capture.
+pub async fn remove(client: &Client, slot: &str) -> Result<()> {
+    client
+        .batch_execute(&remove_sql(slot))
+        .await
+        .map_err(|e| PostgresError::sql("removing the DDL capture (event trigger)", &e))
+}
