@@ -9,7 +9,9 @@
 //! 3. memory: peak RSS while the handler is 10× slower than the stream, next to a fast
 //!    handler (target: within 2×).
 //!
-//! `cargo bench -p cdc-postgres --bench pg_bench` (`-- --rows N` for a smaller run).
+//! `cargo bench -p cdc-postgres --bench pg_bench` (`-- --rows N` for a smaller run,
+//! `--snapshot-only` to skip the streaming parts, `--parallel` for the snapshot of one table
+//! by 1, 2 and 4 workers at N and 10·N rows).
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -68,17 +70,57 @@ fn cpu_seconds() -> f64 {
 }
 
 fn source(pg: &PgCluster, id: &str, slot: &str, snapshot: &str) -> SourceConfig {
+    source_with(pg, id, slot, snapshot, 2)
+}
+
+fn source_with(pg: &PgCluster, id: &str, slot: &str, snapshot: &str, workers: u32) -> SourceConfig {
     SourceConfig {
         provider: "postgres".into(),
         source_id: id.into(),
         source_type: "postgres".into(),
         connection: pg.url().into(),
         tables: vec!["public.bench".into()],
-        options: json!({"slot": slot, "publication": "bench_pub", "snapshot": snapshot})
-            .as_object()
-            .unwrap()
-            .clone(),
+        options: json!({"slot": slot, "publication": "bench_pub", "snapshot": snapshot,
+                        "snapshot_workers": workers})
+        .as_object()
+        .unwrap()
+        .clone(),
     }
+}
+
+/// Our initial snapshot of the bench table with `workers` workers: seconds.
+async fn our_snapshot(pg: &PgCluster, id: &str, workers: u32, rows: u64) -> f64 {
+    let s = sink(Duration::ZERO, false);
+    let p = PostgresProvider::new();
+    let started = Instant::now();
+    p.connect(&source_with(pg, id, id, "initial", workers))
+        .await
+        .unwrap();
+    let _sub = p.subscribe(id, s.clone() as Arc<dyn EventHandler>).unwrap();
+    while s.events.load(Ordering::Relaxed) < rows {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    p.disconnect(id).await.unwrap();
+    secs
+}
+
+/// `psql -c "COPY bench TO STDOUT [(FORMAT binary)]"` into /dev/null: seconds.
+fn psql_copy_format(pg: &PgCluster, binary: bool) -> f64 {
+    let bin = pg.binaries().bin("psql");
+    let sql = if binary {
+        "COPY bench TO STDOUT (FORMAT binary)"
+    } else {
+        "COPY bench TO STDOUT"
+    };
+    let started = Instant::now();
+    let status = Command::new(bin)
+        .args(["-X", "-q", "-d", &pg.connection_string(), "-c", sql])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "psql failed: {status}");
+    started.elapsed().as_secs_f64()
 }
 
 async fn lsn(db: &tokio_postgres::Client) -> String {
@@ -312,6 +354,29 @@ fn main() {
         }
         assert_eq!(n, rows);
         line("  (tokio-postgres COPY, no decode)", t.elapsed().as_secs_f64(), best_copy, rows, 0.8);
+        // Parallel snapshots (page ranges of one table), 1, 2 and 4 workers, at `rows` and
+        // at ten times that, next to one COPY; and the server's own cost of text vs binary.
+        if std::env::args().any(|a| a == "--parallel") {
+            for size in [rows, rows * 10] {
+                db.batch_execute(&format!(
+                    "truncate bench; insert into bench select i, i % 100, i * 0.01, 'note ' || i, now() from generate_series(1, {size}) i"
+                ))
+                .await
+                .unwrap();
+                db.batch_execute("vacuum analyze bench").await.unwrap();
+                let copy = psql_copy_format(&pg, false).min(psql_copy_format(&pg, false));
+                let binary = psql_copy_format(&pg, true).min(psql_copy_format(&pg, true));
+                println!(
+                    "{size} rows: COPY text {copy:.2} s, binary {binary:.2} s (the server's cost of text: {:.2}x binary)",
+                    copy / binary
+                );
+                for workers in [1u32, 2, 4] {
+                    let id = format!("par{size}w{workers}");
+                    let secs = our_snapshot(&pg, &id, workers, size).await;
+                    line(&format!("  snapshot, {workers} worker(s)"), secs, copy, size, 1.0);
+                }
+            }
+        }
         pg.stop().unwrap();
     });
 }

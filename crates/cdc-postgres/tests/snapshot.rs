@@ -62,6 +62,16 @@ async fn wait_caught_up(p: &PostgresProvider, id: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_and_stream_agree_under_concurrent_writers() {
+    agree_under_writers("snap", json!({})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_split_in_page_ranges_agrees_too() {
+    // Parts of 8 pages: each table is read by both workers, range by range.
+    agree_under_writers("split", json!({"snapshot_part_pages": 8})).await;
+}
+
+async fn agree_under_writers(id: &str, extra: Value) {
     let pg = cluster().await;
     let db = pg.connect().await.unwrap();
     sql(
@@ -74,18 +84,17 @@ async fn snapshot_and_stream_agree_under_concurrent_writers() {
     )
     .await;
     let p = PostgresProvider::new();
-    p.connect(&source(
-        &pg,
-        "snap",
-        &["a", "b"],
-        json!({"batch_size": 200, "snapshot_workers": 2}),
-    ))
-    .await
-    .unwrap();
+    let mut options = json!({"batch_size": 200, "snapshot_workers": 2});
+    for (k, v) in extra.as_object().unwrap() {
+        options[k] = v.clone();
+    }
+    p.connect(&source(&pg, id, &["a", "b"], options))
+        .await
+        .unwrap();
     let rec = Recorder::new();
     // Slow enough that the writers below run while the snapshot is delivered.
     *rec.delay.lock().unwrap() = Some(Duration::from_millis(15));
-    let _sub = rec.subscribe(&p, "snap");
+    let _sub = rec.subscribe(&p, id);
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = Vec::new();
     for (w, table) in ["a", "b"].iter().enumerate() {
@@ -116,7 +125,7 @@ async fn snapshot_and_stream_agree_under_concurrent_writers() {
     // Progress shows while the snapshot runs.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let st = p.status("snap").await.unwrap();
+        let st = p.status(id).await.unwrap();
         if st.state == SourceState::Snapshot {
             let t = &st.details["snapshot"]["tables"]["public.a"];
             if t["rows"].as_u64().unwrap_or(0) > 0 {
@@ -149,7 +158,7 @@ async fn snapshot_and_stream_agree_under_concurrent_writers() {
         "writers barely ran during the snapshot: {written}"
     );
     *rec.delay.lock().unwrap() = None;
-    wait_caught_up(&p, "snap").await;
+    wait_caught_up(&p, id).await;
     let events = rec.snapshot();
     for table in ["a", "b"] {
         let seen = replay(&events, table);
@@ -173,10 +182,18 @@ async fn snapshot_and_stream_agree_under_concurrent_writers() {
             &twice[..twice.len().min(5)]
         );
     }
-    let st = p.status("snap").await.unwrap();
+    let st = p.status(id).await.unwrap();
     assert_eq!(st.details["snapshot"]["state"], "done", "{st:?}");
     assert_eq!(st.details["snapshot"]["tables"]["public.b"]["done"], true);
-    p.disconnect("snap").await.unwrap();
+    let parts = st.details["snapshot"]["tables"]["public.a"]["parts"]
+        .as_u64()
+        .unwrap();
+    if extra.get("snapshot_part_pages").is_some() {
+        assert!(parts > 1, "the table was not split: {st:?}");
+    } else {
+        assert_eq!(parts, 1);
+    }
+    p.disconnect(id).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

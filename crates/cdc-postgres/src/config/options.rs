@@ -40,6 +40,10 @@ pub struct PostgresOptions {
     pub snapshot: SnapshotMode,
     /// Connections reading the snapshot in parallel (1–16, default 2).
     pub snapshot_workers: u32,
+    /// A table of more than twice this many pages (8 kB) is read by several workers at once,
+    /// in page ranges of at least this size (PostgreSQL 14+). 0: never split a table
+    /// (0–100 000 000, default 2048, 16 MB).
+    pub snapshot_part_pages: u64,
     /// Most events handed to the handlers in one batch (1–100 000, default 1024).
     pub batch_size: u32,
     /// Rows per chunk of a backfill (`snapshot` of a running source), read in key order
@@ -90,6 +94,7 @@ impl Default for PostgresOptions {
             publication: None,
             snapshot: SnapshotMode::Initial,
             snapshot_workers: 2,
+            snapshot_part_pages: 2048,
             batch_size: 1024,
             chunk_size: 1024,
             read_buffer: 4096,
@@ -111,6 +116,7 @@ impl Default for PostgresOptions {
 /// The documented range of each numeric option.
 const RANGES: &[(&str, u64, u64)] = &[
     ("snapshot_workers", 1, 16),
+    ("snapshot_part_pages", 0, 100_000_000),
     ("batch_size", 1, 100_000),
     ("chunk_size", 1, 1_000_000),
     ("read_buffer", 16, 1_000_000),
@@ -175,6 +181,7 @@ impl PostgresOptions {
     fn number(&self, name: &str) -> u64 {
         match name {
             "snapshot_workers" => u64::from(self.snapshot_workers),
+            "snapshot_part_pages" => self.snapshot_part_pages,
             "batch_size" => u64::from(self.batch_size),
             "chunk_size" => u64::from(self.chunk_size),
             "read_buffer" => u64::from(self.read_buffer),

@@ -342,6 +342,7 @@ async fn create(
                 snapshot_name,
                 consistent_point,
                 tables: tables.to_vec(),
+                version_num,
             },
         });
     }

@@ -40,6 +40,8 @@ pub struct TableProgress {
     pub estimated: Option<i64>,
     /// Whether the table is done.
     pub done: bool,
+    /// In how many parts (page ranges) it is read.
+    pub parts: usize,
 }
 
 /// The task's figures, read by `status`.
@@ -133,7 +135,7 @@ impl Figures {
             .map(|(t, p)| {
                 (
                     t.clone(),
-                    json!({"rows": p.rows, "estimated_rows": p.estimated, "done": p.done}),
+                    json!({"rows": p.rows, "estimated_rows": p.estimated, "done": p.done, "parts": p.parts}),
                 )
             })
             .collect();

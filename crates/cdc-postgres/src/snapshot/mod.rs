@@ -7,8 +7,11 @@
 //! `SnapshotRead` events handed over in batches. Then the same session starts streaming at
 //! the consistent point: a change committed after it comes through the stream, never twice.
 //!
-//! Tables are read one per worker at a time; the rows of one table arrive in the order COPY
-//! returns them, and the tables of different workers interleave. Every worker locks every
+//! Work is divided into parts ([`parts`]): a table, or, for a table of more than twice
+//! `snapshot_part_pages` pages (PostgreSQL 14+), ranges of its pages (`ctid`), so several
+//! workers read one large table at once in the same snapshot. Within a part rows arrive in
+//! the order COPY returns them (physical order); parts and tables of different workers
+//! interleave, so the rows of one table are not in any key order. Every worker locks every
 //! table `ACCESS SHARE` as it starts, until its transaction ends: DDL on a captured table
 //! waits while the snapshot runs (as with pg_dump; row changes do not). A table rewritten
 //! in the moment between the slot's creation and those locks, or a failed worker, makes the
@@ -16,13 +19,14 @@
 
 pub mod copy;
 pub mod marker;
+pub mod parts;
+mod worker;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use cdc_core::SharedEvent;
-use futures::StreamExt;
 use pgwire_replication::Lsn;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -30,15 +34,13 @@ use tokio_postgres::Client;
 
 use crate::config::PostgresSource;
 use crate::decode::relation::Column;
-use crate::decode::{PgPosition, Relation, TypeRegistry, snapshot_event};
+use crate::decode::{Relation, TypeRegistry};
 use crate::error::{PostgresError, Result};
 use crate::provider::deliver::{Stopped, deliver};
 use crate::provider::state::{Phase, Shared, TableProgress};
 use crate::sql::catalog::{self, TableInfo};
-use crate::sql::connect::connect;
-use crate::sql::quote::{ident, literal, qualified};
 
-use copy::{LineSplitter, RowParser};
+use worker::Worker;
 
 /// What the snapshot reads.
 #[derive(Clone, Debug)]
@@ -49,6 +51,8 @@ pub struct SnapshotPlan {
     pub consistent_point: Lsn,
     /// The tables.
     pub tables: Vec<TableInfo>,
+    /// The server's version (`server_version_num`): page ranges need 14+.
+    pub version_num: i32,
 }
 
 /// How the snapshot ended.
@@ -67,8 +71,10 @@ enum Item {
         table: String,
         events: Vec<SharedEvent>,
     },
-    TableDone {
+    /// One of the table's `of` parts is read.
+    PartDone {
         table: String,
+        of: usize,
     },
     Failed(PostgresError),
 }
@@ -93,15 +99,27 @@ pub async fn run(src: &Arc<PostgresSource>, shared: &Shared, plan: &SnapshotPlan
                         rows: 0,
                         estimated: t.estimated_rows,
                         done: false,
+                        parts: 1,
                     },
                 )
             })
             .collect();
     });
-    let workers = (src.options.snapshot_workers as usize).min(plan.tables.len());
-    let queue = Arc::new(Mutex::new(
-        plan.tables.iter().cloned().collect::<VecDeque<_>>(),
-    ));
+    let workers = src.options.snapshot_workers as usize;
+    let parts = match plan_parts(src, plan, workers).await {
+        Ok(p) => p,
+        Err(e) => return SnapshotEnd::Failed(e),
+    };
+    shared.update(|f| {
+        for part in &parts {
+            if let Some(p) = f.snapshot.get_mut(&part.table.qualified()) {
+                p.parts = part.of;
+            }
+        }
+    });
+    let workers = workers.min(parts.len());
+    let queue = Arc::new(Mutex::new(parts.into_iter().collect::<VecDeque<_>>()));
+    let mut parts_done: HashMap<String, usize> = HashMap::new();
     let (tx, mut rx) = mpsc::channel::<Item>(workers.max(1) * 2);
     let ordinal = Arc::new(AtomicU64::new(0));
     let tables = Arc::new(plan.tables.clone());
@@ -137,11 +155,17 @@ pub async fn run(src: &Arc<PostgresSource>, shared: &Shared, plan: &SnapshotPlan
                     }
                 });
             }
-            Some(Item::TableDone { table }) => shared.update(|f| {
-                if let Some(p) = f.snapshot.get_mut(&table) {
-                    p.done = true;
+            Some(Item::PartDone { table, of }) => {
+                let done = parts_done.entry(table.clone()).or_default();
+                *done += 1;
+                if *done == of {
+                    shared.update(|f| {
+                        if let Some(p) = f.snapshot.get_mut(&table) {
+                            p.done = true;
+                        }
+                    });
                 }
-            }),
+            }
             Some(Item::Failed(e)) => return SnapshotEnd::Failed(e),
         }
     }
@@ -156,147 +180,21 @@ pub async fn run(src: &Arc<PostgresSource>, shared: &Shared, plan: &SnapshotPlan
     SnapshotEnd::Done
 }
 
-struct Worker {
-    src: Arc<PostgresSource>,
-    snapshot: String,
-    consistent_point: Lsn,
-    queue: Arc<Mutex<VecDeque<TableInfo>>>,
-    tables: Arc<Vec<TableInfo>>,
-    tx: mpsc::Sender<Item>,
-    ordinal: Arc<AtomicU64>,
-}
-
-impl Worker {
-    async fn run(self) {
-        if let Err(e) = self.read_tables().await {
-            let _ = self.tx.send(Item::Failed(e)).await;
-        }
-    }
-
-    async fn read_tables(&self) -> Result<()> {
-        let client = connect(&self.src).await?;
-        let sql = |ctx: &'static str| move |e: tokio_postgres::Error| PostgresError::sql(ctx, &e);
-        client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(sql("starting the snapshot transaction"))?;
-        client
-            .batch_execute(&format!(
-                "SET TRANSACTION SNAPSHOT {}",
-                literal(&self.snapshot)
-            ))
-            .await
-            .map_err(sql("importing the slot's snapshot"))?;
-        // Every table of the plan, locked at once: DDL that would rewrite a table still
-        // queued (and make the snapshot start over) waits until the snapshot is done.
-        let names: Vec<String> = self
-            .tables
-            .iter()
-            .map(|t| qualified(&t.schema, &t.name))
-            .collect();
-        if !names.is_empty() {
-            client
-                .batch_execute(&format!(
-                    "LOCK TABLE {} IN ACCESS SHARE MODE",
-                    names.join(", ")
-                ))
-                .await
-                .map_err(sql("locking the tables for the snapshot"))?;
-        }
-        loop {
-            let next = self
-                .queue
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop_front();
-            let Some(table) = next else { break };
-            if self.tx.is_closed() {
-                return Ok(());
-            }
-            self.copy_table(&client, &table).await?;
-        }
-        client
-            .batch_execute("COMMIT")
-            .await
-            .map_err(sql("ending the snapshot transaction"))?;
-        Ok(())
-    }
-
-    async fn copy_table(&self, client: &Client, table: &TableInfo) -> Result<()> {
-        let qualified_name = qualified(&table.schema, &table.name);
-        guard_against_rewrite(client, table).await?;
-        let rel = relation(client, table).await?;
-        let cols: Vec<String> = rel.columns.iter().map(|c| ident(&c.name)).collect();
-        let sql = if table.kind == 'p' {
-            format!(
-                "COPY (SELECT {} FROM {qualified_name}) TO STDOUT",
-                cols.join(", ")
-            )
-        } else {
-            format!("COPY {qualified_name} ({}) TO STDOUT", cols.join(", "))
-        };
-        let stream = client
-            .copy_out(&sql)
-            .await
-            .map_err(|e| PostgresError::sql(format!("reading {}", table.qualified()), &e))?;
-        let mut stream = std::pin::pin!(stream);
-        let batch_size = self.src.options.batch_size as usize;
-        let qualified_text = table.qualified();
-        let mut splitter = LineSplitter::default();
-        let mut parser = RowParser::default();
-        let mut buf = String::with_capacity(256);
-        let mut batch: Vec<SharedEvent> = Vec::with_capacity(batch_size);
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk
-                .map_err(|e| PostgresError::sql(format!("reading {}", table.qualified()), &e))?;
-            splitter
-                .feed(&chunk, |line| {
-                    let pos = PgPosition {
-                        commit_lsn: self.consistent_point,
-                        ordinal: self.ordinal.fetch_add(1, Ordering::Relaxed),
-                    };
-                    let event = parser.parse(line, |values| {
-                        snapshot_event(&self.src.source_id, &rel, values, pos, &mut buf)
-                    })??;
-                    batch.push(Arc::new(event));
-                    Ok::<(), String>(())
-                })
-                .map_err(|m| {
-                    PostgresError::preflight(format!("snapshot of {}: {m}", table.qualified()))
-                })?;
-            if batch.len() >= batch_size {
-                let events = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-                self.send(Item::Batch {
-                    table: qualified_text.clone(),
-                    events,
-                })
-                .await?;
-            }
-        }
-        if splitter.has_partial() {
-            return Err(PostgresError::preflight(format!(
-                "snapshot of {}: COPY ended in the middle of a row",
-                table.qualified()
-            )));
-        }
-        if !batch.is_empty() {
-            self.send(Item::Batch {
-                table: qualified_text.clone(),
-                events: batch,
-            })
-            .await?;
-        }
-        self.send(Item::TableDone {
-            table: qualified_text,
-        })
-        .await
-    }
-
-    async fn send(&self, item: Item) -> Result<()> {
-        // A closed channel means the snapshot was stopped: end quietly.
-        let _ = self.tx.send(item).await;
-        Ok(())
-    }
+/// The parts of the plan, planned on a connection of its own.
+async fn plan_parts(
+    src: &PostgresSource,
+    plan: &SnapshotPlan,
+    workers: usize,
+) -> Result<Vec<parts::Part>> {
+    let client = crate::sql::connect::connect(src).await?;
+    parts::plan(
+        &client,
+        &plan.tables,
+        workers,
+        src.options.snapshot_part_pages,
+        plan.version_num,
+    )
+    .await
 }
 
 /// Checks (with the table locked) that it was not rewritten after the snapshot was taken:
