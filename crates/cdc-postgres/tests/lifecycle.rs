@@ -196,30 +196,7 @@ async fn a_slot_invalidated_while_paused_is_a_clear_error() {
     let _sub = rec.subscribe(&p, "lost");
     p.pausable().unwrap().pause("lost").await.unwrap();
     // Paused: the slot falls far behind max_slot_wal_keep_size; a checkpoint invalidates it.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        sql(
-            &db,
-            "insert into t select g, repeat('x', 500) from generate_series(1, 20000) g on conflict do nothing;
-             delete from t; select pg_switch_wal(); checkpoint;",
-        )
-        .await;
-        let status: Option<String> = db
-            .query_one(
-                "select wal_status from pg_replication_slots where slot_name = 'cdc_lost'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if status.as_deref() == Some("lost") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the slot was not invalidated: {status:?}"
-        );
-    }
+    common::invalidate_slot(&db, "cdc_lost").await;
     p.pausable().unwrap().resume("lost").await.unwrap();
     let st = wait_state(&p, "lost", SourceState::Error, 30).await;
     let e = st.error.unwrap();

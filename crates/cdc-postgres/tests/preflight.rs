@@ -246,30 +246,7 @@ async fn invalidated_slot_is_a_clear_error() {
     p.connect(&cfg).await.unwrap();
     p.disconnect("lost").await.unwrap();
     // The slot falls behind by far more than max_slot_wal_keep_size.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        sql(
-            &db,
-            "insert into t select g, repeat('x', 500) from generate_series(1, 20000) g on conflict do nothing;
-             delete from t; select pg_switch_wal(); checkpoint;",
-        )
-        .await;
-        let status: Option<String> = db
-            .query_one(
-                "select wal_status from pg_replication_slots where slot_name = 'cdc_lost'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if status.as_deref() == Some("lost") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the slot was not invalidated: {status:?}"
-        );
-    }
+    common::invalidate_slot(&db, "cdc_lost").await;
     let err = connect_err(&cfg).await;
     assert!(
         err.contains("invalidated") && err.contains("wal_status = lost"),

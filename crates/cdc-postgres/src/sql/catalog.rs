@@ -160,20 +160,25 @@ pub async fn resolve_tables(client: &Client, tables: &[TableRef]) -> Result<Vec<
                 format!("{t} is {what}; only tables can be captured"),
             ));
         }
-        let oid: u32 = row.get(0);
-        out.push(TableInfo {
-            oid,
-            schema: row.get(1),
-            name: row.get(2),
-            kind,
-            replica_identity: row.get::<_, String>(4).chars().next().unwrap_or('d'),
-            has_identity_index: row.get(5),
-            primary_key: index_columns(client, oid, "indisprimary").await?,
-            identity_index: index_columns(client, oid, "indisreplident").await?,
-            estimated_rows: row.get(6),
-        });
+        out.push(table_info(client, row).await?);
     }
     Ok(out)
+}
+
+/// A [`TableInfo`] from a row of `TABLE_COLUMNS`, with its keys.
+async fn table_info(client: &Client, row: &tokio_postgres::Row) -> Result<TableInfo> {
+    let oid: u32 = row.get(0);
+    Ok(TableInfo {
+        oid,
+        schema: row.get(1),
+        name: row.get(2),
+        kind: row.get::<_, String>(3).chars().next().unwrap_or('r'),
+        replica_identity: row.get::<_, String>(4).chars().next().unwrap_or('d'),
+        has_identity_index: row.get(5),
+        primary_key: index_columns(client, oid, "indisprimary").await?,
+        identity_index: index_columns(client, oid, "indisreplident").await?,
+        estimated_rows: row.get(6),
+    })
 }
 
 async fn missing_table(client: &Client, i: usize, t: &TableRef) -> PostgresError {
@@ -221,19 +226,8 @@ pub async fn publication_tables(client: &Client, publication: &str) -> Result<Ve
         .await
         .map_err(q("reading the tables of the publication"))?;
     let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let oid: u32 = row.get(0);
-        out.push(TableInfo {
-            oid,
-            schema: row.get(1),
-            name: row.get(2),
-            kind: row.get::<_, String>(3).chars().next().unwrap_or('r'),
-            replica_identity: row.get::<_, String>(4).chars().next().unwrap_or('d'),
-            has_identity_index: row.get(5),
-            primary_key: index_columns(client, oid, "indisprimary").await?,
-            identity_index: index_columns(client, oid, "indisreplident").await?,
-            estimated_rows: row.get(6),
-        });
+    for row in &rows {
+        out.push(table_info(client, row).await?);
     }
     Ok(out)
 }

@@ -166,3 +166,33 @@ pub fn commit_lsn_of(e: &SharedEvent) -> u64 {
     let p: cdc_postgres::PgPosition = e.position.as_ref().unwrap().as_str().parse().unwrap();
     p.commit_lsn.as_u64()
 }
+
+/// Writes WAL (into table `t`, which needs columns `id int primary key, pad text`) and
+/// checkpoints until the slot is invalidated (`wal_status = lost`); the cluster must have a
+/// small `max_slot_wal_keep_size`.
+pub async fn invalidate_slot(db: &tokio_postgres::Client, slot: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        sql(
+            db,
+            "insert into t select g, repeat('x', 500) from generate_series(1, 20000) g on conflict do nothing;
+             delete from t; select pg_switch_wal(); checkpoint;",
+        )
+        .await;
+        let status: Option<String> = db
+            .query_one(
+                "select wal_status from pg_replication_slots where slot_name = $1",
+                &[&slot],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if status.as_deref() == Some("lost") {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "slot {slot} was not invalidated: {status:?}"
+        );
+    }
+}
