@@ -423,7 +423,7 @@ pub async fn save_position(src: &PostgresSource, acknowledged: Lsn) -> Result<()
         return Ok(());
     }
     let client = connect(src).await?;
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let Some(s) = catalog::slot(&client, &src.slot).await? else {
             return Ok(());
@@ -435,7 +435,12 @@ pub async fn save_position(src: &PostgresSource, acknowledged: Lsn) -> Result<()
             break;
         }
         if Instant::now() >= deadline {
-            return Ok(());
+            return Err(PostgresError::preflight(format!(
+                "slot {:?} is still held by PID {:?} after the stream stopped; its position stays at {:?} (events after it may be delivered again)",
+                src.slot,
+                s.active_pid,
+                s.confirmed_flush_lsn.map(|l| l.to_string())
+            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
