@@ -81,7 +81,7 @@ fn source_with(pg: &PgCluster, id: &str, slot: &str, snapshot: &str, workers: u3
         connection: pg.url().into(),
         tables: vec!["public.bench".into()],
         options: json!({"slot": slot, "publication": "bench_pub", "snapshot": snapshot,
-                        "snapshot_workers": workers})
+                        "snapshot_workers": workers, "drop_slot_on_stop": snapshot == "initial"})
         .as_object()
         .unwrap()
         .clone(),
@@ -236,6 +236,8 @@ fn main() {
             .setting("logical_decoding_work_mem", "256MB")
             .setting("max_wal_size", "4GB")
             .setting("checkpoint_timeout", "30min")
+            .setting("max_replication_slots", "64")
+            .setting("max_wal_senders", "64")
             .start()
             .await
             .unwrap();
