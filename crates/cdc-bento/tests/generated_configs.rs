@@ -142,7 +142,7 @@ fn every_generated_yaml_parses_back_to_the_same_config() {
             let back =
                 StreamConfig::from_yaml(&yaml).unwrap_or_else(|e| panic!("{name}: {e}\n{yaml}"));
             let want = match reveal {
-                Reveal::Masked => stream.config.masked(),
+                Reveal::Masked => stream.config.masked().unwrap(),
                 Reveal::Secrets => stream.config.clone(),
             };
             assert_eq!(back, want, "{name} {reveal:?}");
@@ -158,7 +158,7 @@ fn the_dsn_is_masked_unless_secrets_are_asked_for() {
             !masked.contains("s3cr3t-pw"),
             "{name} leaks the password:\n{masked}"
         );
-        assert!(!format!("{:?}", stream.config.masked()).contains("s3cr3t-pw"));
+        assert!(!format!("{:?}", stream.config).contains("s3cr3t-pw"));
     }
     let (_, pg) = cases().into_iter().next().unwrap();
     let raw = pg.config.to_yaml(Reveal::Secrets).unwrap();

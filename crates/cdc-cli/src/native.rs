@@ -6,6 +6,7 @@ use cdc::SourceConfig;
 use cdc::bento::BentoOptions;
 use cdc::bento::generate::{SourceSpec, generate};
 use cdc::bento::stream::Reveal;
+use cdc::core::secret::scrub_serde_message;
 use cdc::debezium::DebeziumProvider;
 use cdc::dms::DmsSource;
 use cdc::memory::MemoryOptions;
@@ -56,7 +57,8 @@ pub fn render(cfg: &SourceConfig, reveal: bool) -> Result<Rendered, String> {
             ))
             .map_err(|e| {
                 let path = e.path().to_string();
-                format!("options.{path}: {}", e.into_inner())
+                let message = scrub_serde_message(&e.into_inner().to_string());
+                format!("options.{path}: {message}")
             })?;
             if options.capacity == 0 {
                 return Err(format!(

@@ -38,5 +38,5 @@ pub use factory::{KNOWN_PROVIDERS, ProviderFactory};
 pub use module::SourceModule;
 pub use provider::{CdcProvider, Pausable, SnapshotReport};
 pub use registry::SourceRegistry;
-pub use secret::SecretString;
+pub use secret::{Secret, SecretString};
 pub use status::{CdcStatus, SchemaVersion, SourceState};

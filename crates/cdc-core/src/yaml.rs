@@ -19,10 +19,31 @@ pub struct YamlError {
     pub column: Option<usize>,
 }
 
-/// Parses YAML into `T` with strict booleans.
+/// Most bytes of scalar text in one document (config files are small; an attacker's file is
+/// refused before it costs memory).
+pub const MAX_SCALAR_BYTES: usize = 8 << 20;
+/// Most nodes in one document, aliases replayed included (an alias bomb stops here).
+pub const MAX_NODES: usize = 100_000;
+/// Deepest nesting of one document.
+pub const MAX_DEPTH: usize = 64;
+
+/// Parses YAML into `T` with strict booleans, within the limits above.
+///
+/// Errors carry the parser's message and position but never the text of the line: a
+/// config line may hold a password (the snippet serde-saphyr can print is turned off).
 pub fn from_str<T: DeserializeOwned>(input: &str) -> Result<T, YamlError> {
+    // Both structs are non-exhaustive: start from the defaults, tighten what matters.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_total_scalar_bytes = MAX_SCALAR_BYTES;
+    budget.max_nodes = MAX_NODES;
+    budget.max_depth = MAX_DEPTH;
+    let mut alias_limits = serde_saphyr::options::AliasLimits::default();
+    alias_limits.max_total_replayed_events = MAX_NODES;
     let options = serde_saphyr::options! {
         strict_booleans: true,
+        with_snippet: false,
+        budget: Some(budget),
+        alias_limits: alias_limits,
     };
     serde_saphyr::from_str_with_options(input, options).map_err(|e| {
         let (line, column) = match e.location() {
@@ -59,6 +80,32 @@ mod tests {
         let b: BTreeMap<String, bool> = from_str("a: true\nb: false\n").unwrap();
         assert!(b["a"] && !b["b"]);
         assert!(from_str::<BTreeMap<String, bool>>("a: yes\n").is_err());
+    }
+
+    #[test]
+    fn syntax_errors_never_quote_the_line() {
+        let err = from_str::<BTreeMap<String, String>>("a: \"pw-MARK\n").unwrap_err();
+        assert!(!err.message.contains("MARK"), "{err:?}");
+        assert_eq!(err.line, Some(1));
+    }
+
+    #[test]
+    fn alias_bombs_and_deep_nesting_are_refused() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..8 {
+            let prev = if i == 0 {
+                "a".to_owned()
+            } else {
+                format!("l{}", i - 1)
+            };
+            bomb.push_str(&format!(
+                "l{i}: &l{i} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
+        }
+        assert!(from_str::<serde_json::Value>(&bomb).is_err());
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert!(from_str::<serde_json::Value>(&deep).is_err());
     }
 
     #[test]

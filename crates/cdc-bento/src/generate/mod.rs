@@ -157,7 +157,10 @@ pub(crate) fn common_sections(
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(spec.invalid(
                     "options.output.url",
-                    format!("{url:?} is not an http:// or https:// URL"),
+                    format!(
+                        "{:?} is not an http:// or https:// URL",
+                        cdc_core::secret::redact(url)
+                    ),
                 ));
             }
             check_plain(spec, "options.output.verb", verb)?;
@@ -197,16 +200,21 @@ pub(crate) fn common_sections(
 }
 
 /// Rejects values that cannot safely be a Bento config string: control characters and `${`
-/// (Bento expands `${VAR}` from the environment).
+/// (Bento expands `${VAR}` from the environment). The message gives the position, never the
+/// value: the field may hold a credential (a URL's userinfo, a header).
 pub(crate) fn check_plain(spec: &SourceSpec, field: &str, value: &str) -> Result<(), BentoError> {
-    if value.chars().any(char::is_control) {
-        return Err(spec.invalid(field, format!("{value:?} contains a control character")));
+    if let Some(pos) = value.chars().position(char::is_control) {
+        return Err(spec.invalid(
+            field,
+            format!("contains a control character (character {})", pos + 1),
+        ));
     }
-    if value.contains("${") {
+    if let Some(pos) = value.find("${") {
+        let pos = value[..pos].chars().count() + 1;
         return Err(spec.invalid(
             field,
             format!(
-                "{value:?} contains \"${{\", which Bento would expand as an environment variable"
+                "contains \"${{\" (character {pos}), which Bento would expand as an environment variable"
             ),
         ));
     }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use duration::validate_go_duration;
 
 /// The typed options of a Bento source. Unknown keys are rejected.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BentoOptions {
     /// Which engine runs the config: Bento (default) or Redpanda Connect, which has real
@@ -107,8 +107,9 @@ pub struct BentoOptions {
 
     // --- managed mode ---
     /// Extra environment variables for the managed process (Bento expands `${VAR}` in its
-    /// config from them, which keeps secrets out of the file).
-    #[serde(default)]
+    /// config from them, which keeps secrets out of the file). Every value is treated as a
+    /// secret: `Debug` and `Serialize` show `***`.
+    #[serde(default, serialize_with = "masked_values")]
     pub env: BTreeMap<String, String>,
     /// First restart delay after the process exits, in milliseconds. Default 500.
     #[serde(default = "default_backoff_initial_ms")]
@@ -125,6 +126,19 @@ impl Default for BentoOptions {
     fn default() -> Self {
         serde_json::from_value(serde_json::json!({})).expect("every option has a default")
     }
+}
+
+/// Environment values are secrets whatever their name: they exist to keep secrets out of the
+/// config file.
+fn masked_values<S: serde::Serializer>(
+    env: &BTreeMap<String, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let masked: BTreeMap<&str, &str> = env
+        .keys()
+        .map(|k| (k.as_str(), cdc_core::secret::MASK))
+        .collect();
+    masked.serialize(s)
 }
 
 fn default_poll_interval() -> String {
@@ -179,7 +193,7 @@ pub enum StartPosition {
 }
 
 /// The output of the stream.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OutputOptions {
     /// JSON lines on stdout; in managed mode the provider reads them.
@@ -219,3 +233,5 @@ impl OutputOptions {
         }
     }
 }
+
+cdc_core::impl_masked_debug!(BentoOptions, OutputOptions);

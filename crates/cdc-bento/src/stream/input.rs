@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `input:`, one component.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Input {
     /// Emits a message on an interval: the clock of the PostgreSQL polling stream.
@@ -18,18 +18,8 @@ pub enum Input {
     MysqlCdc(MysqlCdcInput),
 }
 
-impl Input {
-    pub(crate) fn mask_secrets(&mut self) {
-        match self {
-            Self::PostgresCdc(i) => i.dsn = cdc_core::secret::redact(&i.dsn),
-            Self::MysqlCdc(i) => i.dsn = cdc_core::secret::redact(&i.dsn),
-            Self::Generate(_) | Self::AwsKinesis(_) | Self::KafkaFranz(_) => {}
-        }
-    }
-}
-
 /// `generate`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateInput {
     /// Bloblang producing each message.
@@ -41,7 +31,7 @@ pub struct GenerateInput {
 }
 
 /// `aws_kinesis`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsKinesisInput {
     /// Stream names or ARNs.
@@ -63,7 +53,7 @@ pub struct AwsKinesisInput {
 }
 
 /// `aws_kinesis.dynamodb`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KinesisCheckpointTable {
     /// Table name.
@@ -73,7 +63,7 @@ pub struct KinesisCheckpointTable {
 }
 
 /// `kafka_franz`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaFranzInput {
     /// Bootstrap brokers (`host:port`).
@@ -87,7 +77,7 @@ pub struct KafkaFranzInput {
 }
 
 /// `postgres_cdc` (Redpanda Connect only).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresCdcInput {
     /// Connection string.
@@ -109,7 +99,7 @@ pub struct PostgresCdcInput {
 }
 
 /// `mysql_cdc` (Redpanda Connect only).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MysqlCdcInput {
     /// `mysql` or `mariadb`.
@@ -127,3 +117,13 @@ pub struct MysqlCdcInput {
     /// Unacknowledged messages before the input waits.
     pub checkpoint_limit: u32,
 }
+
+cdc_core::impl_masked_debug!(
+    Input,
+    GenerateInput,
+    AwsKinesisInput,
+    KinesisCheckpointTable,
+    KafkaFranzInput,
+    PostgresCdcInput,
+    MysqlCdcInput
+);

@@ -21,7 +21,7 @@ pub use processor::{Processor, SqlRawProcessor, UnarchiveProcessor};
 use crate::error::BentoError;
 
 /// A complete Bento stream config.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StreamConfig {
     /// Bento's HTTP server (`/ready`, `/metrics`): disabled unless an address is configured,
@@ -41,12 +41,12 @@ pub struct StreamConfig {
 }
 
 impl StreamConfig {
-    /// Renders the config as YAML. The DSNs are masked unless `reveal` is
+    /// Renders the config as YAML. Secrets are masked unless `reveal` is
     /// [`Reveal::Secrets`]; only the file handed to the Bento process needs them.
     pub fn to_yaml(&self, reveal: Reveal) -> Result<String, BentoError> {
         let rendered = match reveal {
             Reveal::Secrets => cdc_core::yaml::to_string(self),
-            Reveal::Masked => cdc_core::yaml::to_string(&self.masked()),
+            Reveal::Masked => cdc_core::yaml::to_string(&self.masked()?),
         };
         let mut text = rendered.map_err(|e| BentoError::Render {
             message: e.to_string(),
@@ -64,28 +64,31 @@ impl StreamConfig {
         })
     }
 
-    /// A copy with every DSN masked (`postgres://user:***@host/db`).
-    pub fn masked(&self) -> Self {
-        let mut copy = self.clone();
-        copy.input.mask_secrets();
-        for p in &mut copy.pipeline.processors {
-            p.mask_secrets();
-        }
-        copy
+    /// A copy with every secret masked by [`cdc_core::secret::mask_json`]: DSN and URL
+    /// userinfo (`sql_raw`, `postgres_cdc`, `mysql_cdc`, `http_client`, `nats`, endpoints),
+    /// secret-looking keys (an `Authorization` header). Decided by the keys and the URL syntax
+    /// of every string, so a component added later is masked too. (Through JSON and back, so
+    /// the copy keeps the typed field order and number forms when rendered.)
+    pub fn masked(&self) -> Result<Self, BentoError> {
+        let render = |e: serde_json::Error| BentoError::Render {
+            message: format!("masking the config: {e}"),
+        };
+        let value = serde_json::to_value(self).map_err(render)?;
+        serde_json::from_value(cdc_core::secret::mask_json(&value)).map_err(render)
     }
 }
 
 /// Whether rendering shows secrets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reveal {
-    /// DSN passwords replaced by `***` (logs, status, `config_yaml`).
+    /// Secrets replaced by `***` (logs, status, `config_yaml`, `cdc render`).
     Masked,
     /// The raw DSNs (the config file the Bento process reads).
     Secrets,
 }
 
 /// `pipeline:`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pipeline {
     /// The processors, applied in order.
@@ -93,7 +96,7 @@ pub struct Pipeline {
 }
 
 /// `http:`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSection {
     /// Whether the server runs.
@@ -104,7 +107,7 @@ pub struct HttpSection {
 }
 
 /// `logger:`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoggerSection {
     /// `INFO`, `WARN`, ...
@@ -114,7 +117,7 @@ pub struct LoggerSection {
 }
 
 /// One entry of `cache_resources:`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheResource {
     /// The name other components refer to.
@@ -124,9 +127,18 @@ pub struct CacheResource {
 }
 
 /// The `file` cache.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileCache {
     /// The directory holding the cache files.
     pub directory: String,
 }
+
+cdc_core::impl_masked_debug!(
+    StreamConfig,
+    Pipeline,
+    HttpSection,
+    LoggerSection,
+    CacheResource,
+    FileCache
+);

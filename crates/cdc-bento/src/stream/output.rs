@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// `output:`, one component.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Output {
     /// JSON lines on stdout (what the managed mode reads).
@@ -17,7 +17,7 @@ pub enum Output {
 }
 
 /// `stdout`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StdoutOutput {
     /// `lines`: one message per line.
@@ -25,7 +25,7 @@ pub struct StdoutOutput {
 }
 
 /// `http_client`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpClientOutput {
     /// Target URL.
@@ -38,7 +38,7 @@ pub struct HttpClientOutput {
 }
 
 /// `nats`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NatsOutput {
     /// Server URLs.
@@ -46,3 +46,5 @@ pub struct NatsOutput {
     /// Subject to publish to.
     pub subject: String,
 }
+
+cdc_core::impl_masked_debug!(Output, StdoutOutput, HttpClientOutput, NatsOutput);

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One entry of `pipeline.processors`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Processor {
     /// Runs a SQL query per message; the message becomes the array of result rows.
@@ -14,17 +14,9 @@ pub enum Processor {
     Mapping(String),
 }
 
-impl Processor {
-    pub(crate) fn mask_secrets(&mut self) {
-        if let Self::SqlRaw(p) = self {
-            p.dsn = cdc_core::secret::redact(&p.dsn);
-        }
-    }
-}
-
 /// `sql_raw` (the processor, which runs on every message; the input of the same name runs
 /// once and shuts down).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SqlRawProcessor {
     /// `postgres`, `mysql`, ...
@@ -39,9 +31,11 @@ pub struct SqlRawProcessor {
 }
 
 /// `unarchive`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnarchiveProcessor {
     /// Archive format (`json_array`).
     pub format: String,
 }
+
+cdc_core::impl_masked_debug!(Processor, SqlRawProcessor, UnarchiveProcessor);

@@ -18,12 +18,15 @@ impl LineTail {
         }
     }
 
-    /// Adds a line (cut to 1 000 characters, so one runaway line cannot fill memory).
+    /// Adds a line (cut to 1 000 characters, so one runaway line cannot fill memory), with
+    /// any connection string it quotes redacted: Bento's errors name the DSN they failed on,
+    /// and the tail reaches the status.
     pub fn push(&mut self, line: &str) {
         if self.lines.len() == self.capacity {
             self.lines.pop_front();
         }
-        self.lines.push_back(line.chars().take(1000).collect());
+        let cut: String = line.chars().take(1000).collect();
+        self.lines.push_back(cdc_core::secret::redact_text(&cut));
     }
 
     /// The lines, oldest first.
@@ -49,5 +52,7 @@ mod tests {
         }
         assert_eq!(t.lines(), vec!["b", "c"]);
         assert_eq!(t.joined(), "b\nc");
+        t.push("level=error msg=\"dial postgres://u:MARK@db/x: refused\"");
+        assert!(!t.joined().contains("MARK"), "{}", t.joined());
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use cdc::SourceConfig;
+use cdc::core::secret::scrub_serde_message;
 use cdc::steps::StepRegistry;
 use cdc::trigger::{TriggerConfig, TriggerError};
 use serde_json::{Map, Value};
@@ -330,9 +331,10 @@ fn check_source(c: &mut Checker<'_>, i: usize, node: &SpannedNode) -> Option<Sou
         Ok(cfg) => cfg,
         Err(e) => {
             let field = e.path().to_string();
+            let message = scrub_serde_message(&e.into_inner().to_string());
             c.error(
                 field_line(entries, &field, line),
-                format!("{path}.{field}: {}", e.into_inner()),
+                format!("{path}.{field}: {message}"),
             );
             return None;
         }

@@ -5,7 +5,9 @@
 //! the steps to resolve per event (see `crate::run::refs`). `$${` writes a literal `${`.
 
 /// Replaces the environment references of `text`. `lookup` returns a variable's value.
-/// Errors: an unset variable without default (naming it), a bad name, an unclosed `${`.
+/// Errors: an unset variable without default (naming it), a bad name, an unclosed `${`. An
+/// error gives the position in the value, never the value's text: the value may be a
+/// password that merely holds a `$`.
 pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -22,8 +24,12 @@ pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resul
             rest = &after[1..];
             continue;
         };
+        // 1-based character position of this `${` in the value, for the messages below.
+        let at = text[..text.len() - after.len()].chars().count() + 1;
         let Some(end) = body_start.find('}') else {
-            return Err(format!("unclosed \"${{\" in {text:?}"));
+            return Err(format!(
+                "unclosed \"${{\" at character {at} of the value (write $${{ for a literal ${{)"
+            ));
         };
         let body = &body_start[..end];
         rest = &body_start[end + 1..];
@@ -40,7 +46,7 @@ pub fn interpolate(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resul
         }
         if !is_var_name(name) {
             return Err(format!(
-                "\"${{{body}}}\" is not a valid reference: use ${{NAME}} or ${{NAME:-default}} with NAME of letters, digits and '_'"
+                "the \"${{...}}\" at character {at} of the value is not a valid reference: use ${{NAME}} or ${{NAME:-default}} with NAME of letters, digits and '_' (or $${{ for a literal ${{)"
             ));
         }
         match (lookup(name), default) {
@@ -96,10 +102,14 @@ mod tests {
                 .unwrap_err()
                 .contains("not a valid")
         );
+        let err = interpolate("pw${OPEN-MARK", &env).unwrap_err();
         assert!(
-            interpolate("${OPEN", &env)
-                .unwrap_err()
-                .contains("unclosed")
+            err.contains("unclosed") && err.contains("character 3"),
+            "{err}"
         );
+        for bad in ["a${MARK-x y}b", "${MARK", "x${1MARK}"] {
+            let err = interpolate(bad, &env).unwrap_err();
+            assert!(!err.contains("MARK"), "{bad}: {err}");
+        }
     }
 }

@@ -109,11 +109,11 @@ impl ConfigFile {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Vec<Diagnostic>> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = read_text(path).map_err(|(line, message)| {
             vec![Diagnostic {
                 file: file.clone(),
-                line: None,
-                message: format!("cannot read the config file: {e}"),
+                line,
+                message,
             }]
         })?;
         check::load_text(path, &text, env)
@@ -128,4 +128,37 @@ impl ConfigFile {
     pub fn step_count(&self) -> usize {
         self.triggers.iter().map(|t| t.steps.len()).sum()
     }
+}
+
+/// Largest config file read: configs are small, and a huge file must not be read whole.
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// Reads a config file as UTF-8 text, at most [`MAX_CONFIG_BYTES`]. The error has the line
+/// of the first invalid byte, when that is the problem.
+fn read_text(path: &Path) -> Result<String, (Option<usize>, String)> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| (None, format!("cannot read the config file: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err((
+            None,
+            format!(
+                "the config file is larger than {} MiB; a config this big is not read",
+                MAX_CONFIG_BYTES >> 20
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = good.len() - good.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) + 1;
+        (
+            Some(line),
+            format!("the config file is not UTF-8: invalid byte at column {column}"),
+        )
+    })
 }

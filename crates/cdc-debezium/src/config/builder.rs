@@ -6,7 +6,7 @@ use std::fmt;
 use cdc_core::{SourceConfig, TableRef};
 use serde_json::Value;
 
-use super::dsn::{DatabaseDsn, is_config_provider_ref};
+use super::dsn::DatabaseDsn;
 use super::options::DebeziumOptions;
 use crate::connect::ConnectorConfig;
 use crate::error::{DebeziumError, Result};
@@ -98,20 +98,20 @@ impl fmt::Debug for ConnectorSpec {
 }
 
 impl ConnectorSpec {
-    /// The config with every secret value replaced by [`MASKED`]. Config-provider references
-    /// (`${file:...}`) are not secrets and stay.
+    /// The config with every secret masked, decided by the key, never by the value: the value
+    /// of every key [`is_secret_key`] names is [`MASKED`]; every other value has its URL
+    /// userinfo and secret `key=value` parameters masked (a JDBC `database.url`, a MongoDB
+    /// connection string). Config-provider references (`${file:...}`) are not secrets and stay.
     pub fn masked(&self) -> ConnectorConfig {
         self.config
             .iter()
             .map(|(k, v)| {
-                let v = if is_secret_key(k) && !is_config_provider_ref(v) {
-                    if k.ends_with("connection.string") {
-                        cdc_core::secret::redact(v)
-                    } else {
-                        MASKED.to_owned()
-                    }
-                } else {
+                let v = if cdc_core::secret::is_config_provider_ref(v) {
                     v.clone()
+                } else if is_secret_key(k) {
+                    MASKED.to_owned()
+                } else {
+                    cdc_core::secret::redact(v)
                 };
                 (k.clone(), v)
             })
@@ -137,19 +137,12 @@ impl ConnectorSpec {
     }
 }
 
-/// Whether a property holds a secret.
-pub fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    k.ends_with("password")
-        || k.ends_with(".secret")
-        || k.ends_with("token")
-        || k.ends_with("jaas.config")
-        || k.ends_with("connection.string")
-        || k.ends_with("key.password")
-}
+/// Whether a property holds a secret: the documented list of [`cdc_core::secret`].
+pub use cdc_core::secret::is_secret_key;
 
 /// A Debezium source after its config was read and checked: everything the provider needs.
-#[derive(Clone, Debug)]
+/// `Debug` masks the Connect URL's userinfo and every secret of the options and connector.
+#[derive(Clone)]
 pub struct DebeziumSource {
     /// The source id.
     pub source_id: String,
@@ -163,6 +156,22 @@ pub struct DebeziumSource {
     pub connector: ConnectorSpec,
     /// The tables captured.
     pub tables: Vec<TableRef>,
+}
+
+impl fmt::Debug for DebeziumSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DebeziumSource")
+            .field("source_id", &self.source_id)
+            .field("kind", &self.kind)
+            .field("options", &self.options)
+            .field(
+                "connect_url",
+                &cdc_core::secret::redact(self.connect_url.as_str()),
+            )
+            .field("connector", &self.connector)
+            .field("tables", &self.tables)
+            .finish()
+    }
 }
 
 impl DebeziumSource {

@@ -35,10 +35,7 @@ impl std::fmt::Debug for DatabaseDsn {
     }
 }
 
-/// Whether a value is a Kafka Connect config-provider reference (`${provider:path:key}`).
-pub fn is_config_provider_ref(value: &str) -> bool {
-    value.starts_with("${") && value.ends_with('}')
-}
+pub use cdc_core::secret::is_config_provider_ref;
 
 impl DatabaseDsn {
     /// Parses `scheme://[user[:password]@]host[:port][/dbname][?params]`. Errors never repeat

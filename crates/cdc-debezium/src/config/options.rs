@@ -16,7 +16,10 @@ use crate::connect::{Auth, RetryPolicy, TlsOptions};
 ///   signal: { table: public.debezium_signal }
 ///   connector_config: { heartbeat.interval.ms: "10000" }
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` and `Serialize` mask every secret: the DSNs are redacted, `auth` is masked, and
+/// `connector_config` goes through [`cdc_core::secret::mask_json`].
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DebeziumOptions {
     /// Connector name at Kafka Connect; default: the source id.
@@ -55,7 +58,15 @@ pub struct DebeziumOptions {
     pub unavailable_value_placeholder: Option<String>,
     /// Connector properties merged last, over everything generated (the user wins). A `null`
     /// removes a generated property.
+    #[serde(serialize_with = "masked_map")]
     pub connector_config: Map<String, Value>,
+}
+
+cdc_core::impl_masked_debug!(DebeziumOptions);
+
+/// Pass-through properties are untyped: the documented key list decides what is masked.
+fn masked_map<S: serde::Serializer>(map: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+    cdc_core::secret::mask_json(&Value::Object(map.clone())).serialize(s)
 }
 
 /// `schema.history.internal.kafka.*`.

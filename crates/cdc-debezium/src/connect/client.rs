@@ -29,8 +29,8 @@ enum Idempotency {
 ///
 /// Every call retries transient failures per its [`RetryPolicy`]; errors carry the connector
 /// name, the HTTP status and the worker's `{error_code, message}`. The base URL never appears
-/// in errors or logs (it may hold credentials).
-#[derive(Clone, Debug)]
+/// in errors, logs or `Debug` (it may hold credentials).
+#[derive(Clone)]
 pub struct KafkaConnectClient {
     http: reqwest::Client,
     base: url::Url,
@@ -538,4 +538,14 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     out
+}
+
+impl std::fmt::Debug for KafkaConnectClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaConnectClient")
+            .field("base", &cdc_core::secret::redact(self.base.as_str()))
+            .field("auth", &self.auth)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
 }

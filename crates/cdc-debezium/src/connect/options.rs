@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cdc_core::SecretString;
+use cdc_core::Secret;
 use serde::{Deserialize, Serialize};
 
 use super::retry::RetryPolicy;
@@ -20,12 +20,12 @@ pub enum Auth {
         /// User name.
         username: String,
         /// Password (never shown).
-        password: SecretString,
+        password: Secret,
     },
     /// `Authorization: Bearer <token>`.
     Bearer {
         /// The token (never shown).
-        token: SecretString,
+        token: Secret,
     },
 }
 
@@ -43,8 +43,8 @@ pub struct TlsOptions {
     pub insecure_skip_verify: bool,
 }
 
-/// Everything [`super::KafkaConnectClient`] needs.
-#[derive(Clone, Debug)]
+/// Everything [`super::KafkaConnectClient`] needs. `Debug` masks the base URL's userinfo.
+#[derive(Clone)]
 pub struct ClientOptions {
     /// Base URL of the REST API (`http://connect:8083`).
     pub base_url: url::Url,
@@ -68,5 +68,20 @@ impl ClientOptions {
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
         }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field(
+                "base_url",
+                &cdc_core::secret::redact(self.base_url.as_str()),
+            )
+            .field("auth", &self.auth)
+            .field("tls", &self.tls)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
     }
 }

@@ -1,0 +1,260 @@
+//! Masking the credentials inside a connection string, or inside free text quoting one.
+//!
+//! Two passes, in this order:
+//! 1. `key=value` pairs (libpq, ODBC, JDBC, URL query strings, JAAS): the value of every key
+//!    [`is_secret_key`] names is masked, to the next separator or its closing quote;
+//! 2. userinfo: in a URL, everything between `scheme://` and the **last** `@` of the string is
+//!    credentials. Cutting at the last `@` rather than at the end of an RFC 3986 authority is
+//!    deliberate: a password holding `/`, `?`, `#`, `@` or `:` (typed unencoded, as people do)
+//!    would otherwise end the authority early and be shown. Without a scheme, the text before
+//!    the last `@` is credentials when it has the `user:password` form (`app:pw@tcp(db)/x`,
+//!    a DSN that lost its `:`); a bare `name@host` there is an address, not a secret.
+//!
+//! A URL without userinfo whose port is not a number (`postgres://user:secret/db`, a DSN missing
+//! its `@host`) has that "port" masked too: it is probably a password.
+
+use super::MASK;
+use super::keys::is_secret_key;
+
+/// Masks the credentials of one connection string of any of the usual shapes:
+///
+/// - URL userinfo: `postgres://user:pw@host/db` → `postgres://user:***@host/db`, also with
+///   `/ ? # @ :` in the password, and without a scheme (`user:pw@tcp(host:3306)/db`);
+/// - secret query parameters: `...?password=pw&sslmode=require` → `...?password=***&sslmode=require`;
+/// - secret `key=value` pairs: `host=h password=pw` → `host=h password=***`,
+///   `Server=h;Pwd=pw;` → `Server=h;Pwd=***;`.
+///
+/// The user name is kept when it is a plain name; anything odder is masked with the password.
+/// A string with none of these shapes is returned unchanged (a [`super::Secret`] field is the
+/// way to hide a value that has no structure).
+pub fn redact(raw: &str) -> String {
+    redact_userinfo(&redact_key_values(raw))
+}
+
+/// [`redact`] applied to every whitespace-separated word of `text` (an error message, a log
+/// line that may quote connection strings), after masking its secret `key=value` pairs.
+pub fn redact_text(text: &str) -> String {
+    let kv = redact_key_values(text);
+    let mut out = String::with_capacity(kv.len());
+    let mut word_start = None;
+    for (i, c) in kv.char_indices() {
+        if c.is_whitespace() {
+            if let Some(s) = word_start.take() {
+                out.push_str(&redact_userinfo(&kv[s..i]));
+            }
+            out.push(c);
+        } else if word_start.is_none() {
+            word_start = Some(i);
+        }
+    }
+    if let Some(s) = word_start {
+        out.push_str(&redact_userinfo(&kv[s..]));
+    }
+    out
+}
+
+/// A serde error message without the values it quotes: `invalid type: string "hunter2",
+/// expected u32` becomes `invalid type: a string, expected u32`. Serde quotes the offending
+/// value, which may be a secret typed into the wrong field; the field path says enough.
+pub fn scrub_serde_message(message: &str) -> String {
+    const QUOTED: &str = "string \"";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(QUOTED) {
+        out.push_str(&rest[..start]);
+        out.push_str("a string");
+        let body = &rest.as_bytes()[start + QUOTED.len() - 1..];
+        let end = closing_quote(body, 0, b'"');
+        rest = &rest[start + QUOTED.len() - 1 + end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Masks everything before the last `@` (after the scheme), keeping a plain user name.
+fn redact_userinfo(raw: &str) -> String {
+    let (prefix, rest) = match raw.find("://") {
+        Some(i) => raw.split_at(i + 3),
+        None => ("", raw),
+    };
+    match rest.rfind('@') {
+        Some(at) if !prefix.is_empty() || rest[..at].contains(':') => {
+            format!("{prefix}{}{}", mask_userinfo(&rest[..at]), &rest[at..])
+        }
+        None if !prefix.is_empty() => format!("{prefix}{}", mask_odd_port(rest)),
+        _ => raw.to_owned(),
+    }
+}
+
+/// `user:password` → `user:***`; a lone `token` or an odd user → `***`.
+fn mask_userinfo(userinfo: &str) -> String {
+    let plain = |u: &str| {
+        !u.is_empty()
+            && u.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '%'))
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) if plain(user) => format!("{user}:{MASK}"),
+        _ => MASK.to_owned(),
+    }
+}
+
+/// `host:port...` where the port is not digits: the "port" is masked.
+fn mask_odd_port(rest: &str) -> String {
+    // Also `;` and `,`: JDBC URLs carry `;key=value` parameters, broker lists commas.
+    let end = rest.find(['/', '?', '#', ';', ',']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.starts_with('[') {
+        return rest.to_owned(); // IPv6 literal: its colons are not a port
+    }
+    match authority.rfind(':') {
+        Some(colon) => {
+            let port = &authority[colon + 1..];
+            if port.is_empty() || port.bytes().all(|b| b.is_ascii_digit()) {
+                rest.to_owned()
+            } else {
+                format!("{}:{MASK}{}", &authority[..colon], &rest[end..])
+            }
+        }
+        None => rest.to_owned(),
+    }
+}
+
+/// Masks values of secret keys in `k=v` pairs separated by spaces, `;`, `&` or `,`.
+fn redact_key_values(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        // Find the next '='; the key is the run of key characters before it.
+        let Some(eq_rel) = raw[i..].find('=') else {
+            out.push_str(&raw[i..]);
+            break;
+        };
+        let eq = i + eq_rel;
+        let key_start = raw[..eq]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .map(|p| p + 1)
+            .unwrap_or(0)
+            .max(i);
+        let key = &raw[key_start..eq];
+        out.push_str(&raw[i..=eq]);
+        let value_start = eq + 1;
+        if key.is_empty() || !is_secret_key(key) {
+            i = value_start;
+            continue;
+        }
+        // The value runs to the next separator; a quoted value runs to its closing quote.
+        let value_end = match bytes.get(value_start) {
+            Some(&q @ (b'\'' | b'"')) => closing_quote(bytes, value_start, q),
+            _ => raw[value_start..]
+                .find([' ', ';', '&', ',', '\t', '\n', '\r'])
+                .map(|p| value_start + p)
+                .unwrap_or(raw.len()),
+        };
+        if value_end > value_start {
+            out.push_str(MASK);
+        }
+        i = value_end;
+    }
+    out
+}
+
+/// The index just after the quote closing the one at `open` (backslash escapes skipped), or
+/// the end of the text when it is not closed.
+fn closing_quote(bytes: &[u8], open: usize, quote: u8) -> usize {
+    let mut j = open + 1;
+    while j < bytes.len() {
+        match bytes[j] {
+            b'\\' => j += 2,
+            b if b == quote => return j + 1,
+            _ => j += 1,
+        }
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_url_userinfo_whatever_the_password_holds() {
+        for (raw, want) in [
+            (
+                "postgres://user:s3cret@host/db",
+                "postgres://user:***@host/db",
+            ),
+            (
+                "postgres://user:p@ss:w@rd@host:5432/db?sslmode=require",
+                "postgres://user:***@host:5432/db?sslmode=require",
+            ),
+            ("postgres://u:a/b?c#d@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:a/b@h/db@x", "postgres://u:***@x"),
+            ("mysql://root@host/db", "mysql://***@host/db"),
+            ("https://ghp_TOKEN@github.com/x", "https://***@github.com/x"),
+            ("http://localhost:8083", "http://localhost:8083"),
+            ("http://[::1]:8083/x", "http://[::1]:8083/x"),
+            ("user:pw@host:5432", "user:***@host:5432"),
+            ("app:p/w@tcp(db:3306)/shop", "app:***@tcp(db:3306)/shop"),
+            ("postgres//u:pw@h/db", "***@h/db"),
+            ("postgres://u:pw/db", "postgres://u:***/db"),
+            ("ops@example.com", "ops@example.com"),
+            ("broker-1:9092,broker-2:9092", "broker-1:9092,broker-2:9092"),
+        ] {
+            assert_eq!(redact(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn masks_query_and_key_values() {
+        assert_eq!(
+            redact("postgres://host/db?user=u&password=pw&sslmode=require"),
+            "postgres://host/db?user=u&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact("host=h user=u password=pw dbname=d"),
+            "host=h user=u password=*** dbname=d"
+        );
+        assert_eq!(
+            redact("host=h password='a b\\' c' dbname=d"),
+            "host=h password=*** dbname=d"
+        );
+        assert_eq!(
+            redact("host=h password=p@ss x=1"),
+            "host=h password=*** x=1"
+        );
+        assert_eq!(redact("Server=h;Pwd=pw;Db=d"), "Server=h;Pwd=***;Db=d");
+        assert_eq!(
+            redact("jdbc:sqlserver://h:1433;databaseName=d;password=pw"),
+            "jdbc:sqlserver://h:1433;databaseName=d;password=***"
+        );
+        assert_eq!(
+            redact("PlainLoginModule required username=\"u\" password=\"p w;\";"),
+            "PlainLoginModule required username=\"u\" password=***;"
+        );
+        assert_eq!(redact("plain-value"), "plain-value");
+    }
+
+    #[test]
+    fn free_text_masks_every_quoted_connection_string() {
+        let text = "cannot connect to \"postgres://u:pw@h/db\" (via mysql://a:b@c) token=t x";
+        let out = redact_text(text);
+        for secret in ["pw@", "a:b", "=t"] {
+            assert!(!out.contains(secret), "{out}");
+        }
+        assert!(out.contains("h/db") && out.ends_with(" x"), "{out}");
+    }
+
+    #[test]
+    fn serde_messages_lose_their_quoted_values() {
+        assert_eq!(
+            scrub_serde_message("invalid type: string \"hun\\\"ter2\", expected u32 at line 1"),
+            "invalid type: a string, expected u32 at line 1"
+        );
+        assert_eq!(
+            scrub_serde_message("missing field `x`"),
+            "missing field `x`"
+        );
+    }
+}
