@@ -6,7 +6,6 @@ use cdc::SourceConfig;
 use cdc::bento::BentoOptions;
 use cdc::bento::generate::{SourceSpec, generate};
 use cdc::bento::stream::Reveal;
-use cdc::core::secret::scrub_serde_message;
 use cdc::debezium::DebeziumProvider;
 use cdc::dms::DmsSource;
 use cdc::memory::MemoryOptions;
@@ -52,33 +51,11 @@ pub fn render(cfg: &SourceConfig, reveal: bool) -> Result<Rendered, String> {
             })
         }
         "memory" => {
-            let options: MemoryOptions = serde_path_to_error::deserialize(Value::Object(
-                cfg.options.clone(),
-            ))
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let message = scrub_serde_message(&e.into_inner().to_string());
-                format!("options.{path}: {message}")
-            })?;
-            if options.capacity == 0 {
-                return Err(format!(
-                    "options.capacity (source {:?}): must be at least 1",
-                    cfg.source_id
-                ));
-            }
-            if let Some(p) = &options.events_file
-                && p.as_os_str() != "-"
-                && !p.is_file()
-            {
-                return Err(format!(
-                    "options.events_file (source {:?}): {} is not a readable file",
-                    cfg.source_id,
-                    p.display()
-                ));
-            }
+            let options = MemoryOptions::from_config(cfg).map_err(|e| e.to_string())?;
             let text = serde_json::to_string_pretty(&json!({
                 "source_id": cfg.source_id,
                 "capacity": options.capacity,
+                "max_line_bytes": options.max_line_bytes,
                 "events_file": options.events_file,
                 "tables": cfg.tables,
             }))

@@ -21,6 +21,7 @@ pub mod error;
 pub mod event;
 pub mod factory;
 pub mod module;
+pub mod number;
 pub mod provider;
 pub mod registry;
 pub mod secret;

@@ -32,5 +32,8 @@ mod options;
 mod provider;
 mod source;
 
-pub use options::MemoryOptions;
+pub use options::{
+    DEFAULT_CAPACITY, DEFAULT_MAX_LINE_BYTES, MAX_CAPACITY, MAX_MAX_LINE_BYTES, MIN_MAX_LINE_BYTES,
+    MemoryOptions,
+};
 pub use provider::{MemoryProvider, MemorySender, PROVIDER_NAME};

@@ -165,6 +165,47 @@ impl MemoryProvider {
         Ok(())
     }
 
+    /// Resolves when the source's `events_file` (or stdin) has been read to its end (or
+    /// could not be read further); at once for a source without one. Events read may still
+    /// be buffered: see [`MemoryProvider::drain`].
+    pub async fn wait_input_end(&self, source_id: &str) -> Result<()> {
+        let source = self.source(source_id)?;
+        let counters: &Counters = &source.counters;
+        loop {
+            let notified = counters.progress.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if !counters.input_running.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            if *source.shutdown.borrow() {
+                return Err(CdcError::not_found(source_id, PROVIDER_NAME));
+            }
+            notified.await;
+        }
+    }
+
+    /// The graceful stop of a source: stops reading its input after the line being read,
+    /// then delivers everything already read, even while the source is paused (it is
+    /// stopping: a pause no longer holds what it has read), and resolves once all of it has
+    /// been handed to the subscribers. Then disconnect, and no event read is lost.
+    pub async fn drain(&self, source_id: &str) -> Result<()> {
+        let source = self.source(source_id)?;
+        source.input_stop.send_replace(true);
+        source.draining.send_replace(true);
+        self.wait_idle(source_id).await
+    }
+
+    /// Lines of the `events_file` (or stdin) skipped so far: not JSON, not an event, not
+    /// UTF-8, or longer than `max_line_bytes`. Each was reported with its line number.
+    pub fn skipped_lines(&self, source_id: &str) -> Result<u64> {
+        Ok(self
+            .source(source_id)?
+            .counters
+            .skipped
+            .load(Ordering::SeqCst))
+    }
+
     /// Delivery and input tasks still running, over all sources (0 once all are disconnected).
     pub fn running_tasks(&self) -> usize {
         self.tasks.get()
@@ -186,22 +227,7 @@ impl CdcProvider for MemoryProvider {
 
     async fn connect(&self, config: &SourceConfig) -> Result<()> {
         config.validate()?;
-        let options: MemoryOptions = config.typed_options()?;
-        if options.capacity == 0 {
-            return Err(CdcError::InvalidConfig {
-                field: format!("options.capacity (source {:?})", config.source_id),
-                message: "must be at least 1".into(),
-            });
-        }
-        if let Some(path) = &options.events_file
-            && path.as_os_str() != "-"
-            && !path.is_file()
-        {
-            return Err(CdcError::InvalidConfig {
-                field: format!("options.events_file (source {:?})", config.source_id),
-                message: format!("{} is not a readable file", path.display()),
-            });
-        }
+        let options = MemoryOptions::from_config(config)?;
         let id = config.source_id.clone();
         let (tx, rx) = mpsc::channel(options.capacity);
         let source = Arc::new(MemorySource {
@@ -212,6 +238,7 @@ impl CdcProvider for MemoryProvider {
             paused: watch::Sender::new(options.start_paused),
             shutdown: watch::Sender::new(false),
             input_stop: watch::Sender::new(false),
+            draining: watch::Sender::new(false),
             observed: Mutex::new(Observed::default()),
             counters: Arc::default(),
             tasks: Mutex::new(Vec::new()),
@@ -228,6 +255,7 @@ impl CdcProvider for MemoryProvider {
             Arc::clone(&source),
             rx,
             source.paused.subscribe(),
+            source.draining.subscribe(),
             source.shutdown.subscribe(),
             self.tasks.enter(),
         )));
@@ -236,6 +264,7 @@ impl CdcProvider for MemoryProvider {
             tasks.push(tokio::spawn(crate::input::read_events(
                 Arc::clone(&source),
                 path,
+                options.max_line_bytes,
                 source.input_stop.subscribe(),
                 self.tasks.enter(),
             )));
@@ -302,6 +331,10 @@ impl CdcProvider for MemoryProvider {
         status.details.insert(
             "handler_errors".into(),
             json!(c.handler_errors.load(Ordering::Relaxed)),
+        );
+        status.details.insert(
+            "skipped_lines".into(),
+            json!(c.skipped.load(Ordering::Relaxed)),
         );
         status
             .details

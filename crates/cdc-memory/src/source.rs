@@ -27,6 +27,8 @@ pub(crate) struct Counters {
     pub processed: AtomicU64,
     /// Events on which at least one handler failed.
     pub handler_errors: AtomicU64,
+    /// Lines of the events_file / stdin that were skipped (bad JSON, not UTF-8, too long).
+    pub skipped: AtomicU64,
     /// Whether the events_file / stdin reader is still running.
     pub input_running: AtomicBool,
     /// Wakes `wait_idle` after each batch and when the input ends.
@@ -42,6 +44,8 @@ pub(crate) struct MemorySource {
     pub shutdown: watch::Sender<bool>,
     /// Stops the `events_file` / stdin reader (set by `close_input` and by disconnect).
     pub input_stop: watch::Sender<bool>,
+    /// Set by `drain`: the source is stopping, so a pause no longer holds what it has read.
+    pub draining: watch::Sender<bool>,
     pub observed: Mutex<Observed>,
     pub counters: Arc<Counters>,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -82,8 +86,9 @@ impl Drop for TaskGuard {
 }
 
 /// The delivery loop of one source: takes batches off the buffer and hands them to every
-/// subscriber, holding while paused. Ends on shutdown after delivering what is buffered
-/// (unless paused, when the rest is dropped with a warning: the source is going away).
+/// subscriber, holding while paused (unless draining). Ends on shutdown after delivering what
+/// is buffered (unless paused, when the rest is dropped with a warning: the source is going
+/// away without having been drained).
 ///
 /// The watch receivers are made by the caller before the task is spawned: a receiver made
 /// inside the task would count a shutdown sent before the task first ran as already seen, and
@@ -92,18 +97,21 @@ pub(crate) async fn deliver_loop(
     source: Arc<MemorySource>,
     mut rx: mpsc::Receiver<SharedEvent>,
     mut paused: watch::Receiver<bool>,
+    mut draining: watch::Receiver<bool>,
     mut shutdown: watch::Receiver<bool>,
     _guard: TaskGuard,
 ) {
-    let mut batch: Vec<SharedEvent> = Vec::with_capacity(source.capacity);
+    // Batches grow up to the capacity as needed (the capacity may be large).
+    let mut batch: Vec<SharedEvent> = Vec::new();
     loop {
         // Hold while paused; events stay in the buffer (producers wait when it is full).
-        while *paused.borrow_and_update() {
+        while *paused.borrow_and_update() && !*draining.borrow_and_update() {
             if *shutdown.borrow() {
                 return;
             }
             tokio::select! {
                 r = paused.changed() => if r.is_err() { return },
+                r = draining.changed() => if r.is_err() { return },
                 _ = shutdown.changed() => {
                     let left = rx.len();
                     if left > 0 {

@@ -13,7 +13,10 @@ use serde_saphyr::Spanned;
 use super::interpolate::interpolate;
 use super::node::{Node, SpannedNode, line_of};
 use super::suggest::hint;
-use super::{ConfigFile, Diagnostic, Settings, StepSpec, TriggerSpec};
+use super::{
+    ConfigFile, Diagnostic, MAX_METRICS_INTERVAL_SECS, MAX_SHUTDOWN_TIMEOUT_SECS, Settings,
+    StepSpec, TriggerSpec,
+};
 use crate::native;
 
 const TOP_KEYS: &[&str] = &["sources", "triggers", "settings"];
@@ -25,10 +28,15 @@ const SOURCE_KEYS: &[&str] = &[
     "tables",
     "options",
 ];
-const MEMORY_OPTION_KEYS: &[&str] = &["capacity", "events_file", "start_paused"];
+const MEMORY_OPTION_KEYS: &[&str] = &["capacity", "events_file", "max_line_bytes", "start_paused"];
 const TRIGGER_KEYS: &[&str] = &["name", "source_id", "tables", "actions", "steps"];
 const STEP_KEYS: &[&str] = &["type", "name", "config"];
-const SETTINGS_KEYS: &[&str] = &["log_format", "metrics_interval_secs", "status_file"];
+const SETTINGS_KEYS: &[&str] = &[
+    "log_format",
+    "metrics_interval_secs",
+    "status_file",
+    "shutdown_timeout_secs",
+];
 
 type Entries = [(Spanned<String>, SpannedNode)];
 
@@ -301,11 +309,18 @@ fn check_settings(c: &mut Checker<'_>, node: &SpannedNode) -> Settings {
                 Some(f @ ("text" | "json")) => s.log_format = Some(f.to_owned()),
                 _ => c.error(line, format!("settings.log_format: must be text or json, got {v}")),
             },
-            "metrics_interval_secs" => match v.as_u64() {
+            "metrics_interval_secs" => match whole_in(&v, 0, MAX_METRICS_INTERVAL_SECS) {
                 Some(n) => s.metrics_interval_secs = n,
                 None => c.error(
                     line,
-                    format!("settings.metrics_interval_secs: must be a whole number of seconds (0: off), got {v}"),
+                    format!("settings.metrics_interval_secs: must be a whole number of seconds in 0..={MAX_METRICS_INTERVAL_SECS} (0: off), got {v}"),
+                ),
+            },
+            "shutdown_timeout_secs" => match whole_in(&v, 1, MAX_SHUTDOWN_TIMEOUT_SECS) {
+                Some(n) => s.shutdown_timeout_secs = n,
+                None => c.error(
+                    line,
+                    format!("settings.shutdown_timeout_secs: must be a whole number of seconds in 1..={MAX_SHUTDOWN_TIMEOUT_SECS}, got {v}"),
                 ),
             },
             "status_file" => match v.as_str() {
@@ -316,6 +331,11 @@ fn check_settings(c: &mut Checker<'_>, node: &SpannedNode) -> Settings {
         }
     }
     s
+}
+
+/// A JSON number that is a whole value in `min..=max` (`10` and `10.0` alike).
+fn whole_in(v: &Value, min: u64, max: u64) -> Option<u64> {
+    cdc::core::number::whole_u64(v).filter(|n| (min..=max).contains(n))
 }
 
 fn check_source(c: &mut Checker<'_>, i: usize, node: &SpannedNode) -> Option<SourceConfig> {

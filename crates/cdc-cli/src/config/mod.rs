@@ -43,14 +43,24 @@ impl fmt::Display for Diagnostic {
 pub struct Settings {
     /// `text` or `json`; the `--log-format` flag wins.
     pub log_format: Option<String>,
-    /// Seconds between the per-source summary lines of `cdc run` (0: none). Default 10.
+    /// Seconds between the per-source summary lines of `cdc run` (0: none), at most
+    /// [`MAX_METRICS_INTERVAL_SECS`]. Default 10.
     pub metrics_interval_secs: u64,
     /// Where `cdc run` writes the status `cdc status` reads.
     pub status_file: Option<PathBuf>,
+    /// How long each phase of `cdc run`'s shutdown may wait (draining what was read and
+    /// writing it out; stopping the sources), 1 to [`MAX_SHUTDOWN_TIMEOUT_SECS`]. Default 30.
+    pub shutdown_timeout_secs: u64,
 }
 
 /// The default of `settings.metrics_interval_secs`.
 pub const DEFAULT_METRICS_INTERVAL_SECS: u64 = 10;
+/// The largest `settings.metrics_interval_secs` (and `--metrics-interval`): a day.
+pub const MAX_METRICS_INTERVAL_SECS: u64 = 86_400;
+/// The default of `settings.shutdown_timeout_secs`.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+/// The largest `settings.shutdown_timeout_secs`: an hour.
+pub const MAX_SHUTDOWN_TIMEOUT_SECS: u64 = 3_600;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -58,6 +68,7 @@ impl Default for Settings {
             log_format: None,
             metrics_interval_secs: DEFAULT_METRICS_INTERVAL_SECS,
             status_file: None,
+            shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
         }
     }
 }

@@ -38,6 +38,11 @@ impl InFlight {
         InFlightGuard(self)
     }
 
+    /// Whether no callback is running now.
+    pub fn is_idle(&self) -> bool {
+        self.running.load(Ordering::SeqCst) == 0
+    }
+
     /// Resolves when no callback is running.
     pub async fn wait(&self) {
         loop {
@@ -118,7 +123,7 @@ impl TriggerCallback for Pipeline {
                 }
             }
         }
-        shared.printer.emit(&records);
+        shared.printer.emit(records).await;
         Ok(())
     }
 }

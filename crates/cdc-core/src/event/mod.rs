@@ -16,7 +16,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 pub use go_json::{EventParseError, json_type_name};
-pub use jsonl::{JsonLinesReader, parse_event_json};
+pub use jsonl::{DEFAULT_MAX_LINE_BYTES, JsonLinesReader, parse_event_json};
 pub use metadata::Metadata;
 pub use row::Row;
 

@@ -1,11 +1,15 @@
-//! How `cdc run` prints events and step outputs: JSON lines or one readable line each.
+//! How `cdc run` prints events and step outputs: JSON lines or one readable line each,
+//! written by [`writer::StdoutWriter`] so that a slow stdout never blocks the runtime.
 
-use std::io::Write;
-use std::sync::Mutex;
+mod escape;
+mod writer;
 
 use cdc::ChangeEvent;
 use clap::ValueEnum;
 use serde_json::{Value, json};
+
+pub use escape::terminal_safe;
+pub use writer::StdoutWriter;
 
 /// The output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -29,20 +33,20 @@ impl Format {
 }
 
 /// Prints records to stdout, each group of lines in one write so that triggers running at
-/// the same time do not interleave inside a group.
+/// the same time do not interleave inside a group. Text lines are [`terminal_safe`].
 #[derive(Debug)]
 pub struct Printer {
     format: Format,
-    lock: Mutex<()>,
+    out: StdoutWriter,
 }
 
 impl Printer {
-    /// A printer in `format`.
-    pub fn new(format: Format) -> Self {
-        Self {
+    /// A printer in `format`, with its writer thread started.
+    pub fn new(format: Format) -> std::io::Result<Self> {
+        Ok(Self {
             format,
-            lock: Mutex::new(()),
-        }
+            out: StdoutWriter::start()?,
+        })
     }
 
     /// The record of a matching event.
@@ -62,7 +66,8 @@ impl Printer {
                     Some(kind) => format!("{} {kind}", event.action()),
                     None => format!("{} {}", event.action(), event.qualified_table()),
                 };
-                format!("[{trigger}] {} {what}{row}", event.source_id)
+                let line = format!("[{trigger}] {} {what}{row}", event.source_id);
+                terminal_safe(&line).into_owned()
             }
         }
     }
@@ -73,7 +78,10 @@ impl Printer {
             Format::Json => json!({"kind": "step", "trigger": trigger, "step": name,
                                    "type": step_type, "output": output})
             .to_string(),
-            Format::Text => format!("[{trigger}]   step {name} ({step_type}): {output}"),
+            Format::Text => terminal_safe(&format!(
+                "[{trigger}]   step {name} ({step_type}): {output}"
+            ))
+            .into_owned(),
         }
     }
 
@@ -83,18 +91,20 @@ impl Printer {
             Format::Json => json!({"kind": "step_error", "trigger": trigger, "step": name,
                                    "type": step_type, "error": error})
             .to_string(),
-            Format::Text => format!("[{trigger}]   step {name} ({step_type}) FAILED: {error}"),
+            Format::Text => terminal_safe(&format!(
+                "[{trigger}]   step {name} ({step_type}) FAILED: {error}"
+            ))
+            .into_owned(),
         }
     }
 
-    /// Writes the lines together and flushes.
-    pub fn emit(&self, lines: &[String]) {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = std::io::stdout().lock();
-        for line in lines {
-            // stdout closed (a pipe reader gone): nothing useful to do but go on.
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = out.flush();
+    /// Queues the lines to be written together (waits while the writer is behind).
+    pub async fn emit(&self, lines: Vec<String>) {
+        self.out.write(lines).await;
+    }
+
+    /// Resolves once every record emitted before is written.
+    pub async fn flush(&self) {
+        self.out.flush().await;
     }
 }
