@@ -109,7 +109,9 @@ impl<'de> Deserialize<'de> for ThresholdMap {
                     if slot.is_some() {
                         return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
                     }
-                    *slot = map.next_value::<Option<i64>>()?;
+                    *slot = map
+                        .next_value::<Option<cdc_core::number::WholeI64>>()?
+                        .map(|w| w.0);
                 }
                 Ok(out)
             }

@@ -591,6 +591,28 @@ async fn backpressure_check_by_bytes_and_by_seconds_in_both_spellings() {
     )
     .await;
     assert_eq!(out["status"], "warning");
+    // any whole JSON number is a threshold: 1000000.0 and 1e6 are 1000000 (YAML and JSON
+    // writers spell them so); a fraction is not a whole number of bytes
+    p.set_lag("db", 1_000_000, 0).unwrap();
+    for spelled in ["1000000.0", "1e6", "1000000"] {
+        let n: Value = serde_json::from_str(spelled).unwrap();
+        for config in [
+            json!({"source_id": "db", "threshold_lag_bytes": n}),
+            json!({"source_id": "db", "thresholds": {"lag_bytes": n}}),
+        ] {
+            for step in ["step.cdc_backpressure", "step.cdc_monitor"] {
+                let out = ok(&ctx, step, config.clone()).await;
+                assert_eq!(out["status"], "critical", "{step} {config}");
+            }
+        }
+    }
+    let e = err(
+        &ctx,
+        "step.cdc_backpressure",
+        json!({"source_id": "db", "threshold_lag_bytes": 1000.5}),
+    )
+    .await;
+    assert_field(&e, "threshold_lag_bytes");
     // 0 turns a check off
     p.set_lag("db", 10_000, 0).unwrap();
     let out = ok(

@@ -36,9 +36,10 @@ struct Config {
     action: Option<String>,
     #[serde(default)]
     thresholds: Option<ThresholdMap>,
-    #[serde(default)]
+    // Any whole JSON number (`1000000.0`, `1e6`): YAML and JSON writers differ.
+    #[serde(default, deserialize_with = "cdc_core::number::option_i64")]
     threshold_lag_bytes: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "cdc_core::number::option_i64")]
     threshold_lag_seconds: Option<i64>,
     #[serde(default)]
     warning_multiplier: Option<f64>,
