@@ -84,6 +84,28 @@ async fn connect_stores_config_snapshot_regenerates_disconnect_removes() {
 #[tokio::test]
 async fn bad_configs_are_clear_errors_naming_the_field() {
     let p = BentoProvider::new();
+    // every number has a range
+    for (option, field) in [
+        ("max_changes_per_poll: 0", "options.max_changes_per_poll"),
+        (
+            "restart_backoff_initial_ms: 18446744073709551615",
+            "options.restart_backoff_initial_ms",
+        ),
+        (
+            "restart_backoff_max_ms: 0",
+            "options.restart_backoff_max_ms",
+        ),
+        ("stderr_tail_lines: 100000000", "options.stderr_tail_lines"),
+        ("poll_interval: 99999999999h", "options.poll_interval"),
+    ] {
+        let err = p
+            .connect(&config(&format!(
+                "provider: bento\nsource_id: r\nsource_type: postgres\nconnection: postgres://h/d\noptions: {{ mode: delegated, {option} }}\n"
+            )))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(field), "{option}: {err}");
+    }
     let err = p
         .connect(&config(
             "provider: bento\nsource_id: d\nsource_type: dynamodb\noptions: { mode: delegated }\n",

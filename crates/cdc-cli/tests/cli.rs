@@ -71,7 +71,7 @@ fn every_example_renders_its_native_config_with_secrets_masked() {
     );
     assert_eq!(
         connector["table.include.list"],
-        "public.orders,public.customers"
+        "public\\.orders,public\\.customers"
     );
     assert!(!s.contains("change-me"), "password not masked: {s}");
     let out = run(&["render", &example("debezium.yaml"), "--show-secrets"]);

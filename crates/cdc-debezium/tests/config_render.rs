@@ -40,7 +40,7 @@ fn postgres_config_uses_debezium_3_names() {
         ("slot.name", "cdc_orders_db_eu"),
         ("publication.name", "cdc_orders_db_eu_pub"),
         ("publication.autocreate.mode", "filtered"),
-        ("table.include.list", "public.orders,[^.]+\\.users"),
+        ("table.include.list", "public\\.orders,[^.]+\\.users"),
         ("snapshot.mode", "initial"),
         ("tasks.max", "1"),
     ];
@@ -117,7 +117,7 @@ fn mysql_gets_a_stable_server_id_and_schema_history() {
         a["schema.history.internal.kafka.topic"],
         "Orders-DB.eu.schema-history"
     );
-    assert_eq!(a["table.include.list"], "inventory.customers");
+    assert_eq!(a["table.include.list"], "inventory\\.customers");
     let given = render(&cfg(
         "mariadb",
         &[],
@@ -157,7 +157,10 @@ fn sqlserver_and_mongodb() {
         m.connector.config["mongodb.connection.string"],
         "mongodb://u:topsecret@mongo:27017/?replicaSet=rs0"
     );
-    assert_eq!(m.connector.config["collection.include.list"], "shop.orders");
+    assert_eq!(
+        m.connector.config["collection.include.list"],
+        "shop\\.orders"
+    );
     assert!(!m.connector.masked()["mongodb.connection.string"].contains("topsecret"));
 }
 
@@ -223,6 +226,33 @@ fn errors_name_the_field() {
         assert!(e.contains(want), "{want}: {e}");
         assert!(e.contains("Orders-DB.eu"), "names the source: {e}");
     }
+    // every number has a range, checked before anything is rendered
+    let db = "postgres://u:p@db/x";
+    for (options, field) in [
+        (json!({"database": db, "tasks_max": 0}), "options.tasks_max"),
+        (
+            json!({"database": db, "request_timeout_ms": u64::MAX}),
+            "options.request_timeout_ms",
+        ),
+        (
+            json!({"database": db, "request_timeout_ms": 0}),
+            "options.request_timeout_ms",
+        ),
+        (
+            json!({"database": db, "retry": {"max_attempts": 0}}),
+            "options.retry.max_attempts",
+        ),
+        (
+            json!({"database": db, "retry": {"max_elapsed_ms": u64::MAX}}),
+            "options.retry.max_elapsed_ms",
+        ),
+        (json!({"database": db, "server_id": 0}), "options.server_id"),
+    ] {
+        let e = DebeziumSource::from_config(&cfg("postgres", &[], options.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(field), "{options}: {e}");
+    }
     let mut c = cfg("postgres", &[], json!({"database": "postgres://u:p@db/x"}));
     c.connection = "ftp://x".into();
     assert!(
@@ -231,4 +261,36 @@ fn errors_name_the_field() {
             .to_string()
             .contains("connection")
     );
+}
+
+#[test]
+fn a_table_name_never_widens_the_capture() {
+    let db = json!({"database": "postgres://u:p@db/x"});
+    // Regex metacharacters are escaped: the entry matches the table of that name only.
+    let c = render(&cfg("postgres", &["x|.*", "s.a+b", "$x"], db.clone()));
+    assert_eq!(c["table.include.list"], "x\\|\\.\\*,s\\.a\\+b,[^.]+\\.\\$x");
+    // A list separator or a config-provider reference cannot be a table name.
+    for (bad, field) in [
+        ("a,.*", "tables[0]"),
+        ("public.a,b", "tables[0]"),
+        ("${file:/etc/kafka/secrets.properties:pw}", "tables[0]"),
+    ] {
+        let e = DebeziumSource::from_config(&cfg("postgres", &[bad], db.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(field) && e.contains("cannot be a table name"),
+            "{bad}: {e}"
+        );
+    }
+    let signal = json!({"database": "postgres://u:p@db/x", "signal": {"table": "s.x,y"}});
+    let e = DebeziumSource::from_config(&cfg("postgres", &["t"], signal))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("options.signal.table"), "{e}");
+    // Patterns stay possible, explicitly: connector_config is passed through as written.
+    let explicit = json!({"database": "postgres://u:p@db/x",
+                          "connector_config": {"table.include.list": "public\\..*"}});
+    let c = render(&cfg("postgres", &["t"], explicit));
+    assert_eq!(c["table.include.list"], "public\\..*");
 }

@@ -56,7 +56,7 @@ async fn connect_puts_the_rendered_config_and_reconnect_is_idempotent() {
     assert_eq!(body["slot.name"], "cdc_orders_db");
     assert_eq!(body["publication.name"], "cdc_orders_db_pub");
     assert_eq!(body["publication.autocreate.mode"], "filtered");
-    assert_eq!(body["table.include.list"], "public.customers");
+    assert_eq!(body["table.include.list"], "public\\.customers");
     assert_eq!(body["snapshot.mode"], "initial");
     assert!(body.get("database.server.name").is_none());
     assert!(body.get("name").is_none());

@@ -34,7 +34,7 @@ async fn snapshot_of_tables_writes_an_execute_snapshot_signal() {
     assert_eq!(body["signal.data.collection"], "public.debezium_signal");
     assert_eq!(
         body["table.include.list"],
-        "public.customers,public.debezium_signal"
+        "public\\.customers,public\\.debezium_signal"
     );
 
     let report = p
@@ -58,7 +58,7 @@ async fn snapshot_of_tables_writes_an_execute_snapshot_signal() {
     let data: Value = serde_json::from_str(&data).unwrap();
     assert_eq!(
         data,
-        json!({"data-collections": ["public.customers", "public.orders"], "type": "incremental"})
+        json!({"data-collections": ["public\\.customers", "public\\.orders"], "type": "incremental"})
     );
 
     // A second signal gets its own id.

@@ -209,3 +209,37 @@ fn the_readme_example_is_a_valid_source() {
     assert_eq!(s.tables.len(), 2);
     assert_eq!(s.kinesis.unwrap().start, StartingPosition::TrimHorizon);
 }
+
+#[test]
+fn every_number_has_a_range_and_every_name_is_a_name() {
+    for (options, field) in [
+        (
+            json!({"ready_timeout_secs": u64::MAX}),
+            "options.ready_timeout_secs",
+        ),
+        (json!({"stop_timeout_secs": 0}), "options.stop_timeout_secs"),
+        (
+            json!({"poll_interval_ms": u64::MAX}),
+            "options.poll_interval_ms",
+        ),
+        (json!({"max_attempts": 0}), "options.max_attempts"),
+        (json!({"max_attempts": u32::MAX}), "options.max_attempts"),
+        (
+            json!({"endpoint_url": "http://u:p/w@127.0.0.1:5000"}),
+            "options.endpoint_url",
+        ),
+    ] {
+        let e = error(options.clone());
+        assert!(e.contains(field), "{options}: {e}");
+        assert!(!e.contains("p/w"), "{e}");
+    }
+    for bad in ["public.%", "%", "s.t[x]"] {
+        let mut c = config(json!({}));
+        c.tables = vec![bad.into()];
+        let e = DmsSource::from_config(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("tables[0]") && e.contains("wildcard"),
+            "{bad}: {e}"
+        );
+    }
+}

@@ -99,6 +99,9 @@ pub struct PostgresSlot {
 /// Builds the stream config of a source. (A snapshot regenerates it from a spec whose
 /// `tables` are the snapshot's tables.)
 pub fn generate(spec: &SourceSpec, options: &BentoOptions) -> Result<GeneratedStream, BentoError> {
+    options
+        .check_ranges()
+        .map_err(|(field, message)| spec.invalid(&field, message))?;
     let kind = spec.source_type.trim().to_ascii_lowercase();
     match (kind.as_str(), options.flavor) {
         ("postgres" | "postgresql", Flavor::Bento) => postgres::generate(spec, options),

@@ -3,8 +3,14 @@
 /// Checks a Go duration such as `500ms`, `1s`, `1m30s`: one or more number+unit pairs, units
 /// `ns`, `us`, `µs`, `ms`, `s`, `m`, `h`, and not zero.
 pub fn validate_go_duration(value: &str) -> Result<(), String> {
+    go_duration_secs(value).map(|_| ())
+}
+
+/// The length of a Go duration in seconds (see [`validate_go_duration`] for the syntax).
+pub fn go_duration_secs(value: &str) -> Result<f64, String> {
     let mut rest = value;
     let mut nonzero = false;
+    let mut total = 0.0_f64;
     if rest.is_empty() {
         return Err("empty duration; use a Go duration such as 500ms or 1s".into());
     }
@@ -22,19 +28,26 @@ pub fn validate_go_duration(value: &str) -> Result<(), String> {
             nonzero = true;
         }
         rest = &rest[digits..];
-        let unit = ["ns", "us", "µs", "ms", "s", "m", "h"]
-            .into_iter()
-            // `ms` must win over `m`: try the longer units first (the list is ordered so).
-            .find(|u| rest.starts_with(u))
-            .ok_or_else(|| {
-                format!("{value:?} has a number without a unit (ns, us, ms, s, m, h)")
-            })?;
+        let (unit, secs) = [
+            ("ns", 1e-9),
+            ("us", 1e-6),
+            ("µs", 1e-6),
+            ("ms", 1e-3),
+            ("s", 1.0),
+            ("m", 60.0),
+            ("h", 3600.0),
+        ]
+        .into_iter()
+        // `ms` must win over `m`: try the longer units first (the list is ordered so).
+        .find(|(u, _)| rest.starts_with(u))
+        .ok_or_else(|| format!("{value:?} has a number without a unit (ns, us, ms, s, m, h)"))?;
+        total += number.parse::<f64>().unwrap_or(0.0) * secs;
         rest = &rest[unit.len()..];
     }
     if !nonzero {
         return Err(format!("{value:?} is zero; the interval must be positive"));
     }
-    Ok(())
+    Ok(total)
 }
 
 #[cfg(test)]

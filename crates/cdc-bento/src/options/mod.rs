@@ -14,13 +14,15 @@
 //! ```
 
 mod duration;
+mod ranges;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use duration::validate_go_duration;
+pub use duration::{go_duration_secs, validate_go_duration};
+pub use ranges::{MAX_POLL_INTERVAL_SECS, OPTION_RANGES};
 
 /// The typed options of a Bento source. Unknown keys are rejected.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]

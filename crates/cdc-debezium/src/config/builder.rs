@@ -1,83 +1,20 @@
 //! Builds the Debezium 3.x connector config of a source: the build step from
-//! [`SourceConfig`] to the config Kafka Connect runs.
+//! [`cdc_core::SourceConfig`] to the config Kafka Connect runs.
 
 use std::fmt;
 
-use cdc_core::{SourceConfig, TableRef};
+use cdc_core::TableRef;
 use serde_json::Value;
 
 use super::dsn::DatabaseDsn;
+use super::kind::DatabaseKind;
 use super::options::DebeziumOptions;
+use super::tables::{check_table_name, include_entry, signal_collection};
 use crate::connect::ConnectorConfig;
 use crate::error::{DebeziumError, Result};
 
 /// What replaces a secret in a masked config.
 pub const MASKED: &str = "********";
-
-/// The database kinds Debezium connectors exist for here.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DatabaseKind {
-    /// PostgreSQL (`postgres`, `postgresql`).
-    Postgres,
-    /// MySQL.
-    MySql,
-    /// MariaDB (Debezium's own MariaDB connector).
-    MariaDb,
-    /// SQL Server (`sqlserver`, `mssql`).
-    SqlServer,
-    /// MongoDB (`mongodb`, `mongo`).
-    MongoDb,
-}
-
-impl DatabaseKind {
-    /// Parses a `source_type`.
-    pub fn parse(source_type: &str) -> Option<Self> {
-        Some(match source_type.to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" | "pg" => Self::Postgres,
-            "mysql" => Self::MySql,
-            "mariadb" => Self::MariaDb,
-            "sqlserver" | "mssql" => Self::SqlServer,
-            "mongodb" | "mongo" => Self::MongoDb,
-            _ => return None,
-        })
-    }
-
-    /// The `connector.class`.
-    pub fn connector_class(self) -> &'static str {
-        match self {
-            Self::Postgres => "io.debezium.connector.postgresql.PostgresConnector",
-            Self::MySql => "io.debezium.connector.mysql.MySqlConnector",
-            Self::MariaDb => "io.debezium.connector.mariadb.MariaDbConnector",
-            Self::SqlServer => "io.debezium.connector.sqlserver.SqlServerConnector",
-            Self::MongoDb => "io.debezium.connector.mongodb.MongoDbConnector",
-        }
-    }
-
-    /// The default port.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Self::Postgres => 5432,
-            Self::MySql | Self::MariaDb => 3306,
-            Self::SqlServer => 1433,
-            Self::MongoDb => 27017,
-        }
-    }
-
-    /// The name used in `source_type`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Postgres => "postgres",
-            Self::MySql => "mysql",
-            Self::MariaDb => "mariadb",
-            Self::SqlServer => "sqlserver",
-            Self::MongoDb => "mongodb",
-        }
-    }
-
-    fn needs_schema_history(self) -> bool {
-        matches!(self, Self::MySql | Self::MariaDb | Self::SqlServer)
-    }
-}
 
 /// A rendered connector: name and config, with the keys that hold secrets.
 #[derive(Clone, PartialEq, Eq)]
@@ -139,93 +76,6 @@ impl ConnectorSpec {
 
 /// Whether a property holds a secret: the documented list of [`cdc_core::secret`].
 pub use cdc_core::secret::is_secret_key;
-
-/// A Debezium source after its config was read and checked: everything the provider needs.
-/// `Debug` masks the Connect URL's userinfo and every secret of the options and connector.
-#[derive(Clone)]
-pub struct DebeziumSource {
-    /// The source id.
-    pub source_id: String,
-    /// The database kind.
-    pub kind: DatabaseKind,
-    /// The typed options.
-    pub options: DebeziumOptions,
-    /// Base URL of Kafka Connect (from `connection`).
-    pub connect_url: url::Url,
-    /// The connector to apply.
-    pub connector: ConnectorSpec,
-    /// The tables captured.
-    pub tables: Vec<TableRef>,
-}
-
-impl fmt::Debug for DebeziumSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DebeziumSource")
-            .field("source_id", &self.source_id)
-            .field("kind", &self.kind)
-            .field("options", &self.options)
-            .field(
-                "connect_url",
-                &cdc_core::secret::redact(self.connect_url.as_str()),
-            )
-            .field("connector", &self.connector)
-            .field("tables", &self.tables)
-            .finish()
-    }
-}
-
-impl DebeziumSource {
-    /// Reads and checks a source config and renders its connector. Every error names the
-    /// field; nothing contacts Kafka Connect (this is what a `cdc render` prints).
-    pub fn from_config(cfg: &SourceConfig) -> Result<Self> {
-        let sid = cfg.source_id.clone();
-        let err = |field: &str, message: String| DebeziumError::Config {
-            source_id: sid.clone(),
-            field: field.to_owned(),
-            message,
-        };
-        cfg.validate().map_err(|e| err("source", e.to_string()))?;
-        let kind = DatabaseKind::parse(&cfg.source_type).ok_or_else(|| {
-            err(
-                "source_type",
-                format!(
-                    "{:?} is not supported by Debezium here; use postgres, mysql, mariadb, sqlserver or mongodb",
-                    cfg.source_type
-                ),
-            )
-        })?;
-        let options: DebeziumOptions = cfg
-            .typed_options()
-            .map_err(|e| err("options", e.to_string()))?;
-        let connect_url = parse_connect_url(cfg.connection.expose())
-            .map_err(|m| err("connection", format!("{m} (got {})", cfg.connection)))?;
-        let tables = cfg.table_refs().map_err(|e| err("tables", e.to_string()))?;
-        let connector = render(&sid, kind, &tables, &options)?;
-        Ok(Self {
-            source_id: sid,
-            kind,
-            options,
-            connect_url,
-            connector,
-            tables,
-        })
-    }
-}
-
-/// The Kafka Connect base URL: `http(s)://host:port[/prefix]`.
-fn parse_connect_url(raw: &str) -> std::result::Result<url::Url, String> {
-    if raw.is_empty() {
-        return Err("the Kafka Connect REST URL is required (e.g. http://connect:8083)".into());
-    }
-    let url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "the Kafka Connect REST URL must be http or https, not {:?}",
-            url.scheme()
-        ));
-    }
-    Ok(url)
-}
 
 /// Renders the connector config.
 pub fn render(
@@ -347,15 +197,19 @@ pub fn render(
     }
 
     // Tables (and the signaling table, which must be captured for the source channel).
-    let mut include: Vec<String> = tables.iter().map(|t| include_entry(kind, t)).collect();
+    for (i, t) in tables.iter().enumerate() {
+        check_table_name(t).map_err(|m| err(&format!("tables[{i}]"), m))?;
+    }
+    let mut include: Vec<String> = tables.iter().map(include_entry).collect();
     if let Some(sig) = &options.signal {
         let t = TableRef::parse(&sig.table).map_err(|m| err("options.signal.table", m))?;
+        check_table_name(&t).map_err(|m| err("options.signal.table", m))?;
         set(
             "signal.data.collection",
             signal_collection(kind, &t, dsn.as_ref()),
         );
         if !include.is_empty() {
-            include.push(include_entry(kind, &t));
+            include.push(include_entry(&t));
         }
     }
     if !include.is_empty() {
@@ -463,29 +317,6 @@ pub fn render(
     }
     c.remove("name");
     Ok(ConnectorSpec { name, config: c })
-}
-
-/// A `table.include.list` entry: Debezium matches `schema.table` (regex, whole id); a name
-/// without schema matches that table in any schema.
-fn include_entry(kind: DatabaseKind, t: &TableRef) -> String {
-    match (&t.schema, kind) {
-        (Some(s), _) => format!("{s}.{}", t.name),
-        (None, _) => format!("[^.]+\\.{}", t.name),
-    }
-}
-
-/// `signal.data.collection`: `schema.table` (PostgreSQL), `db.table` (MySQL),
-/// `db.schema.table` (SQL Server, fully qualified).
-fn signal_collection(kind: DatabaseKind, t: &TableRef, dsn: Option<&DatabaseDsn>) -> String {
-    let schema = t.schema.clone().unwrap_or_else(|| match kind {
-        DatabaseKind::Postgres => "public".into(),
-        DatabaseKind::SqlServer => "dbo".into(),
-        _ => dsn.and_then(|d| d.dbname.clone()).unwrap_or_default(),
-    });
-    match (kind, dsn.and_then(|d| d.dbname.as_deref())) {
-        (DatabaseKind::SqlServer, Some(db)) => format!("{db}.{schema}.{}", t.name),
-        _ => format!("{schema}.{}", t.name),
-    }
 }
 
 /// Lower case, `[a-z0-9_]` only: what PostgreSQL slot and publication names allow.

@@ -4,11 +4,16 @@
 
 mod builder;
 mod dsn;
+mod kind;
 mod options;
+mod source;
+mod tables;
 
 pub use builder::{
-    ConnectorSpec, DatabaseKind, DebeziumSource, MASKED, derived_server_id, is_secret_key, render,
-    sanitize_identifier,
+    ConnectorSpec, MASKED, derived_server_id, is_secret_key, render, sanitize_identifier,
 };
 pub use dsn::{DatabaseDsn, is_config_provider_ref};
+pub use kind::DatabaseKind;
 pub use options::{DebeziumOptions, SchemaHistoryOptions, SignalOptions};
+pub use source::{DebeziumSource, OPTION_RANGES};
+pub use tables::{check_table_name, include_entry, regex_escape};

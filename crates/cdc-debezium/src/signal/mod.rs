@@ -4,17 +4,18 @@
 use cdc_core::TableRef;
 use serde_json::json;
 
-use crate::config::{DatabaseKind, SignalOptions};
+use crate::config::{DatabaseKind, SignalOptions, check_table_name, regex_escape};
 use crate::error::{DebeziumError, Result};
 
 /// The `data` of an incremental `execute-snapshot` signal for these tables
-/// (`schema.table`; PostgreSQL tables without a schema get `public`).
+/// (`schema.table`; PostgreSQL tables without a schema get `public`). Debezium reads
+/// `data-collections` as regular expressions: each name is escaped to match only itself.
 pub fn execute_snapshot_data(tables: &[TableRef]) -> String {
     let collections: Vec<String> = tables
         .iter()
-        .map(|t| match &t.schema {
-            Some(s) => format!("{s}.{}", t.name),
-            None => format!("public.{}", t.name),
+        .map(|t| {
+            let schema = t.schema.as_deref().unwrap_or("public");
+            format!("{}\\.{}", regex_escape(schema), regex_escape(&t.name))
         })
         .collect();
     json!({"data-collections": collections, "type": "incremental"}).to_string()
@@ -39,6 +40,14 @@ pub async fn send_execute_snapshot(
         operation: "snapshot of chosen tables (signal)".into(),
         reason,
     };
+    // Tables may come from event data (a step's `tables: ${event...}`): names, never patterns.
+    for (i, t) in tables.iter().enumerate() {
+        check_table_name(t).map_err(|message| DebeziumError::Config {
+            source_id: source_id.to_owned(),
+            field: format!("tables[{i}]"),
+            message,
+        })?;
+    }
     if kind != DatabaseKind::Postgres {
         return Err(unsupported(format!(
             "writing signals to a {} signaling table is not supported yet; only PostgreSQL is",

@@ -9,10 +9,17 @@ use super::{
     AwsSettings, DEFAULT_KINESIS_MAX_RECORDS, DEFAULT_KINESIS_POLL_INTERVAL_MS,
     DEFAULT_KINESIS_RETRY_BACKOFF_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_READY_TIMEOUT_SECS,
     DEFAULT_STOP_TIMEOUT_SECS, DmsOptions, DmsSource, KinesisSettings, WaitSettings,
-    table_mappings, task_identifier,
+    check_table_name, table_mappings, task_identifier,
 };
 use crate::api::{CreateTaskRequest, MigrationType};
 use crate::error::DmsError;
+
+/// Largest `ready_timeout_secs` / `stop_timeout_secs`: a day.
+pub const MAX_TIMEOUT_SECS: u64 = 86_400;
+/// Largest `poll_interval_ms`, `kinesis_poll_interval_ms`, `kinesis_retry_backoff_ms`: an hour.
+pub const MAX_INTERVAL_MS: u64 = 3_600_000;
+/// Largest `max_attempts`.
+pub const MAX_ATTEMPTS: u32 = 100;
 
 /// Whether an `http(s)://` URL has userinfo (an `@` before the path).
 fn has_userinfo(url: &str) -> bool {
@@ -147,17 +154,30 @@ impl DmsSource {
             }
             other => other.map(str::to_owned),
         };
-        if opts.max_attempts == Some(0) {
+        if let Some(n) = opts.max_attempts
+            && !(1..=MAX_ATTEMPTS).contains(&n)
+        {
             return Err(err(
                 "options.max_attempts",
-                "must be at least 1 (1 turns retries off)".into(),
+                format!("{n} is outside 1..={MAX_ATTEMPTS} (1 turns retries off)"),
             ));
         }
 
-        let positive = |v: Option<u64>, default: u64, field: &str| match v {
-            Some(0) => Err(err(&format!("options.{field}"), "must be positive".into())),
-            Some(v) => Ok(v),
-            None => Ok(default),
+        // Every duration has a range: a huge one would overflow a deadline.
+        let positive = |v: Option<u64>, default: u64, field: &str| {
+            let max = if field.ends_with("_secs") {
+                MAX_TIMEOUT_SECS
+            } else {
+                MAX_INTERVAL_MS
+            };
+            match v {
+                Some(v) if !(1..=max).contains(&v) => Err(err(
+                    &format!("options.{field}"),
+                    format!("{v} is outside 1..={max}"),
+                )),
+                Some(v) => Ok(v),
+                None => Ok(default),
+            }
         };
         let waits = WaitSettings {
             ready_timeout: Duration::from_secs(positive(
@@ -260,6 +280,9 @@ impl DmsSource {
             }
             other => DmsError::config(source_id, "tables", other.to_string()),
         })?;
+        for (i, t) in tables.iter().enumerate() {
+            check_table_name(t).map_err(|m| err(&format!("tables[{i}]"), m))?;
+        }
         let identifier = task_identifier(source_id).map_err(|m| err("source_id", m))?;
 
         Ok(Self {

@@ -1,4 +1,10 @@
 //! Table mappings: the selection rules of a task, built from the source's `tables`.
+//!
+//! DMS matches `schema-name` and `table-name` as patterns: `%` is any run of characters, `_`
+//! any one character, `[ab]` a set. A configured name is a name: `_` is written `[_]` (the
+//! documented literal underscore), and `%`, `[` and `]`, which have no documented escape,
+//! are refused ([`check_table_name`]). A table without schema is the one place a wildcard is
+//! meant: `%` for its schema, "that table in any schema", as documented for `tables`.
 
 use cdc_core::TableRef;
 use serde::Serialize;
@@ -7,37 +13,58 @@ use serde::Serialize;
 const WILDCARD: &str = "%";
 
 #[derive(Serialize)]
-struct TableMappings<'a> {
-    rules: Vec<SelectionRule<'a>>,
+struct TableMappings {
+    rules: Vec<SelectionRule>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
-struct SelectionRule<'a> {
+struct SelectionRule {
     rule_type: &'static str,
     rule_id: String,
     rule_name: String,
-    object_locator: ObjectLocator<'a>,
+    object_locator: ObjectLocator,
     rule_action: &'static str,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
-struct ObjectLocator<'a> {
-    schema_name: &'a str,
-    table_name: &'a str,
+struct ObjectLocator {
+    schema_name: String,
+    table_name: String,
 }
 
-/// The table mappings JSON: one `include` selection rule per table (`schema.table`; a table
-/// without a schema matches it in every schema through `%`), or one rule for `%.%` when no
-/// table is given.
+/// Refuses a name DMS would read as a pattern that no escape keeps a name; says why.
+pub fn check_table_name(t: &TableRef) -> Result<(), String> {
+    let full = t.to_string();
+    match full.chars().find(|c| matches!(c, '%' | '[' | ']')) {
+        Some(c) => Err(format!(
+            "table name {full:?} holds {c:?}, a DMS wildcard character: a table name is a \
+             name, never a pattern (write the table names one by one)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A name as a DMS pattern matching only itself.
+fn literal(name: &str) -> String {
+    name.replace('_', "[_]")
+}
+
+/// The table mappings JSON: one `include` selection rule per table (`schema.table`, each
+/// written to match only itself; a table without a schema matches it in every schema through
+/// `%`), or one rule for `%.%` when no table is given. The names must have passed
+/// [`check_table_name`].
 pub fn table_mappings(tables: &[TableRef]) -> String {
-    let locators: Vec<(&str, &str)> = if tables.is_empty() {
-        vec![(WILDCARD, WILDCARD)]
+    let locators: Vec<(String, String)> = if tables.is_empty() {
+        vec![(WILDCARD.to_owned(), WILDCARD.to_owned())]
     } else {
         tables
             .iter()
-            .map(|t| (t.schema.as_deref().unwrap_or(WILDCARD), t.name.as_str()))
+            .map(|t| {
+                let schema = t.schema.as_deref().map_or(WILDCARD.to_owned(), literal);
+                (schema, literal(&t.name))
+            })
             .collect()
     };
     let rules = locators
@@ -87,5 +114,21 @@ mod tests {
             json!({"schema-name": "%", "table-name": "users"})
         );
         assert_eq!(rules[1]["rule-id"], "2");
+    }
+
+    #[test]
+    fn names_match_only_themselves() {
+        let tables = [TableRef::parse("my_schema.order_items").unwrap()];
+        let v: Value = serde_json::from_str(&table_mappings(&tables)).unwrap();
+        assert_eq!(
+            v["rules"][0]["object-locator"],
+            json!({"schema-name": "my[_]schema", "table-name": "order[_]items"})
+        );
+        for bad in ["public.%", "%", "s.a[bc]", "x]"] {
+            let t = TableRef::parse(bad).unwrap();
+            let err = check_table_name(&t).unwrap_err();
+            assert!(err.contains("wildcard"), "{bad}: {err}");
+        }
+        assert!(check_table_name(&TableRef::parse("public.orders").unwrap()).is_ok());
     }
 }

@@ -25,8 +25,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+pub use build::{MAX_ATTEMPTS, MAX_INTERVAL_MS, MAX_TIMEOUT_SECS};
 pub use identifier::{MAX_TASK_IDENTIFIER_LEN, is_valid_identifier, task_identifier};
-pub use mappings::table_mappings;
+pub use mappings::{check_table_name, table_mappings};
 
 use crate::api::{CreateTaskRequest, MigrationType};
 

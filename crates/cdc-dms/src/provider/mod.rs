@@ -730,6 +730,7 @@ fn tables_to_reload(
     for (i, raw) in tables.iter().enumerate() {
         let field = format!("tables[{i}]");
         let t = TableRef::parse(raw).map_err(|m| DmsError::config(sid, &field, m))?;
+        crate::config::check_table_name(&t).map_err(|m| DmsError::config(sid, &field, m))?;
         let schema = match &t.schema {
             Some(s) => s.clone(),
             None => {

@@ -1,0 +1,52 @@
+//! The documented range of every number of [`BentoOptions`], checked before a config is
+//! generated (so by `cdc validate` too): nothing later overflows a timer or a buffer.
+//!
+//! | option | range |
+//! |---|---|
+//! | `max_changes_per_poll` | 1 ..= 1 000 000 |
+//! | `restart_backoff_initial_ms`, `restart_backoff_max_ms` | 1 ..= 3 600 000 (an hour) |
+//! | `stderr_tail_lines` | 1 ..= 10 000 |
+//! | `poll_interval` | more than 0, at most 24h |
+
+use super::BentoOptions;
+use super::duration::go_duration_secs;
+
+/// `(option, min, max)` of the whole-number options.
+pub const OPTION_RANGES: &[(&str, u64, u64)] = &[
+    ("max_changes_per_poll", 1, 1_000_000),
+    ("restart_backoff_initial_ms", 1, 3_600_000),
+    ("restart_backoff_max_ms", 1, 3_600_000),
+    ("stderr_tail_lines", 1, 10_000),
+];
+
+/// Longest `poll_interval`, in seconds.
+pub const MAX_POLL_INTERVAL_SECS: f64 = 86_400.0;
+
+impl BentoOptions {
+    /// The first option out of its range, as `(field, message)`.
+    pub fn check_ranges(&self) -> Result<(), (String, String)> {
+        let values = [
+            u64::from(self.max_changes_per_poll),
+            self.restart_backoff_initial_ms,
+            self.restart_backoff_max_ms,
+            self.stderr_tail_lines as u64,
+        ];
+        for (&(field, min, max), v) in OPTION_RANGES.iter().zip(values) {
+            if !(min..=max).contains(&v) {
+                return Err((
+                    format!("options.{field}"),
+                    format!("{v} is outside {min}..={max}"),
+                ));
+            }
+        }
+        let field = || "options.poll_interval".to_owned();
+        let secs = go_duration_secs(&self.poll_interval).map_err(|m| (field(), m))?;
+        if secs > MAX_POLL_INTERVAL_SECS {
+            return Err((
+                field(),
+                format!("{:?} is longer than 24h", self.poll_interval),
+            ));
+        }
+        Ok(())
+    }
+}
