@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cdc_core::SecretString;
+use cdc_core::{Secret, SecretString};
 
 use super::tls::SslMode;
 use crate::error::{PostgresError, Result};
@@ -24,8 +24,8 @@ pub struct ConnParams {
     pub port: u16,
     /// Role to connect as.
     pub user: String,
-    /// Password, when the server asks for one.
-    pub password: Option<SecretString>,
+    /// Password, when the server asks for one (a [`Secret`]: it never shows, whatever it holds).
+    pub password: Option<Secret>,
     /// Database.
     pub dbname: String,
     /// `sslmode`, when the string sets it.
@@ -113,7 +113,7 @@ impl ConnParams {
                     }
                 }
                 "user" => p.user = value,
-                "password" => p.password = Some(SecretString::new(value)),
+                "password" => p.password = Some(Secret::new(value)),
                 "dbname" => p.dbname = value,
                 "sslmode" => p.sslmode = Some(SslMode::parse(&value).map_err(|_| {
                     err("sslmode is not one of disable, prefer, require, verify-ca, verify-full")
