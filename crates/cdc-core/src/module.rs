@@ -3,15 +3,15 @@
 use std::sync::Arc;
 
 use crate::config::SourceConfig;
-use crate::error::Result;
+use crate::error::{CdcError, Result};
 use crate::factory::ProviderFactory;
 use crate::provider::CdcProvider;
 use crate::registry::SourceRegistry;
 
 /// A validated source config with the provider built for it.
 ///
-/// `start` connects then registers the source (and disconnects again if registering fails);
-/// `stop` unregisters then disconnects.
+/// `start` connects then registers the source (and disconnects again if registering fails;
+/// a second `start` of a running source does nothing); `stop` unregisters then disconnects.
 pub struct SourceModule {
     config: SourceConfig,
     provider: Arc<dyn CdcProvider>,
@@ -79,10 +79,23 @@ impl SourceModule {
 
     /// Connects the source, then registers it. If registering fails (the id is taken), the
     /// connection just made is undone and the registration error returned.
+    ///
+    /// Starting a source that this module already started (it is registered with this
+    /// module's provider) is a no-op that leaves it running: it neither connects again nor,
+    /// above all, undoes anything. A source id registered by another provider is an
+    /// [`CdcError::AlreadyExists`] error, found before anything is connected.
     pub async fn start(&self) -> Result<()> {
         let id = self.source_id();
+        if let Ok(registered) = self.registry.lookup(id) {
+            if Arc::ptr_eq(&registered, &self.provider) {
+                tracing::debug!(source_id = id, "source already started: nothing to do");
+                return Ok(());
+            }
+            return Err(CdcError::already_exists(id, self.provider.name()));
+        }
         self.provider.connect(&self.config).await?;
         if let Err(e) = self.registry.register(id, Arc::clone(&self.provider)) {
+            // Another start registered the id between the lookup and now.
             if let Err(undo) = self.provider.disconnect(id).await {
                 tracing::warn!(source_id = id, error = %undo, "disconnect after failed registration failed");
             }

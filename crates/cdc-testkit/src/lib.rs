@@ -8,6 +8,8 @@
 //!   and deleted on [`PgCluster::stop`] or on drop (also when the test panics).
 //! - [`free_port`], [`wait_for_port`]: loopback port helpers for emulators (moto, …).
 //! - [`ChildGuard`]: kills a spawned process (and its process group) when dropped.
+//! - [`conformance`]: the provider contract, one check per clause, and
+//!   [`provider_conformance!`] to run them all against a provider.
 //!
 //! Missing PostgreSQL binaries are an error ([`TestkitError::BinariesNotFound`]) that says what
 //! to install: suites fail loudly instead of skipping.
@@ -22,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod conformance;
 pub mod error;
 pub mod postgres;
 pub mod process;

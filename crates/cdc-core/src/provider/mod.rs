@@ -15,6 +15,12 @@ use crate::status::{CdcStatus, SchemaVersion};
 ///
 /// Used as `Arc<dyn CdcProvider>`. One provider value may run several sources, told apart by
 /// `source_id`.
+///
+/// The contract every provider keeps (checked for each by `cdc_testkit::conformance`):
+/// `status` of a source the provider does not know is state `not_found`, not an error;
+/// `subscribe`, `disconnect`, `snapshot` and `schema_history` of such a source are errors;
+/// `schema_history` with an empty table means every table; and a second
+/// [`SourceModule::start`](crate::SourceModule::start) of a running source is a no-op.
 #[async_trait]
 pub trait CdcProvider: Send + Sync {
     /// The provider name (`memory`, `debezium`, ...), as in [`SourceConfig::provider`].
@@ -37,8 +43,9 @@ pub trait CdcProvider: Send + Sync {
     /// when `table` is empty.
     async fn schema_history(&self, source_id: &str, table: &str) -> Result<Vec<SchemaVersion>>;
 
-    /// Subscribes `handler` to the events of a connected source. Several handlers per source
-    /// each receive every event, in order; see [`crate::dispatch`] for the failure policy.
+    /// Subscribes `handler` to the events of a connected source (an unknown source is an
+    /// error). Several handlers per source each receive every event, in order; see
+    /// [`crate::dispatch`] for the failure policy.
     fn subscribe(&self, source_id: &str, handler: Arc<dyn EventHandler>) -> Result<Subscription>;
 
     /// The pause/resume capability, when the provider has it (Go's `ThrottleableProvider`).

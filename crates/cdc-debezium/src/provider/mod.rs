@@ -242,7 +242,10 @@ impl CdcProvider for DebeziumProvider {
     }
 
     async fn status(&self, source_id: &str) -> Result<CdcStatus, CdcError> {
-        let e = self.entry(source_id)?;
+        // An unknown source is a status, not an error (the trait's contract).
+        let Ok(e) = self.entry(source_id) else {
+            return Ok(CdcStatus::not_found(source_id, PROVIDER));
+        };
         let mut st = match e.client.status(&e.source.connector.name).await {
             Ok(s) => status_map::map_status(source_id, &s),
             Err(err) if err.is_not_found() => {
@@ -286,11 +289,17 @@ impl CdcProvider for DebeziumProvider {
         table: &str,
     ) -> Result<Vec<SchemaVersion>, CdcError> {
         let e = self.entry(source_id)?;
+        // An empty table means every table (the trait's contract).
+        let want = match table {
+            "" => None,
+            t => Some(
+                cdc_core::TableRef::parse(t).map_err(|m| CdcError::InvalidConfig {
+                    field: "table".into(),
+                    message: m,
+                })?,
+            ),
+        };
         let history = lock(&e.history);
-        let want = cdc_core::TableRef::parse(table).map_err(|m| CdcError::InvalidConfig {
-            field: "table".into(),
-            message: m,
-        })?;
         let mut out: Vec<SchemaVersion> = history
             .iter()
             .filter(|(qualified, _)| {
@@ -298,7 +307,7 @@ impl CdcProvider for DebeziumProvider {
                     Some((s, t)) => (Some(s), t),
                     None => (None, qualified.as_str()),
                 };
-                want.matches(s, t)
+                want.as_ref().is_none_or(|w| w.matches(s, t))
             })
             .flat_map(|(_, v)| v.iter().cloned())
             .collect();
@@ -311,6 +320,8 @@ impl CdcProvider for DebeziumProvider {
         source_id: &str,
         handler: Arc<dyn EventHandler>,
     ) -> Result<Subscription, CdcError> {
+        // A source the provider does not know is an error (the trait's contract).
+        self.entry(source_id)?;
         Ok(self.subscribers_of(source_id).subscribe(handler))
     }
 
