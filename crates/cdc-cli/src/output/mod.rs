@@ -62,9 +62,14 @@ impl Printer {
                     .or(event.before.as_ref())
                     .map(|v| format!(" {v}"))
                     .unwrap_or_default();
-                let what = match &event.control {
-                    Some(kind) => format!("{} {kind}", event.action()),
-                    None => format!("{} {}", event.action(), event.qualified_table()),
+                let what = match (&event.control, event.qualified_table()) {
+                    (Some(kind), _) => format!("{} {kind}", event.action()),
+                    // No table (DROP DATABASE, USE): say so, with the schema it names.
+                    (None, t) if t.is_empty() => match &event.schema {
+                        Some(s) => format!("{} (no table; schema {s})", event.action()),
+                        None => format!("{} (no table)", event.action()),
+                    },
+                    (None, t) => format!("{} {t}", event.action()),
                 };
                 let line = format!("[{trigger}] {} {what}{row}", event.source_id);
                 terminal_safe(&line).into_owned()
@@ -106,5 +111,21 @@ impl Printer {
     /// Resolves once every record emitted before is written.
     pub async fn flush(&self) {
         self.out.flush().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cdc::Operation;
+
+    #[test]
+    fn an_event_about_no_table_says_so_instead_of_db_dot() {
+        let p = Printer::new(Format::Text).unwrap();
+        let mut e = ChangeEvent::new("s", Operation::SchemaChange, "");
+        e.schema = Some("inventory".into());
+        let line = p.event("t", &e, &e.to_go_json());
+        assert!(line.ends_with("(no table; schema inventory)"), "{line}");
+        assert!(!line.contains("inventory."), "{line}");
     }
 }

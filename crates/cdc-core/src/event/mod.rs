@@ -238,10 +238,11 @@ impl ChangeEvent {
         self
     }
 
-    /// `schema.table`, or just `table` without a schema.
+    /// `schema.table`, or just `table` without a schema; empty for an event about no table
+    /// (a `DROP DATABASE`, a transaction marker), even when it names a schema (never `db.`).
     pub fn qualified_table(&self) -> String {
         match &self.schema {
-            Some(s) if !s.is_empty() => format!("{s}.{}", self.table),
+            Some(s) if !s.is_empty() && !self.table.is_empty() => format!("{s}.{}", self.table),
             _ => self.table.clone(),
         }
     }
@@ -304,6 +305,9 @@ mod tests {
         let back: ChangeEvent = serde_json::from_str(&text).unwrap();
         assert_eq!(back, e);
         assert_eq!(e.qualified_table(), "public.orders");
+        let mut no_table = ChangeEvent::new("s", Operation::SchemaChange, "");
+        no_table.schema = Some("inventory".into());
+        assert_eq!(no_table.qualified_table(), "", "never `inventory.`");
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["operation"], "update");
         assert_eq!(v["commit_time"], "2026-03-01T12:00:00Z");

@@ -137,6 +137,9 @@ pub struct Source<'a> {
     /// MySQL binlog position.
     #[serde(default)]
     pub pos: Option<i64>,
+    /// MySQL: the row within the binlog event (a multi-row event holds several).
+    #[serde(default)]
+    pub row: Option<i64>,
     /// MySQL GTID.
     #[serde(borrow, default)]
     pub gtid: Option<Cow<'a, str>>,

@@ -172,7 +172,7 @@ impl Decoder {
             return self.change(&ctx, env, schema.as_deref(), key).map(Some);
         }
         if env.ddl.is_some() || env.table_changes.is_some() {
-            return self.schema_change(&ctx, env).map(Some);
+            return self.schema_change(&ctx, env, key).map(Some);
         }
         if env.status.is_some() && env.id.is_some() {
             return self.transaction(&ctx, env).map(Some);
@@ -381,9 +381,10 @@ impl Decoder {
     }
 
     fn schema_change<const EAGER: bool>(
-        &self,
+        &mut self,
         ctx: &Ctx<'_>,
         env: &mut Envelope<'_, EAGER>,
+        key: Option<&[u8]>,
     ) -> Result<ChangeEvent> {
         let source: Box<Source<'_>> = ctx.source(env.source.take())?.unwrap_or_default();
         let ddl: Option<Cow<'_, str>> = ctx.field(env.ddl, "ddl")?;
@@ -415,6 +416,8 @@ impl Decoder {
                 .unwrap_or_default();
         }
         fill_source(&mut e, &source);
+        // The record key (`{"databaseName": ...}`) says which database the change is about.
+        e.key = self.key(ctx.topic, key)?;
         e.metadata.insert(
             "ddl".into(),
             Value::String(ddl.map(Cow::into_owned).unwrap_or_default()),
@@ -675,12 +678,19 @@ fn pg_lsn(lsn: u64) -> String {
 
 /// Position, commit time, transaction id and snapshot flag from the source block.
 fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
+    // MySQL: `file:pos:row`, never the GTID alone: every row of one multi-row binlog event
+    // shares the file, the position and the GTID; only `row` tells them apart.
     if let Some(lsn) = s.lsn {
         e.position = Some(Position::new(pg_lsn(lsn as u64)));
-    } else if let Some(gtid) = s.gtid.as_ref().filter(|g| !g.is_empty()) {
+    } else if s.file.is_none()
+        && let Some(gtid) = s.gtid.as_ref().filter(|g| !g.is_empty())
+    {
         e.position = Some(Position::new(gtid.to_string()));
     } else if let (Some(file), Some(pos)) = (&s.file, s.pos) {
-        e.position = Some(Position::new(format!("{file}:{pos}")));
+        e.position = Some(Position::new(format!(
+            "{file}:{pos}:{}",
+            s.row.unwrap_or(0)
+        )));
     } else if let Some(lsn) = s.change_lsn.as_ref().or(s.commit_lsn.as_ref()) {
         e.position = Some(Position::new(lsn.to_string()));
     }

@@ -1,0 +1,89 @@
+//! The decoder's edges: positions that tell apart the rows of one multi-row MySQL binlog
+//! event, schema-change records keeping their key, and events about no table.
+
+use cdc_core::Operation;
+use cdc_debezium::decode::Decoder;
+use serde_json::json;
+
+/// A MySQL row change at `file:pos`, row `row`, all in one GTID transaction.
+fn mysql_insert(id: i64, row: i64) -> String {
+    json!({
+        "before": null, "after": {"id": id}, "op": "c", "ts_ms": 2,
+        "source": {"connector": "mysql", "db": "inventory", "table": "customers", "ts_ms": 1,
+                   "server_id": 223344, "gtid": "3e11fa47-71ca-11e1-9e33-c80aa9429562:23",
+                   "file": "mysql-bin.000003", "pos": 1088, "row": row}
+    })
+    .to_string()
+}
+
+#[test]
+fn rows_of_one_multi_row_binlog_event_have_different_positions() {
+    let mut d = Decoder::new("s");
+    let positions: Vec<String> = (0..3)
+        .map(|row| {
+            let e = d
+                .decode(
+                    "m.inventory.customers",
+                    None,
+                    Some(mysql_insert(row + 1, row).as_bytes()),
+                )
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                e.transaction_id.as_deref(),
+                Some("3e11fa47-71ca-11e1-9e33-c80aa9429562:23"),
+                "the GTID stays the transaction"
+            );
+            e.position.unwrap().as_str().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        positions,
+        [
+            "mysql-bin.000003:1088:0",
+            "mysql-bin.000003:1088:1",
+            "mysql-bin.000003:1088:2"
+        ]
+    );
+}
+
+#[test]
+fn schema_changes_keep_their_record_key_and_an_event_about_no_table_has_no_table() {
+    let mut d = Decoder::new("s");
+    let key = json!({"databaseName": "inventory"}).to_string();
+    let drop_database = json!({
+        "source": {"connector": "mysql", "db": "inventory", "ts_ms": 1, "file": "mysql-bin.000003",
+                   "pos": 2000, "row": 0},
+        "ts_ms": 2, "databaseName": "inventory", "schemaName": null,
+        "ddl": "DROP DATABASE inventory", "tableChanges": []
+    })
+    .to_string();
+    let e = d
+        .decode("m", Some(key.as_bytes()), Some(drop_database.as_bytes()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.operation, Operation::SchemaChange);
+    assert_eq!(e.key.as_ref().unwrap()["databaseName"], "inventory");
+    assert_eq!(e.schema.as_deref(), Some("inventory"));
+    assert_eq!(e.table, "");
+    assert_eq!(e.qualified_table(), "", "never \"inventory.\"");
+    let go = e.to_go_json();
+    assert_eq!(go["table"], "");
+    assert_eq!(go["key"]["databaseName"], "inventory");
+    assert_eq!(e.metadata["ddl"], "DROP DATABASE inventory");
+
+    // A schema change about a table keeps the key too, and names the table.
+    let alter = json!({
+        "source": {"connector": "mysql", "db": "inventory", "table": "customers", "ts_ms": 1,
+                   "file": "mysql-bin.000003", "pos": 2100, "row": 0},
+        "ts_ms": 2, "databaseName": "inventory", "ddl": "ALTER TABLE customers ADD c INT",
+        "tableChanges": [{"type": "ALTER", "id": "\"inventory\".\"customers\"", "table": {}}]
+    })
+    .to_string();
+    let e = d
+        .decode("m", Some(key.as_bytes()), Some(alter.as_bytes()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.qualified_table(), "inventory.customers");
+    assert_eq!(e.key.as_ref().unwrap()["databaseName"], "inventory");
+}
