@@ -182,8 +182,10 @@ pub fn fmt_masked<T: Serialize + ?Sized>(
 /// cdc_core::impl_masked_debug!(Output);
 /// let o = Output { url: "http://u:pw@sink".into(),
 ///                  headers: [("Authorization".into(), "Bearer t".into())].into() };
-/// assert_eq!(format!("{o:?}"),
-///            r#"Output {"headers":{"Authorization":"***"},"url":"http://u:***@sink"}"#);
+/// let shown = format!("{o:?}");
+/// assert!(shown.starts_with("Output {"));
+/// assert!(shown.contains(r#""url":"http://u:***@sink""#), "{shown}");
+/// assert!(shown.contains(r#""Authorization":"***""#) && !shown.contains("Bearer"));
 /// ```
 #[macro_export]
 macro_rules! impl_masked_debug {
