@@ -14,6 +14,7 @@
 mod cmd;
 mod counts;
 mod demo;
+mod deny;
 mod features;
 mod python;
 mod suites;
@@ -31,7 +32,7 @@ pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 const USAGE: &str = "\
 usage:
   cargo xtask test [--quick] [--suite NAME]... [--timeout SECS] [--list]
-      run the suites (fmt, clippy, test, features, then service-backed suites)
+      run the suites (fmt, clippy, test, features, deny, then service-backed suites)
       --quick        skip clippy and the feature matrix
       --suite NAME   run only this suite (repeatable)
       --timeout SECS kill a suite's cargo after SECS (default 1800, 0 = none)

@@ -1,7 +1,8 @@
 //! The suites of `cargo xtask test`, in the order they run, and their summary lines.
 //!
 //! Built in: `fmt`, `clippy`, `test` (`cargo test --workspace`, doc tests included),
-//! `features` (the facade's feature matrix). Then every entry of [`SERVICE_SUITES`].
+//! `features` (the facade's feature matrix), `deny` (`cargo deny`, see [`crate::deny`]).
+//! Then every entry of [`SERVICE_SUITES`].
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -110,6 +111,8 @@ enum Kind {
     Test,
     /// `cargo check -p cdc` for each feature combination
     Features,
+    /// `cargo deny check` (licenses, bans, sources; advisories when reachable)
+    Deny,
     /// An entry of [`SERVICE_SUITES`]
     Service(&'static ServiceSuite),
 }
@@ -142,6 +145,11 @@ fn all_suites() -> Vec<Suite> {
             name: "features",
             kind: Kind::Features,
             slow: true,
+        },
+        Suite {
+            name: "deny",
+            kind: Kind::Deny,
+            slow: false,
         },
     ];
     suites.extend(SERVICE_SUITES.iter().map(|service| Suite {
@@ -313,6 +321,10 @@ fn run_suite(ws: &Workspace, suite: &Suite, limit: Option<Duration>) -> Outcome 
         ),
         Kind::Test => tests(&ctx, &["test", "--workspace", "--no-fail-fast"], &[]),
         Kind::Features => feature_matrix(&ctx),
+        Kind::Deny => {
+            let (ok, note) = crate::deny::run(ws, suite.name, limit);
+            (ok, None, note)
+        }
         Kind::Service(service) => {
             println!("==> [{}] setup", service.name);
             match (service.setup)(ws) {
@@ -447,7 +459,7 @@ mod tests {
     #[test]
     fn suites_run_in_the_documented_order() {
         let names: Vec<&str> = all_suites().iter().map(|s| s.name).collect();
-        assert_eq!(&names[..4], ["fmt", "clippy", "test", "features"]);
+        assert_eq!(&names[..5], ["fmt", "clippy", "test", "features", "deny"]);
         let slow: Vec<&str> = all_suites()
             .iter()
             .filter(|s| s.slow)
