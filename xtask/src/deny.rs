@@ -41,7 +41,9 @@ pub(crate) fn run(ws: &Workspace, suite: &str, limit: Option<Duration>) -> (bool
             );
             return (
                 true,
-                Some("licenses, bans, sources ok; advisories SKIPPED (database unreachable)".into()),
+                Some(
+                    "licenses, bans, sources ok; advisories SKIPPED (database unreachable)".into(),
+                ),
             );
         }
     }

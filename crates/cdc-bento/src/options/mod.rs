@@ -70,12 +70,12 @@ pub struct BentoOptions {
     #[serde(default)]
     pub region: Option<String>,
     /// Custom AWS endpoint (an emulator).
-    #[serde(default)]
+    #[serde(default, serialize_with = "cdc_core::secret::masked::option_url")]
     pub endpoint: Option<String>,
 
     // --- kafka: Debezium topics ---
     /// Bootstrap brokers; default: the `connection`, split on `,`.
-    #[serde(default)]
+    #[serde(default, serialize_with = "cdc_core::secret::masked::option_urls")]
     pub brokers: Option<Vec<String>>,
     /// Topics; default `<topic_prefix>.<schema>.<table>` per configured table.
     #[serde(default)]
@@ -111,7 +111,7 @@ pub struct BentoOptions {
     /// Extra environment variables for the managed process (Bento expands `${VAR}` in its
     /// config from them, which keeps secrets out of the file). Every value is treated as a
     /// secret: `Debug` and `Serialize` show `***`.
-    #[serde(default, serialize_with = "masked_values")]
+    #[serde(default, serialize_with = "cdc_core::secret::masked::values_masked")]
     pub env: BTreeMap<String, String>,
     /// First restart delay after the process exits, in milliseconds. Default 500.
     #[serde(default = "default_backoff_initial_ms")]
@@ -128,19 +128,6 @@ impl Default for BentoOptions {
     fn default() -> Self {
         serde_json::from_value(serde_json::json!({})).expect("every option has a default")
     }
-}
-
-/// Environment values are secrets whatever their name: they exist to keep secrets out of the
-/// config file.
-fn masked_values<S: serde::Serializer>(
-    env: &BTreeMap<String, String>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    let masked: BTreeMap<&str, &str> = env
-        .keys()
-        .map(|k| (k.as_str(), cdc_core::secret::MASK))
-        .collect();
-    masked.serialize(s)
 }
 
 fn default_poll_interval() -> String {
@@ -203,18 +190,20 @@ pub enum OutputOptions {
     Stdout,
     /// An HTTP request per event.
     HttpClient {
-        /// Target URL.
+        /// Target URL (`Serialize` and `Debug` mask its userinfo).
+        #[serde(serialize_with = "cdc_core::secret::masked::url")]
         url: String,
         /// HTTP verb; default `POST`.
         #[serde(default = "default_verb")]
         verb: String,
-        /// Extra headers.
-        #[serde(default)]
+        /// Extra headers (`Serialize` and `Debug` mask `Authorization` and the like).
+        #[serde(default, serialize_with = "cdc_core::secret::masked::string_map")]
         headers: BTreeMap<String, String>,
     },
     /// A NATS message per event.
     Nats {
-        /// Server URLs.
+        /// Server URLs (`Serialize` and `Debug` mask their userinfo).
+        #[serde(serialize_with = "cdc_core::secret::masked::urls")]
         urls: Vec<String>,
         /// Subject.
         subject: String,

@@ -15,6 +15,7 @@
 //! stands out in review.
 
 mod keys;
+pub mod masked;
 mod redact;
 
 use std::fmt;

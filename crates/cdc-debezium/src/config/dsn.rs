@@ -100,8 +100,13 @@ impl DatabaseDsn {
         let port = port
             .filter(|p| !p.is_empty())
             .map(|p| {
-                p.parse::<u16>()
-                    .map_err(|_| format!("port {p:?} is not a number from 0 to 65535"))
+                // Never quoted: with an unencoded '/' or '@' in the password, what is read as
+                // the port may be part of the password.
+                p.parse::<u16>().map_err(|_| {
+                    "the port is not a number from 0 to 65535 (a password holding '/', '?', '#' \
+                     or '@' must be percent-encoded)"
+                        .to_owned()
+                })
             })
             .transpose()?;
         let dbname = dbname

@@ -58,16 +58,11 @@ pub struct DebeziumOptions {
     pub unavailable_value_placeholder: Option<String>,
     /// Connector properties merged last, over everything generated (the user wins). A `null`
     /// removes a generated property.
-    #[serde(serialize_with = "masked_map")]
+    #[serde(serialize_with = "cdc_core::secret::masked::json_map")]
     pub connector_config: Map<String, Value>,
 }
 
 cdc_core::impl_masked_debug!(DebeziumOptions);
-
-/// Pass-through properties are untyped: the documented key list decides what is masked.
-fn masked_map<S: serde::Serializer>(map: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
-    cdc_core::secret::mask_json(&Value::Object(map.clone())).serialize(s)
-}
 
 /// `schema.history.internal.kafka.*`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -64,15 +64,15 @@ pub struct DmsOptions {
     /// AWS region; the `aws-config` default chain's when absent.
     #[serde(default)]
     pub region: Option<String>,
-    /// Endpoint URL for DMS (and Kinesis): an emulator, a VPC endpoint.
-    #[serde(default)]
+    /// Endpoint URL for DMS (and Kinesis): an emulator, a VPC endpoint. No userinfo.
+    #[serde(default, serialize_with = "cdc_core::secret::masked::option_url")]
     pub endpoint_url: Option<String>,
     /// Most attempts per AWS call, the first included (SDK standard retries); the SDK default
     /// (3) when absent; 1 turns retries off.
     #[serde(default)]
     pub max_attempts: Option<u32>,
     /// `ReplicationTaskSettings`: a JSON object, or a string holding one.
-    #[serde(default)]
+    #[serde(default, serialize_with = "cdc_core::secret::masked::option_json")]
     pub task_settings: Option<Value>,
     /// `CdcStartPosition` (a checkpoint such as a task's `recovery_checkpoint`, an LSN, ...).
     #[serde(default)]
