@@ -36,7 +36,11 @@ pub(super) fn generate(
             .map(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
             .unwrap_or(false);
         if !valid || b.contains(char::is_whitespace) {
-            return Err(spec.invalid("options.brokers", format!("{b:?} is not host:port")));
+            // The brokers may come from `connection`: shown redacted (a `user:pw@` in it).
+            return Err(spec.invalid(
+                "options.brokers",
+                format!("{:?} is not host:port", cdc_core::secret::redact(b)),
+            ));
         }
     }
     let topics = match &options.topics {

@@ -5,9 +5,15 @@
 //! providers and step types, triggers on sources the file does not define.
 
 mod check;
+#[cfg(test)]
+mod fuzz;
 mod interpolate;
 mod node;
+mod settings;
 mod suggest;
+#[cfg(test)]
+mod tests;
+mod triggers;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
