@@ -81,7 +81,9 @@ pub fn task_status(source_id: &str, task: &ReplicationTask, paused: bool) -> Cdc
         errors.push(format!("DMS task status {:?}", task.status));
     }
     if !errors.is_empty() {
-        status.error = Some(errors.join("; "));
+        // DMS failure messages come from the endpoints' drivers and may quote a connection
+        // string: shown redacted, like everything that reaches a status.
+        status.error = Some(cdc_core::secret::redact_text(&errors.join("; ")));
     }
 
     let d = &mut status.details;

@@ -76,10 +76,12 @@ pub fn map_status(source_id: &str, st: &ConnectorStatus) -> CdcStatus {
     out
 }
 
-/// The first non-empty line of a Java stack trace: the exception and its message.
+/// The first non-empty line of a Java stack trace: the exception and its message, with any
+/// connection string it quotes redacted (a JDBC driver's message may hold one; it reaches
+/// the status and the status file).
 pub fn first_line(trace: Option<&str>) -> String {
-    trace
+    let line = trace
         .and_then(|t| t.lines().map(str::trim).find(|l| !l.is_empty()))
-        .unwrap_or("no trace reported")
-        .to_owned()
+        .unwrap_or("no trace reported");
+    cdc_core::secret::redact_text(line)
 }
