@@ -138,16 +138,23 @@ impl MemoryProvider {
     /// Waits until every event injected so far (and the whole `events_file`, if any) has
     /// been handed to the subscribers. Fails if the source goes away.
     pub async fn wait_idle(&self, source_id: &str) -> Result<()> {
+        self.wait_for(source_id, |c| {
+            !c.input_running.load(Ordering::SeqCst)
+                && c.processed.load(Ordering::SeqCst) >= c.injected.load(Ordering::SeqCst)
+        })
+        .await
+    }
+
+    /// Resolves once `done` holds for the source's counters (looked at after every batch and
+    /// when the input ends); fails if the source goes away first.
+    async fn wait_for(&self, source_id: &str, done: impl Fn(&Counters) -> bool) -> Result<()> {
         let source = self.source(source_id)?;
         let counters: &Counters = &source.counters;
         loop {
             let notified = counters.progress.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let idle = !counters.input_running.load(Ordering::SeqCst)
-                && counters.processed.load(Ordering::SeqCst)
-                    >= counters.injected.load(Ordering::SeqCst);
-            if idle {
+            if done(counters) {
                 return Ok(());
             }
             if *source.shutdown.borrow() {
@@ -169,20 +176,8 @@ impl MemoryProvider {
     /// could not be read further); at once for a source without one. Events read may still
     /// be buffered: see [`MemoryProvider::drain`].
     pub async fn wait_input_end(&self, source_id: &str) -> Result<()> {
-        let source = self.source(source_id)?;
-        let counters: &Counters = &source.counters;
-        loop {
-            let notified = counters.progress.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if !counters.input_running.load(Ordering::SeqCst) {
-                return Ok(());
-            }
-            if *source.shutdown.borrow() {
-                return Err(CdcError::not_found(source_id, PROVIDER_NAME));
-            }
-            notified.await;
-        }
+        self.wait_for(source_id, |c| !c.input_running.load(Ordering::SeqCst))
+            .await
     }
 
     /// The graceful stop of a source: stops reading its input after the line being read,

@@ -28,7 +28,7 @@ use crate::secret::{SecretString, mask_json, scrub_serde_message};
 /// ```
 ///
 /// `Debug` and `Serialize` show the connection redacted and the options through
-/// [`mask_json`](crate::secret::mask_json): every value of a secret-looking key masked, URL
+/// [`mask_json`]: every value of a secret-looking key masked, URL
 /// userinfo masked in every string. Options are provider-specific and untyped here, so the
 /// documented key list decides.
 #[derive(Clone, Default, PartialEq, Deserialize)]

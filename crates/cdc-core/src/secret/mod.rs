@@ -28,6 +28,48 @@ pub use redact::{redact, redact_text, scrub_serde_message};
 /// The mask put where a secret was.
 pub const MASK: &str = "***";
 
+/// What both secret types have alike: wrapping, `expose`, `is_empty`, `From` a string and
+/// raw deserialization.
+macro_rules! secret_basics {
+    ($ty:ident, $what:literal) => {
+        impl $ty {
+            #[doc = concat!("Wraps a raw ", $what, ".")]
+            pub fn new(raw: impl Into<String>) -> Self {
+                Self(raw.into())
+            }
+
+            /// The raw value. Call only where the secret must reach its destination (a
+            /// driver, an API).
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+
+            /// Whether the value is empty.
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+        }
+
+        impl From<String> for $ty {
+            fn from(raw: String) -> Self {
+                Self(raw)
+            }
+        }
+
+        impl From<&str> for $ty {
+            fn from(raw: &str) -> Self {
+                Self(raw.to_owned())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(Self)
+            }
+        }
+    };
+}
+
 /// A connection string holding credentials: a DSN (`postgres://user:pw@host/db`, libpq
 /// `host=h password=pw`, Go MySQL `user:pw@tcp(h:3306)/db`) or a URL with userinfo.
 ///
@@ -36,37 +78,12 @@ pub const MASK: &str = "***";
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct SecretString(String);
 
+secret_basics!(SecretString, "connection string");
+
 impl SecretString {
-    /// Wraps a raw connection string.
-    pub fn new(raw: impl Into<String>) -> Self {
-        Self(raw.into())
-    }
-
-    /// The raw value. Call only where the secret must reach its destination (a driver, an API).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether the value is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The value with its credentials masked: see [`redact`].
     pub fn redacted(&self) -> String {
         redact(&self.0)
-    }
-}
-
-impl From<String> for SecretString {
-    fn from(raw: String) -> Self {
-        Self(raw)
-    }
-}
-
-impl From<&str> for SecretString {
-    fn from(raw: &str) -> Self {
-        Self(raw.to_owned())
     }
 }
 
@@ -90,12 +107,6 @@ impl Serialize for SecretString {
     }
 }
 
-impl<'de> Deserialize<'de> for SecretString {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self)
-    }
-}
-
 /// A secret with no part worth showing: a password, a token, an API key.
 ///
 /// `Debug` is `Secret("***")`, `Display` and `Serialize` are [`MASK`], whatever the value
@@ -103,36 +114,11 @@ impl<'de> Deserialize<'de> for SecretString {
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
 
+secret_basics!(Secret, "secret");
+
 impl Secret {
-    /// Wraps a raw secret.
-    pub fn new(raw: impl Into<String>) -> Self {
-        Self(raw.into())
-    }
-
-    /// The raw value. Call only where the secret must reach its destination.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether the value is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     fn shown(&self) -> &'static str {
         if self.0.is_empty() { "" } else { MASK }
-    }
-}
-
-impl From<String> for Secret {
-    fn from(raw: String) -> Self {
-        Self(raw)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(raw: &str) -> Self {
-        Self(raw.to_owned())
     }
 }
 
@@ -151,12 +137,6 @@ impl fmt::Display for Secret {
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.shown())
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self)
     }
 }
 
