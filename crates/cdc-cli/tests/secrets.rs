@@ -250,6 +250,22 @@ const BROKEN: &[(&str, &str)] = &[
         "provider: bento\n    source_id: a\n    source_type: postgres\n    connection: postgres://h/d\n    options: { mode: delegated, output: { type: http_client, url: \"http://sink\", headers: { Authorization: \"Bearer zq9MARK$${zq9MARK}\" } } }",
     ),
     (
+        "postgres DSN with a raw password",
+        "provider: postgres\n    source_id: a\n    connection: \"postgres://app:RAW@db:5432/shop\"",
+    ),
+    (
+        "postgres DSN without ://",
+        "provider: postgres\n    source_id: a\n    connection: \"postgres//app:RAW@db/shop\"",
+    ),
+    (
+        "postgres key=value with a bad port",
+        "provider: postgres\n    source_id: a\n    connection: \"host=db port=RAW user=u password=RAW dbname=d\"",
+    ),
+    (
+        "bento kafka brokers that are not host:port",
+        "provider: bento\n    source_id: a\n    source_type: kafka\n    connection: \"u:RAW@tcp(db:3306)/shop\"\n    tables: [public.t]\n    options: { mode: delegated }",
+    ),
+    (
         "bento DSN with a control character",
         "provider: bento\n    source_id: a\n    source_type: postgres\n    connection: \"postgres://u:RAW\\u0007@h/d\"\n    options: { mode: delegated }",
     ),
