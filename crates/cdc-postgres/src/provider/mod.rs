@@ -117,6 +117,13 @@ impl CdcProvider for PostgresProvider {
         if prepared.notes.iter().any(|n| n.contains("snapshot")) {
             shared.update(|f| f.snapshot_state = Some(prepared.notes.join("; ")));
         }
+        // The session is open (streaming, or holding the snapshot): say so from the start.
+        shared.update(|f| {
+            f.phase = match prepared.start {
+                setup::Start::Stream { .. } => state::Phase::Streaming,
+                setup::Start::Snapshot { .. } => state::Phase::Snapshot,
+            }
+        });
         let tables: Vec<(String, bool)> = prepared
             .tables
             .iter()
