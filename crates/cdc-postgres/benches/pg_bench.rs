@@ -13,6 +13,9 @@
 //! `--snapshot-only` to skip the streaming parts, `--parallel` for the snapshot of one table
 //! by 1, 2 and 4 workers at N and 10·N rows).
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
