@@ -39,8 +39,9 @@ impl PgPosition {
             // More than 10 digits (never in practice): the general path.
             return format!("{:016X}:{:010}", lsn, self.ordinal);
         }
-        // ASCII only, so always UTF-8.
-        String::from_utf8_lossy(&b).into_owned()
+        let mut token = String::with_capacity(b.len());
+        token.extend(b.iter().map(|&c| char::from(c)));
+        token
     }
 }
 
