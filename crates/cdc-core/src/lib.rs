@@ -34,7 +34,7 @@ pub use dispatch::{
     DeliveryFailure, EventHandler, HandlerError, SharedEvent, Subscribers, Subscription, handler_fn,
 };
 pub use error::{CdcError, Result};
-pub use event::{ChangeEvent, EventParseError, Metadata, Operation, Position, Row};
+pub use event::{ChangeEvent, EventParseError, Metadata, Name, Operation, Position, Row};
 pub use factory::{KNOWN_PROVIDERS, ProviderFactory};
 pub use module::SourceModule;
 pub use provider::{CdcProvider, Pausable, SnapshotReport};

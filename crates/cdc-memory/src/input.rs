@@ -110,7 +110,9 @@ fn read_lines(id: &str, path: &PathBuf, max_line_bytes: usize, tx: &mpsc::Sender
     while let Some(item) = reader.next() {
         let item = match item {
             Ok(mut event) => {
-                id.clone_into(&mut event.source_id);
+                if event.source_id != id {
+                    event.source_id = id.into();
+                }
                 Item::Event(Arc::new(event))
             }
             Err(e) if reader.read_failed() => Item::Failed(e.to_string()),

@@ -57,7 +57,7 @@ impl MemoryProvider {
     pub async fn inject(&self, source_id: &str, mut event: ChangeEvent) -> Result<()> {
         let source = self.source(source_id)?;
         if event.source_id != source_id {
-            source_id.clone_into(&mut event.source_id);
+            event.source_id = source_id.into();
         }
         source.counters.injected.fetch_add(1, Ordering::SeqCst);
         if source.tx.send(Arc::new(event)).await.is_err() {
@@ -78,7 +78,7 @@ impl MemoryProvider {
     pub fn sender(&self, source_id: &str) -> Result<MemorySender> {
         let source = self.source(source_id)?;
         Ok(MemorySender {
-            source_id: source.config.source_id.clone(),
+            source_id: source.config.source_id.as_str().into(),
             tx: source.tx.clone(),
             counters: Arc::clone(&source.counters),
         })
@@ -88,7 +88,7 @@ impl MemoryProvider {
     pub fn try_inject(&self, source_id: &str, mut event: ChangeEvent) -> Result<()> {
         let source = self.source(source_id)?;
         if event.source_id != source_id {
-            source_id.clone_into(&mut event.source_id);
+            event.source_id = source_id.into();
         }
         match source.tx.try_send(Arc::new(event)) {
             Ok(()) => {
@@ -414,7 +414,7 @@ impl Pausable for MemoryProvider {
 /// Injects events into one memory source; see [`MemoryProvider::sender`]. Cheap to clone.
 #[derive(Clone)]
 pub struct MemorySender {
-    source_id: String,
+    source_id: cdc_core::Name,
     tx: mpsc::Sender<SharedEvent>,
     counters: Arc<crate::source::Counters>,
 }
@@ -436,9 +436,7 @@ impl MemorySender {
     /// Injects an event, waiting while the buffer is full.
     pub async fn send(&self, mut event: SharedEvent) -> Result<()> {
         if event.source_id != self.source_id {
-            Arc::make_mut(&mut event)
-                .source_id
-                .clone_from(&self.source_id);
+            Arc::make_mut(&mut event).source_id = self.source_id.clone();
         }
         self.counters.injected.fetch_add(1, Ordering::SeqCst);
         if self.tx.send(event).await.is_err() {

@@ -124,6 +124,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("snapshot_copy_row_to_event", |b| {
         let mut parser = RowParser::default();
         let mut buf = String::new();
+        let src = cdc_core::Name::from("src");
         b.iter(|| {
             for (i, line) in lines.iter().enumerate() {
                 let pos = PgPosition {
@@ -132,7 +133,7 @@ fn bench(c: &mut Criterion) {
                 };
                 let e = parser
                     .parse(line.as_bytes(), |v| {
-                        snapshot_event("src", &rel, v, pos, &mut buf)
+                        snapshot_event(&src, &rel, v, pos, &mut buf)
                     })
                     .unwrap()
                     .unwrap();

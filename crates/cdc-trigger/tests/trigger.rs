@@ -482,7 +482,7 @@ impl TriggerCallback for FailOnBad {
         if event.table == "bad" {
             return Err(format!("cannot handle {}", event.table).into());
         }
-        self.fired.lock().unwrap().push(event.table.clone());
+        self.fired.lock().unwrap().push(event.table.to_string());
         Ok(())
     }
 }

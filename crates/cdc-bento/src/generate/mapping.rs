@@ -192,8 +192,8 @@ impl NormalizedEvent {
             self.source_id
         };
         let mut event = ChangeEvent::new(source_id, operation, "");
-        event.schema = self.schema.filter(|s| !s.is_empty());
-        event.table = self.table.unwrap_or_default();
+        event.schema = self.schema.filter(|s| !s.is_empty()).map(Into::into);
+        event.table = self.table.unwrap_or_default().into();
         event.key = self.key.filter(|v| !v.is_null()).map(Row::from);
         event.before = self.before.filter(|v| !v.is_null()).map(Row::from);
         event.after = self.after.filter(|v| !v.is_null()).map(Row::from);

@@ -37,7 +37,7 @@ impl EventParseError {
 
 pub(super) fn to_go_json(e: &ChangeEvent) -> Value {
     let mut m = Map::new();
-    m.insert("source_id".into(), Value::String(e.source_id.clone()));
+    m.insert("source_id".into(), Value::String(e.source_id.to_string()));
     m.insert("table".into(), Value::String(e.qualified_table()));
     m.insert("op".into(), Value::String(e.action().into()));
     m.insert("action".into(), Value::String(e.action().into()));
@@ -48,7 +48,7 @@ pub(super) fn to_go_json(e: &ChangeEvent) -> Value {
         m.insert("key".into(), k.value().clone());
     }
     if let Some(s) = &e.schema {
-        m.insert("schema".into(), Value::String(s.clone()));
+        m.insert("schema".into(), Value::String(s.to_string()));
     }
     if let Some(t) = e.commit_time
         && let Ok(s) = t.format(&Rfc3339)
@@ -132,7 +132,7 @@ pub(super) fn from_go_json(source_id: &str, value: &Value) -> Result<ChangeEvent
     };
     let (mut schema, table) = split_table(qualified);
     if let Some(s) = m.get("schema") {
-        schema = Some(str_field(s, "schema")?.to_owned());
+        schema = Some(str_field(s, "schema")?.into());
     }
     let mut e = ChangeEvent::new(source_id, operation, "");
     e.schema = schema;

@@ -7,6 +7,7 @@
 mod go_json;
 mod jsonl;
 mod metadata;
+mod name;
 mod row;
 
 use std::fmt;
@@ -18,6 +19,7 @@ use time::OffsetDateTime;
 pub use go_json::{EventParseError, json_type_name};
 pub use jsonl::{DEFAULT_MAX_LINE_BYTES, JsonLinesReader, parse_event_json};
 pub use metadata::Metadata;
+pub use name::Name;
 pub use row::Row;
 
 /// What happened.
@@ -127,15 +129,15 @@ impl fmt::Display for Position {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangeEvent {
     /// The source that produced the event.
-    pub source_id: String,
+    pub source_id: Name,
     /// What happened.
     pub operation: Operation,
     /// The schema (PostgreSQL schema, MySQL database), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<String>,
+    pub schema: Option<Name>,
     /// The table name, without schema; empty for events not about one table.
     #[serde(default)]
-    pub table: String,
+    pub table: Name,
     /// The row's key columns, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<Row>,
@@ -171,7 +173,7 @@ impl ChangeEvent {
     /// A new event with only source, operation and table set.
     ///
     /// `table` may be `schema.table`; it is split on the first dot.
-    pub fn new(source_id: impl Into<String>, operation: Operation, table: &str) -> Self {
+    pub fn new(source_id: impl Into<Name>, operation: Operation, table: &str) -> Self {
         let (schema, table) = split_table(table);
         Self {
             source_id: source_id.into(),
@@ -190,7 +192,7 @@ impl ChangeEvent {
     }
 
     /// A control event (`snapshot_started`, `heartbeat`, ...).
-    pub fn control(source_id: impl Into<String>, kind: impl Into<String>) -> Self {
+    pub fn control(source_id: impl Into<Name>, kind: impl Into<String>) -> Self {
         let mut e = Self::new(source_id, Operation::Control, "");
         e.control = Some(kind.into());
         e
@@ -243,7 +245,7 @@ impl ChangeEvent {
     pub fn qualified_table(&self) -> String {
         match &self.schema {
             Some(s) if !s.is_empty() && !self.table.is_empty() => format!("{s}.{}", self.table),
-            _ => self.table.clone(),
+            _ => self.table.to_string(),
         }
     }
 
@@ -268,10 +270,10 @@ impl ChangeEvent {
 }
 
 /// Splits `schema.table` on the first dot.
-fn split_table(qualified: &str) -> (Option<String>, String) {
+fn split_table(qualified: &str) -> (Option<Name>, Name) {
     match qualified.split_once('.') {
-        Some((s, t)) if !s.is_empty() => (Some(s.to_owned()), t.to_owned()),
-        _ => (None, qualified.to_owned()),
+        Some((s, t)) if !s.is_empty() => (Some(s.into()), t.into()),
+        _ => (None, qualified.into()),
     }
 }
 

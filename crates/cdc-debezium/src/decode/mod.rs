@@ -29,7 +29,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use cdc_core::{ChangeEvent, Operation, Position, Row};
+use cdc_core::{ChangeEvent, Name, Operation, Position, Row};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -408,12 +408,11 @@ impl Decoder {
         } else {
             let db: Option<Cow<'_, str>> = ctx.field(env.database_name, "databaseName")?;
             let sc: Option<Cow<'_, str>> = ctx.field(env.schema_name, "schemaName")?;
-            e.schema = sc.or(db).filter(|s| !s.is_empty()).map(Cow::into_owned);
-            e.table = source
-                .table
-                .clone()
-                .map(Cow::into_owned)
-                .unwrap_or_default();
+            e.schema = sc
+                .or(db)
+                .filter(|s| !s.is_empty())
+                .map(|s| Name::from(s.as_ref()));
+            e.table = source.table.as_deref().map(Name::from).unwrap_or_default();
         }
         fill_source(&mut e, &source);
         // The record key (`{"databaseName": ...}`) says which database the change is about.
@@ -617,36 +616,34 @@ fn convert_row(
 
 /// Schema and table of a change: PostgreSQL/SQL Server `schema`, MySQL `db`, MongoDB
 /// `collection`; the topic (`prefix.schema.table`) when the source block lacks them.
-fn table_of(source: &Source<'_>, topic: &str) -> (Option<String>, String) {
+fn table_of(source: &Source<'_>, topic: &str) -> (Option<Name>, Name) {
     let table = source.table.as_ref().or(source.collection.as_ref());
     match table {
         Some(t) => {
             let schema = source.schema.as_ref().or(source.db.as_ref());
-            (schema.map(|s| s.to_string()), t.to_string())
+            (
+                schema.map(|s| Name::from(s.as_ref())),
+                Name::from(t.as_ref()),
+            )
         }
         None => {
             let mut parts = topic.rsplitn(3, '.');
-            let t = parts.next().unwrap_or("").to_owned();
-            let s = parts.next().map(str::to_owned);
-            if s.is_some() {
-                (s, t)
-            } else {
-                (None, String::new())
+            let t = parts.next().unwrap_or("");
+            match parts.next() {
+                Some(s) => (Some(s.into()), t.into()),
+                None => (None, Name::default()),
             }
         }
     }
 }
 
 /// `"db"."table"` or `"db"."schema"."table"` (quotes optional) → (schema, table).
-fn split_table_id(id: &str) -> (Option<String>, String) {
-    let parts: Vec<String> = id
-        .split('.')
-        .map(|p| p.trim_matches('"').to_owned())
-        .collect();
+fn split_table_id(id: &str) -> (Option<Name>, Name) {
+    let parts: Vec<&str> = id.split('.').map(|p| p.trim_matches('"')).collect();
     match parts.as_slice() {
-        [t] => (None, t.clone()),
-        [.., s, t] => (Some(s.clone()).filter(|s| !s.is_empty()), t.clone()),
-        [] => (None, String::new()),
+        [t] => (None, (*t).into()),
+        [.., s, t] => ((!s.is_empty()).then(|| (*s).into()), (*t).into()),
+        [] => (None, Name::default()),
     }
 }
 

@@ -170,8 +170,8 @@ impl DmsRecordDecoder {
                 )));
             }
         };
-        event.schema = schema.map(str::to_owned);
-        event.table = table.to_owned();
+        event.schema = schema.map(Into::into);
+        event.table = table.into();
 
         if let Some(tx) = metadata.get("transaction-id") {
             match tx {

@@ -56,7 +56,12 @@ pub fn query(
 }
 
 /// Reads the chunk; events get their positions when the high watermark emits them.
-pub async fn read(client: &Client, source_id: &str, rel: &Relation, sql: &str) -> Result<Read> {
+pub async fn read(
+    client: &Client,
+    source_id: &cdc_core::Name,
+    rel: &Relation,
+    sql: &str,
+) -> Result<Read> {
     let stream = client
         .copy_out(sql)
         .await

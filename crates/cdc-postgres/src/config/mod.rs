@@ -5,7 +5,7 @@ pub mod dsn;
 pub mod options;
 pub mod tls;
 
-use cdc_core::{SourceConfig, TableRef};
+use cdc_core::{Name, SourceConfig, TableRef};
 
 pub use dsn::ConnParams;
 pub use options::{PostgresOptions, SnapshotMode};
@@ -17,7 +17,7 @@ use crate::error::{PostgresError, Result};
 #[derive(Clone, Debug)]
 pub struct PostgresSource {
     /// The source id.
-    pub source_id: String,
+    pub source_id: Name,
     /// Where to connect (password masked in `Debug`).
     pub conn: ConnParams,
     /// TLS settings of both connections.
@@ -59,7 +59,7 @@ impl PostgresSource {
             .clone()
             .unwrap_or_else(|| options::default_name(&config.source_id));
         Ok(Self {
-            source_id: config.source_id.clone(),
+            source_id: config.source_id.as_str().into(),
             conn,
             tls,
             options,

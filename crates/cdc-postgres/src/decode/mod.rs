@@ -18,7 +18,7 @@ pub mod value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cdc_core::{ChangeEvent, Metadata, Operation, Position};
+use cdc_core::{ChangeEvent, Metadata, Name, Operation, Position};
 use pgwire_replication::Lsn;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -130,7 +130,7 @@ pub struct SchemaNote {
 /// The decoding state of one source's stream: relations, types, primary keys.
 #[derive(Debug)]
 pub struct StreamDecoder {
-    source_id: String,
+    source_id: Name,
     types: TypeRegistry,
     relations: RelationCache,
     primary_keys: HashMap<String, Vec<String>>,
@@ -147,7 +147,7 @@ impl StreamDecoder {
     /// columns (the event key), read from the catalog at connect.
     pub fn new(source_id: &str, primary_keys: HashMap<String, Vec<String>>) -> Self {
         Self {
-            source_id: source_id.to_owned(),
+            source_id: source_id.into(),
             types: TypeRegistry::default(),
             relations: RelationCache::default(),
             primary_keys,
@@ -187,8 +187,8 @@ impl StreamDecoder {
         let qualified = format!("{schema}.{table}");
         let mut e = ChangeEvent::new(&self.source_id, Operation::SchemaChange, &qualified);
         // `ChangeEvent::new` splits at the first dot; a schema may hold one.
-        e.schema = Some(schema);
-        e.table = table;
+        e.schema = Some(schema.into());
+        e.table = table.into();
         e.commit_time = txn.commit_time;
         e.position = Some(txn.position());
         e.transaction_id = Some(txn.xid_text.clone());
@@ -478,7 +478,7 @@ impl StreamDecoder {
 /// A row read by the snapshot, as a `SnapshotRead` event. `buf` is scratch space reused
 /// from row to row.
 pub fn snapshot_event(
-    source_id: &str,
+    source_id: &Name,
     rel: &Relation,
     values: &[TupleValue<'_>],
     position: PgPosition,
@@ -492,7 +492,7 @@ pub fn snapshot_event(
     };
     let metadata = rel.snapshot_metadata.clone();
     Ok(ChangeEvent {
-        source_id: source_id.to_owned(),
+        source_id: source_id.clone(),
         operation: Operation::SnapshotRead,
         schema: Some(rel.schema.clone()),
         table: rel.table.clone(),

@@ -21,27 +21,39 @@ pub struct PgPosition {
 }
 
 impl PgPosition {
-    /// The token, written without the formatting machinery (it is made for every event).
+    /// The token, written without the formatting machinery (it is made for every event):
+    /// two hex digits per LSN byte and two decimal digits per step from lookup tables.
     pub fn token(&self) -> String {
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        const DEC: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+        if self.ordinal >= 10_000_000_000 {
+            // More than 10 digits (never in practice): the general path.
+            return format!("{:016X}:{:010}", self.commit_lsn.as_u64(), self.ordinal);
+        }
         let mut b = [0u8; 27];
-        let lsn = self.commit_lsn.as_u64();
-        for (i, slot) in b[..16].iter_mut().enumerate() {
-            *slot = HEX[((lsn >> ((15 - i) * 4)) & 0xf) as usize];
+        for (i, byte) in self
+            .commit_lsn
+            .as_u64()
+            .to_be_bytes()
+            .into_iter()
+            .enumerate()
+        {
+            b[2 * i] = HEX[usize::from(byte >> 4)];
+            b[2 * i + 1] = HEX[usize::from(byte & 0xf)];
         }
         b[16] = b':';
         let mut ord = self.ordinal;
-        for slot in b[17..].iter_mut().rev() {
-            *slot = b'0' + (ord % 10) as u8;
-            ord /= 10;
+        for pair in (0..5).rev() {
+            let d = (ord % 100) as usize * 2;
+            ord /= 100;
+            b[17 + 2 * pair] = DEC[d];
+            b[18 + 2 * pair] = DEC[d + 1];
         }
-        if ord > 0 {
-            // More than 10 digits (never in practice): the general path.
-            return format!("{:016X}:{:010}", lsn, self.ordinal);
+        match String::from_utf8(b.to_vec()) {
+            Ok(token) => token,
+            // ASCII only: unreachable, but no panic on the event path.
+            Err(_) => format!("{:016X}:{:010}", self.commit_lsn.as_u64(), self.ordinal),
         }
-        let mut token = String::with_capacity(b.len());
-        token.extend(b.iter().map(|&c| char::from(c)));
-        token
     }
 }
 
@@ -94,5 +106,33 @@ mod tests {
         assert_eq!(a.to_string().parse::<PgPosition>().unwrap(), a);
         assert!(a.to_string() < b.to_string() && a < b);
         assert!("x".parse::<PgPosition>().is_err());
+    }
+
+    #[test]
+    fn token_matches_the_formatted_form() {
+        let lsns = [0u64, 1, 0xA5, 0x16B3748, 0xDEAD_BEEF_0123_4567, u64::MAX];
+        let ordinals = [
+            0u64,
+            1,
+            9,
+            10,
+            99,
+            100,
+            12_345,
+            999_999_999,
+            1_000_000_000,
+            9_999_999_999,
+            10_000_000_000,
+            u64::MAX,
+        ];
+        for lsn in lsns {
+            for ordinal in ordinals {
+                let p = PgPosition {
+                    commit_lsn: Lsn::from_u64(lsn),
+                    ordinal,
+                };
+                assert_eq!(p.token(), format!("{lsn:016X}:{ordinal:010}"));
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cdc_core::Metadata;
+use cdc_core::{Metadata, Name};
 use serde_json::{Map, Value};
 
 use super::pgoutput::RelationColumn;
@@ -33,9 +33,9 @@ pub struct Relation {
     /// Its OID.
     pub rel_id: u32,
     /// Schema.
-    pub schema: String,
+    pub schema: Name,
     /// Name.
-    pub table: String,
+    pub table: Name,
     /// `relreplident`: `d`, `n`, `f` or `i`.
     pub replica_identity: u8,
     /// Columns in order.
@@ -91,8 +91,8 @@ impl Relation {
         let names_len = columns.iter().map(|c| c.name.len()).sum();
         Self {
             rel_id,
-            schema: schema.to_owned(),
-            table: table.to_owned(),
+            schema: schema.into(),
+            table: table.into(),
             replica_identity,
             columns,
             key,
