@@ -75,8 +75,10 @@ struct Mark {
 /// The backfill state of one source, shared by its backfill task and its stream.
 #[derive(Debug)]
 pub struct Backfill {
-    /// Queued requests.
-    queue: Mutex<VecDeque<Request>>,
+    /// Queued requests, and whether one taken from the queue is still being worked on (kept
+    /// under one lock: a request made between two chunks of another, when no window is
+    /// open, must still count it as ahead).
+    queue: Mutex<(VecDeque<Request>, bool)>,
     /// Wakes the task when a request is queued.
     wake: Notify,
     /// The chunk between its watermarks.
@@ -98,7 +100,7 @@ impl Default for Backfill {
     fn default() -> Self {
         let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
         Self {
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new((VecDeque::new(), false)),
             wake: Notify::new(),
             window: Mutex::new(None),
             active: AtomicBool::new(false),
@@ -119,26 +121,35 @@ impl Backfill {
     /// Queues a request; returns how many were queued before it.
     pub fn request(&self, request: Request) -> usize {
         let mut q = lock(&self.queue);
-        let ahead = q.len() + usize::from(self.active.load(Ordering::Relaxed));
+        let ahead = q.0.len() + usize::from(q.1);
         {
             let mut p = lock(&self.progress);
             for t in &request.tables {
                 p.1.entry(t.clone()).or_default().done = false;
             }
         }
-        q.push_back(request);
+        q.0.push_back(request);
         drop(q);
         self.wake.notify_one();
         ahead
     }
 
+    /// Takes the next request; it counts as ahead of new ones until [`Self::finish_request`].
     fn next_request(&self) -> Option<Request> {
-        lock(&self.queue).pop_front()
+        let mut q = lock(&self.queue);
+        let next = q.0.pop_front();
+        q.1 = next.is_some();
+        next
+    }
+
+    /// The request taken last is done.
+    fn finish_request(&self) {
+        lock(&self.queue).1 = false;
     }
 
     /// The queued requests (for persistence).
     pub fn queued(&self) -> Vec<Request> {
-        lock(&self.queue).iter().cloned().collect()
+        lock(&self.queue).0.iter().cloned().collect()
     }
 
     /// Whether a chunk's window exists (the stream then notes changes).
@@ -270,3 +281,31 @@ impl Backfill {
 
 mod task;
 pub use task::run;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(t: &str) -> Request {
+        Request {
+            tables: vec![t.to_owned()],
+            after: None,
+        }
+    }
+
+    #[test]
+    fn a_request_counts_the_one_being_worked_on_between_chunks() {
+        let bf = Backfill::default();
+        assert_eq!(bf.request(req("public.a")), 0);
+        let taken = bf.next_request().expect("queued");
+        assert_eq!(taken.tables, ["public.a"]);
+        // No chunk window is open (between chunks), yet the taken request is ahead.
+        assert!(!bf.is_active());
+        assert_eq!(bf.request(req("public.b")), 1);
+        assert_eq!(bf.request(req("public.c")), 2);
+        bf.finish_request();
+        assert_eq!(bf.request(req("public.d")), 2);
+        assert_eq!(bf.next_request().unwrap().tables, ["public.b"]);
+        assert_eq!(bf.queued().len(), 2);
+    }
+}

@@ -55,6 +55,7 @@ pub async fn run(src: Arc<PostgresSource>, shared: Arc<Shared>) {
                 }
             }
         }
+        bf.finish_request();
         if let Ok(client) = connect(&src).await {
             persist(&src, &shared, &client, None).await;
         }
