@@ -131,6 +131,13 @@ pub enum DebeziumError {
     },
 }
 
+/// Whether a Connect error message names this connector (`Connector pg1 not found`).
+fn names_connector(message: &str, connector: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    let c = connector.to_ascii_lowercase();
+    m.contains(&format!("connector {c} ")) || m.ends_with(&format!("connector {c}"))
+}
+
 impl DebeziumError {
     /// The HTTP status, for API errors (also inside [`DebeziumError::RetriesExhausted`]).
     pub fn status(&self) -> Option<u16> {
@@ -141,15 +148,60 @@ impl DebeziumError {
         }
     }
 
-    /// Whether the error is a 404 from Kafka Connect.
+    /// Whether the error is Kafka Connect saying *this connector* does not exist: a 404 with
+    /// Connect's own JSON error body (`error_code: 404`) whose message names the connector
+    /// (`Connector pg1 not found`, `No status found for connector pg1`). A 404 that names no
+    /// connector (a worker that is starting answers 404 on every path, with an HTML body or
+    /// `{"message":"Not Found"}`) is not: see [`DebeziumError::is_unattributed_not_found`].
     pub fn is_not_found(&self) -> bool {
-        self.status() == Some(404)
+        match self {
+            Self::Api {
+                status: 404,
+                error_code: Some(404),
+                connector,
+                message,
+                ..
+            } => !connector.is_empty() && names_connector(message, connector),
+            Self::RetriesExhausted { last, .. } => last.is_not_found(),
+            _ => false,
+        }
+    }
+
+    /// A 404 that cannot be attributed to the connector: no `error_code` in the body (a
+    /// starting worker's servlet container or its JSON `{"message":"Not Found"}`). Retried
+    /// within the policy; never taken as "the connector does not exist".
+    pub fn is_unattributed_not_found(&self) -> bool {
+        match self {
+            Self::Api {
+                status: 404,
+                error_code: None,
+                ..
+            } => true,
+            Self::RetriesExhausted { last, .. } => last.is_unattributed_not_found(),
+            _ => false,
+        }
+    }
+
+    /// Whether the error says the endpoint does not exist on this cluster (older Kafka
+    /// Connect): a 405, or a 404 in Connect's JSON shape (`error_code` set, as its exception
+    /// mapper answers unknown paths) that does not name the connector.
+    pub fn is_endpoint_missing(&self) -> bool {
+        match self {
+            Self::Api { status: 405, .. } => true,
+            Self::Api {
+                status: 404,
+                error_code: Some(_),
+                ..
+            } => !self.is_not_found(),
+            _ => false,
+        }
     }
 
     /// Whether trying again later may succeed (transient failures, also after the retry
     /// budget ran out).
     pub fn is_retryable(&self) -> bool {
         match self {
+            Self::Api { status: 404, .. } => self.is_unattributed_not_found(),
             Self::Api {
                 status, message, ..
             } => crate::connect::retry::is_transient_status(*status, message),

@@ -92,14 +92,80 @@ async fn signal_to_an_unreachable_database_is_a_clear_error() {
         json!({"database": format!("postgres://dbz:hunter2@127.0.0.1:{port}/app"),
                "signal": {"table": "public.debezium_signal"}}),
     );
+    // The signaling table is prepared at connect, before the connector exists: a database
+    // that cannot be reached fails the connect, and no connector is created without it.
+    let err = p.connect(&cfg).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("cannot connect"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+    assert!(matches!(
+        p.snapshot("orders-db", &["public.customers".into()]).await,
+        Err(CdcError::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_signaling_table_exists_before_the_connector_is_created() {
+    let pg = PgCluster::start()
+        .await
+        .expect("start PostgreSQL (install postgresql)");
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(replay("06-create-pg1.txt"))
+        .mount(&server)
+        .await;
+    let p = DebeziumProvider::new();
+    let cfg = pg_source(
+        &server.uri(),
+        json!({"database": pg.url(), "signal": {"table": "public.debezium_signal"}}),
+    );
+    p.connect(&cfg).await.unwrap();
+    // No snapshot was asked for: the table is there already, so the connector's filtered
+    // publication (built when it starts) includes it.
+    let client = pg.connect().await.unwrap();
+    let there: bool = client
+        .query_one(
+            "SELECT to_regclass('public.debezium_signal') IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(there);
+
+    // A capture list overridden without the signaling table: the signal would never be
+    // seen, so the snapshot request is an error, not a silent success.
+    let cfg = pg_source(
+        &server.uri(),
+        json!({"database": pg.url(), "signal": {"table": "public.debezium_signal"},
+               "connector_config": {"table.include.list": "public\\.customers"}}),
+    );
     p.connect(&cfg).await.unwrap();
     let err = p
         .snapshot("orders-db", &["public.customers".into()])
         .await
         .unwrap_err();
-    let text = err.to_string();
-    assert!(text.contains("cannot connect"), "{text}");
-    assert!(!text.contains("hunter2"), "{text}");
+    assert!(
+        err.to_string().contains("not in table.include.list"),
+        "{err}"
+    );
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM public.debezium_signal", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "no signal written");
+
+    // create_table: false and a missing table: connect says so, naming the option.
+    let cfg = pg_source(
+        &server.uri(),
+        json!({"database": pg.url(), "signal": {"table": "public.missing_signal", "create_table": false}}),
+    );
+    let err = p.connect(&cfg).await.unwrap_err();
+    assert!(err.to_string().contains("options.signal.table"), "{err}");
+    drop(client);
+    pg.stop().unwrap();
 }
 
 #[tokio::test]

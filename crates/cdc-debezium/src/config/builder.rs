@@ -250,6 +250,15 @@ pub fn render(
         }
         DatabaseKind::SqlServer | DatabaseKind::MongoDb => {}
     }
+    // Without these, a broker without topic auto-creation leaves the task RUNNING while
+    // nothing is written (only UNKNOWN_TOPIC_OR_PARTITION warnings in the worker's log):
+    // Connect creates the topics itself, -1 meaning the broker's defaults.
+    set("topic.creation.default.replication.factor", "-1".into());
+    set("topic.creation.default.partitions", "-1".into());
+    if options.kafka.is_some() {
+        // Heartbeats keep the lag fresh while the tables are idle.
+        set("heartbeat.interval.ms", "10000".into());
+    }
     if let Some(p) = &options.unavailable_value_placeholder {
         set("unavailable.value.placeholder", p.clone());
     }

@@ -4,6 +4,7 @@ use cdc_core::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::kafka::{KafkaOptions, OnStop};
 use crate::connect::{Auth, RetryPolicy, TlsOptions};
 
 /// The `options` of a source with `provider: debezium`. Unknown keys are rejected.
@@ -15,6 +16,8 @@ use crate::connect::{Auth, RetryPolicy, TlsOptions};
 ///   request_timeout_ms: 10000
 ///   signal: { table: public.debezium_signal }
 ///   connector_config: { heartbeat.interval.ms: "10000" }
+///   kafka: { bootstrap_servers: broker:9092 }
+///   on_stop: keep
 /// ```
 ///
 /// `Debug` and `Serialize` mask every secret: the DSNs are redacted, `auth` is masked, and
@@ -56,6 +59,12 @@ pub struct DebeziumOptions {
     /// `__debezium_unavailable_value`. Also rendered as `unavailable.value.placeholder`
     /// when set.
     pub unavailable_value_placeholder: Option<String>,
+    /// The Kafka consumer of the connector's topics (needs the `kafka` feature): with it, the
+    /// source delivers its changes to the handlers.
+    pub kafka: Option<KafkaOptions>,
+    /// What stopping the source (`disconnect`, the end of `cdc run`) does to the connector:
+    /// `keep` (default with `kafka`), `pause`, `stop` or `delete` (default without).
+    pub on_stop: Option<OnStop>,
     /// Connector properties merged last, over everything generated (the user wins). A `null`
     /// removes a generated property.
     #[serde(serialize_with = "cdc_core::secret::masked::json_map")]
@@ -91,4 +100,12 @@ pub struct SignalOptions {
 
 fn yes() -> bool {
     true
+}
+
+impl DebeziumOptions {
+    /// What stopping the source does to the connector (see [`OnStop`]).
+    pub fn on_stop(&self) -> OnStop {
+        self.on_stop
+            .unwrap_or_else(|| OnStop::default_for(self.kafka.is_some()))
+    }
 }

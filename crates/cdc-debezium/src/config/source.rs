@@ -67,6 +67,9 @@ impl DebeziumSource {
             .typed_options()
             .map_err(|e| err("options", e.to_string()))?;
         check_ranges(&options).map_err(|(field, message)| err(field, message))?;
+        if let Some(k) = &options.kafka {
+            k.check().map_err(|(field, message)| err(&field, message))?;
+        }
         let connect_url = parse_connect_url(cfg.connection.expose())
             .map_err(|m| err("connection", format!("{m} (got {})", cfg.connection)))?;
         let tables = cfg.table_refs().map_err(|e| err("tables", e.to_string()))?;

@@ -479,10 +479,7 @@ impl KafkaConnectClient {
         if status.is_success() {
             return Ok(Answer { status, body });
         }
-        let (error_code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
-            Ok(b) => (Some(b.error_code), b.message),
-            Err(_) => (None, String::from_utf8_lossy(&body).trim().to_owned()),
-        };
+        let (error_code, message) = error_of(status, &body);
         Err(DebeziumError::Api {
             connector: connector.to_owned(),
             method: method.to_string(),
@@ -507,6 +504,52 @@ impl KafkaConnectClient {
         }
         url
     }
+}
+
+/// `error_code` and message of an error answer. Connect's own errors are
+/// `{"error_code", "message"}`; a worker that is starting answers from its servlet container
+/// (an HTML page, or `{"message":"Not Found"}` without `error_code`): those keep
+/// `error_code: None` and get a message that says what they are, never an empty one.
+fn error_of(status: StatusCode, body: &[u8]) -> (Option<i64>, String) {
+    #[derive(serde::Deserialize)]
+    struct Lenient {
+        error_code: Option<i64>,
+        message: Option<String>,
+    }
+    if let Ok(b) = serde_json::from_slice::<ErrorBody>(body) {
+        return (Some(b.error_code), b.message);
+    }
+    let reason = status.canonical_reason().unwrap_or("error");
+    let unattributed = if status == StatusCode::NOT_FOUND {
+        " (no Connect error body: the worker is probably starting)"
+    } else {
+        ""
+    };
+    if let Ok(Lenient {
+        error_code,
+        message,
+    }) = serde_json::from_slice::<Lenient>(body)
+    {
+        let m = message.filter(|m| !m.trim().is_empty());
+        let m = m.unwrap_or_else(|| reason.to_owned());
+        let suffix = if error_code.is_none() {
+            unattributed
+        } else {
+            ""
+        };
+        return (error_code, format!("{m}{suffix}"));
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    let m = if text.is_empty() {
+        format!("{reason}{unattributed}")
+    } else if text.starts_with('<') {
+        format!("{reason}: an HTML page{unattributed}")
+    } else {
+        let cut: String = text.chars().take(200).collect();
+        format!("{cut}{unattributed}")
+    };
+    (None, m)
 }
 
 fn bool_str(b: bool) -> &'static str {

@@ -93,6 +93,8 @@ fn is_transient_conflict(message: &str) -> bool {
 /// Whether an idempotent request may be retried after this error.
 pub(crate) fn retry_idempotent(e: &DebeziumError) -> bool {
     match e {
+        // A worker that is starting answers 404 on every path (no `error_code`).
+        DebeziumError::Api { status: 404, .. } => e.is_unattributed_not_found(),
         DebeziumError::Api {
             status, message, ..
         } => is_transient_status(*status, message),
@@ -106,6 +108,8 @@ pub(crate) fn retry_idempotent(e: &DebeziumError) -> bool {
 /// never sent the request).
 pub(crate) fn retry_non_idempotent(e: &DebeziumError) -> bool {
     match e {
+        // A starting worker's 404 is answered before any connector code runs.
+        DebeziumError::Api { status: 404, .. } => e.is_unattributed_not_found(),
         DebeziumError::Api {
             status: 409,
             message,

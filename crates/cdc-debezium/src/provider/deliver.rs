@@ -244,20 +244,21 @@ impl DebeziumProvider {
     }
 }
 
-/// Updates last-event time, lag and schema history with events every handler took.
+/// Updates last-event time, the commit time lag is measured from, and schema history with
+/// events every handler took.
 fn record_delivered(entry: &Entry, events: &[SharedEvent]) {
-    let Some(last) = events
-        .iter()
-        .rev()
-        .find(|e| e.operation != Operation::Control)
-    else {
-        return;
-    };
     {
         let mut l = lock(&entry.last);
-        l.at = Some(OffsetDateTime::now_utc());
-        if let Some(lag) = lag_ms(last) {
-            l.lag_seconds = Some(lag.max(0) / 1000);
+        if events.iter().any(|e| e.operation != Operation::Control) {
+            l.at = Some(OffsetDateTime::now_utc());
+        }
+        // Lag is "now − commit time of the last delivered change"; a heartbeat carries the
+        // time Debezium was caught up to, so it keeps the lag fresh when the tables are idle.
+        let newest = events.iter().rev().find_map(|e| e.commit_time);
+        if let Some(t) = newest
+            && l.committed_at.is_none_or(|c| t > c)
+        {
+            l.committed_at = Some(t);
         }
     }
     let mut history = lock(&entry.history);
@@ -269,11 +270,11 @@ fn record_delivered(entry: &Entry, events: &[SharedEvent]) {
     }
 }
 
-/// `ts_ms − source.ts_ms` of an event.
-pub(crate) fn lag_ms(e: &ChangeEvent) -> Option<i64> {
-    let done = e.metadata.get("ts_ms")?.as_i64()?;
-    let changed = e.metadata.get("source_ts_ms")?.as_i64()?;
-    Some(done - changed)
+/// Seconds from a commit time to now (never negative: clocks differ).
+pub(crate) fn lag_since(committed_at: OffsetDateTime) -> i64 {
+    (OffsetDateTime::now_utc() - committed_at)
+        .whole_seconds()
+        .max(0)
 }
 
 /// One version per table named by a schema-change event (its `table_changes`, or its table).

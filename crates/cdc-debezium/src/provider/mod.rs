@@ -26,7 +26,7 @@ use cdc_core::{
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
-use crate::config::{ConnectorSpec, DebeziumSource};
+use crate::config::{ConnectorSpec, DatabaseKind, DebeziumSource, OnStop};
 use crate::connect::{ClientOptions, KafkaConnectClient, RestartOptions, RestartOutcome};
 use crate::decode::Decoder;
 use crate::error::{DebeziumError, PROVIDER};
@@ -47,8 +47,10 @@ struct Entry {
 
 #[derive(Default, Clone, Copy)]
 struct LastDelivery {
+    /// When a row change last reached every handler.
     at: Option<OffsetDateTime>,
-    lag_seconds: Option<i64>,
+    /// Commit time at the database of the newest event delivered (or heartbeat seen).
+    committed_at: Option<OffsetDateTime>,
 }
 
 /// The Debezium provider. Cheap to share behind `Arc<dyn CdcProvider>`.
@@ -190,6 +192,12 @@ impl CdcProvider for DebeziumProvider {
             retry: opts.retry.clone(),
         })
         .map_err(|e| e.into_cdc(sid))?;
+        // The signaling table must exist before the connector builds its publication.
+        if let Some(signal) = &opts.signal {
+            crate::signal::prepare_table(sid, source.kind, signal, opts.database.as_ref())
+                .await
+                .map_err(|e| e.into_cdc(sid))?;
+        }
         let spec = &source.connector;
         let applied = client
             .put_config(&spec.name, &spec.config)
@@ -225,18 +233,43 @@ impl CdcProvider for DebeziumProvider {
     async fn disconnect(&self, source_id: &str) -> Result<(), CdcError> {
         let e = self.entry(source_id)?;
         let name = &e.source.connector.name;
-        match e.client.delete(name).await {
-            Ok(()) => info!(source_id, connector = name, "debezium: connector deleted"),
-            Err(err) if err.is_not_found() => {
+        let on_stop = e.source.options.on_stop();
+        let done = match on_stop {
+            OnStop::Keep => {
                 info!(
                     source_id,
                     connector = name,
-                    "debezium: connector was already gone"
-                )
+                    "debezium: connector left running (options.on_stop: keep)"
+                );
+                Ok(())
             }
-            // The connector may still exist: keep the source so disconnect can be retried.
-            Err(err) => return Err(err.into_cdc(source_id)),
-        }
+            OnStop::Pause => e.client.pause(name).await,
+            OnStop::Stop => e.client.stop(name).await,
+            OnStop::Delete => match e.client.delete(name).await {
+                Ok(()) => {
+                    info!(
+                        source_id,
+                        connector = name,
+                        leaves = %what_delete_leaves(&e.source),
+                        "debezium: connector deleted"
+                    );
+                    Ok(())
+                }
+                // Only Connect's own "Connector x not found" means it is gone.
+                Err(err) if err.is_not_found() => {
+                    info!(
+                        source_id,
+                        connector = name,
+                        "debezium: connector was already gone"
+                    );
+                    Ok(())
+                }
+                Err(err) => Err(err),
+            },
+        };
+        // The connector may still exist (a 404 that names no connector comes from a worker
+        // that is starting): keep the source so disconnect can be retried.
+        done.map_err(|err| err.into_cdc(source_id))?;
         write(&self.sources).remove(source_id);
         Ok(())
     }
@@ -249,9 +282,12 @@ impl CdcProvider for DebeziumProvider {
         let mut st = match e.client.status(&e.source.connector.name).await {
             Ok(s) => status_map::map_status(source_id, &s),
             Err(err) if err.is_not_found() => {
-                let mut st = CdcStatus::not_found(source_id, PROVIDER);
+                not_found_status(source_id, &e.client, &e.source.connector.name).await
+            }
+            Err(err) if err.is_unattributed_not_found() => {
+                let mut st = CdcStatus::new(source_id, PROVIDER, cdc_core::SourceState::Unknown);
                 st.error = Some(format!(
-                    "connector {:?} does not exist at Kafka Connect",
+                    "Kafka Connect answered 404 without naming connector {:?} (a worker that is starting does so on every path): {err}",
                     e.source.connector.name
                 ));
                 st
@@ -260,7 +296,7 @@ impl CdcProvider for DebeziumProvider {
         };
         let last = *lock(&e.last);
         st.last_event = last.at;
-        st.lag_seconds = last.lag_seconds;
+        st.lag_seconds = last.committed_at.map(deliver::lag_since);
         Ok(st)
     }
 
@@ -346,6 +382,55 @@ impl Pausable for DebeziumProvider {
             .resume(&e.source.connector.name)
             .await
             .map_err(|err| err.into_cdc(source_id))
+    }
+}
+
+/// What a deleted connector leaves behind, for the log: the database keeps the replication
+/// slot (holding WAL until dropped) and the publication; the worker keeps the offsets (a
+/// connector created again under the same name resumes from them, without a new snapshot).
+fn what_delete_leaves(source: &DebeziumSource) -> String {
+    let cfg = &source.connector.config;
+    let get = |k: &str| cfg.get(k).map(String::as_str).unwrap_or("?");
+    match source.kind {
+        DatabaseKind::Postgres => format!(
+            "replication slot {:?} (holds WAL until dropped: SELECT pg_drop_replication_slot('{}')) and publication {:?} stay on the database; the worker keeps the connector's offsets",
+            get("slot.name"),
+            get("slot.name"),
+            get("publication.name")
+        ),
+        _ => "the worker keeps the connector's offsets (and the schema history topic stays)".into(),
+    }
+}
+
+/// The status of a connector whose status path says "not found". Right after a create the
+/// status topic has not caught up yet (about 0.3 s on a live worker), so the connector
+/// itself is asked: it exists → `starting`; Connect names it as missing → `not_found`.
+async fn not_found_status(source_id: &str, client: &KafkaConnectClient, name: &str) -> CdcStatus {
+    match client.get(name).await {
+        Ok(_) => {
+            let mut st = CdcStatus::new(source_id, PROVIDER, cdc_core::SourceState::Starting);
+            st.details.insert("connector".into(), name.into());
+            st.details.insert(
+                "note".into(),
+                "the connector exists but has no status yet (the status topic lags behind a create)"
+                    .into(),
+            );
+            st
+        }
+        Err(err) if err.is_not_found() => {
+            let mut st = CdcStatus::not_found(source_id, PROVIDER);
+            st.error = Some(format!(
+                "connector {name:?} does not exist at Kafka Connect"
+            ));
+            st
+        }
+        Err(err) => {
+            let mut st = CdcStatus::new(source_id, PROVIDER, cdc_core::SourceState::Unknown);
+            st.error = Some(format!(
+                "cannot tell whether connector {name:?} exists: {err}"
+            ));
+            st
+        }
     }
 }
 

@@ -19,9 +19,10 @@ pub const METHOD_SNAPSHOT_MODE: &str = "snapshot_mode_restart";
 /// Method name of an incremental snapshot signal.
 pub const METHOD_SIGNAL: &str = "incremental_signal";
 
-/// Whether an error means "this endpoint does not exist here" (older Kafka Connect).
+/// Whether an error means "this endpoint does not exist here" (older Kafka Connect). A 404
+/// that names the connector, or one a starting worker gave (retried, then exhausted), is not.
 fn endpoint_missing(e: &DebeziumError) -> bool {
-    matches!(e.status(), Some(404 | 405))
+    e.is_endpoint_missing()
 }
 
 /// A full re-snapshot: the report, and for the old-cluster fallback the config to put back
@@ -227,6 +228,7 @@ pub async fn incremental(
             reason: "no signaling table is configured: set options.signal.table (e.g. public.debezium_signal); a snapshot with no tables re-snapshots everything".into(),
         });
     };
+    check_signal_captured(source, source_id, signal)?;
     let refs = tables
         .iter()
         .enumerate()
@@ -252,6 +254,42 @@ pub async fn incremental(
             signal.table
         )),
     )
+}
+
+/// A signal the connector cannot see would be reported as success and do nothing: the
+/// signaling table must be in the connector's capture list (a `connector_config` override of
+/// `table.include.list` may have left it out) and `signal.data.collection` must name it.
+fn check_signal_captured(
+    source: &DebeziumSource,
+    source_id: &str,
+    signal: &crate::config::SignalOptions,
+) -> Result<()> {
+    let cfg = &source.connector.config;
+    let fail = |reason: String| DebeziumError::Unsupported {
+        source_id: source_id.to_owned(),
+        operation: "snapshot of chosen tables".into(),
+        reason,
+    };
+    if !cfg.contains_key("signal.data.collection") {
+        return Err(fail(
+            "the connector config has no signal.data.collection (removed by options.connector_config?): Debezium would ignore the signal".into(),
+        ));
+    }
+    let table = TableRef::parse(&signal.table).map_err(|m| DebeziumError::Config {
+        source_id: source_id.to_owned(),
+        field: "options.signal.table".into(),
+        message: m,
+    })?;
+    let entry = crate::config::include_entry(&table);
+    if let Some(list) = cfg.get("table.include.list")
+        && !list.split(',').any(|e| e.trim() == entry)
+    {
+        return Err(fail(format!(
+            "the signaling table {} is not in table.include.list ({list}): the connector never sees its rows; add {entry} to it",
+            signal.table
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::connect::{ConnectorState, ConnectorStatus};
 use crate::error::PROVIDER;
 
 /// Maps a connector status. In order of precedence:
-/// a FAILED task or connector → `error` (with the first line of its trace); STOPPED →
+/// a FAILED task or connector → `error` (with [`trace_summary`] of its trace); STOPPED →
 /// `stopped`; PAUSED → `paused`; RESTARTING anywhere → `restarting`; UNASSIGNED anywhere →
 /// `unassigned`; RUNNING with no tasks yet (the first seconds after a create) → `starting`;
 /// RUNNING → `running`; anything else → `unknown`.
@@ -21,7 +21,7 @@ pub fn map_status(source_id: &str, st: &ConnectorStatus) -> CdcStatus {
             Some(format!(
                 "task {} failed: {}",
                 t.id,
-                first_line(t.trace.as_deref())
+                trace_summary(t.trace.as_deref())
             )),
         )
     } else if *c == ConnectorState::Failed {
@@ -29,7 +29,7 @@ pub fn map_status(source_id: &str, st: &ConnectorStatus) -> CdcStatus {
             SourceState::Error,
             Some(format!(
                 "connector failed: {}",
-                first_line(st.connector.trace.as_deref())
+                trace_summary(st.connector.trace.as_deref())
             )),
         )
     } else if *c == ConnectorState::Stopped {
@@ -74,6 +74,27 @@ pub fn map_status(source_id: &str, st: &ConnectorStatus) -> CdcStatus {
         ),
     );
     out
+}
+
+/// What a failed task's Java stack trace says: its first line, plus the innermost
+/// `Caused by:` (the last one) when there is one. The first line is often generic
+/// (`Creation of replication slot failed`); the cause says why (`number of requested standby
+/// connections exceeds max_wal_senders`). Connection strings are redacted.
+pub fn trace_summary(trace: Option<&str>) -> String {
+    let first = first_line(trace);
+    let cause = trace.and_then(|t| {
+        t.lines()
+            .map(str::trim)
+            .filter_map(|l| l.strip_prefix("Caused by:"))
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+    });
+    match cause {
+        Some(c) if !first.contains(c) => {
+            format!("{first} (caused by: {})", cdc_core::secret::redact_text(c))
+        }
+        _ => first,
+    }
 }
 
 /// The first non-empty line of a Java stack trace: the exception and its message, with any

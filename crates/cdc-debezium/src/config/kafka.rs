@@ -1,0 +1,195 @@
+//! [`KafkaOptions`]: `options.kafka` of a Debezium source, the Kafka consumer that reads the
+//! connector's topics (the transport). Parsed always; consumed only with the `kafka` feature.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What `cdc` does to the connector when the source stops (`options.on_stop`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnStop {
+    /// Leave the connector running: it keeps writing to Kafka, the buffer; the next run
+    /// resumes from the group's committed offsets. Default when `options.kafka` is set.
+    Keep,
+    /// `PUT /connectors/{n}/pause`: the connector holds its position (and its replication
+    /// slot holds WAL on the database until it resumes).
+    Pause,
+    /// `PUT /connectors/{n}/stop` (Kafka 3.5+): tasks shut down, config and offsets kept.
+    Stop,
+    /// `DELETE /connectors/{n}`: the connector goes; its replication slot and publication stay
+    /// on the database (holding WAL) and the worker keeps its offsets. Default without a
+    /// transport (nothing would read what it writes).
+    Delete,
+}
+
+impl OnStop {
+    /// The default: `keep` with a transport (Kafka is the buffer), `delete` without.
+    pub fn default_for(has_transport: bool) -> Self {
+        if has_transport {
+            Self::Keep
+        } else {
+            Self::Delete
+        }
+    }
+}
+
+/// `auto.offset.reset` of the consumer: where a group without committed offsets starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetReset {
+    /// From the oldest record kept (the whole snapshot). The default.
+    #[default]
+    Earliest,
+    /// Only records written after the group first joined.
+    Latest,
+}
+
+impl OffsetReset {
+    /// The librdkafka value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Earliest => "earliest",
+            Self::Latest => "latest",
+        }
+    }
+}
+
+/// `options.kafka`: the consumer of the connector's topics.
+///
+/// ```yaml
+/// kafka:
+///   bootstrap_servers: broker:9092
+///   group_id: cdc-orders-db          # default: cdc-<source id>
+///   auto_offset_reset: earliest      # default
+///   pause_connector: true            # pause also pauses the connector (default)
+///   properties:                      # librdkafka properties passed through (SASL/SSL)
+///     security.protocol: SASL_SSL
+///     sasl.mechanism: PLAIN
+///     sasl.username: cdc
+///     sasl.password: ${KAFKA_PASSWORD}
+/// ```
+///
+/// `Debug` and `Serialize` mask the values of secret properties (`sasl.password`,
+/// `ssl.key.password`, ...).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaOptions {
+    /// `bootstrap.servers` (`host:port[,host:port]`).
+    pub bootstrap_servers: String,
+    /// Consumer group; default `cdc-<source id>`. One group per source.
+    #[serde(default)]
+    pub group_id: Option<String>,
+    /// Where a group without committed offsets starts; default `earliest`.
+    #[serde(default)]
+    pub auto_offset_reset: OffsetReset,
+    /// Whether `pause` also pauses the connector (default true); false pauses delivery only.
+    #[serde(default = "yes")]
+    pub pause_connector: bool,
+    /// Topics to read instead of the connector's (`GET /connectors/{n}/topics`, else the
+    /// tables' topics by a regex on `topic.prefix`).
+    #[serde(default)]
+    pub topics: Option<Vec<String>>,
+    /// The heartbeat topic read for lag; default `__debezium-heartbeat.<topic.prefix>`.
+    #[serde(default)]
+    pub heartbeat_topic: Option<String>,
+    /// Records handed to the handlers in one batch, per partition (1..=10000, default 500).
+    #[serde(default = "default_batch")]
+    pub batch_max: usize,
+    /// First backoff after a handler failure, milliseconds (1..=600000, default 200).
+    #[serde(default = "default_initial_backoff")]
+    pub retry_initial_backoff_ms: u64,
+    /// Cap of that backoff, milliseconds (1..=600000, default 10000).
+    #[serde(default = "default_max_backoff")]
+    pub retry_max_backoff_ms: u64,
+    /// librdkafka properties passed through (security, timeouts). The consumer's own keys
+    /// (`bootstrap.servers`, `group.id`, `enable.auto.commit`, `enable.auto.offset.store`)
+    /// are refused here.
+    #[serde(default, serialize_with = "cdc_core::secret::masked::string_map")]
+    pub properties: BTreeMap<String, String>,
+}
+
+cdc_core::impl_masked_debug!(KafkaOptions);
+
+fn yes() -> bool {
+    true
+}
+fn default_batch() -> usize {
+    500
+}
+fn default_initial_backoff() -> u64 {
+    200
+}
+fn default_max_backoff() -> u64 {
+    10_000
+}
+
+/// Properties of the consumer that `cdc` sets itself (at-least-once depends on them).
+pub const RESERVED_PROPERTIES: &[&str] = &[
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "auto.offset.reset",
+];
+
+impl KafkaOptions {
+    /// The consumer group of a source: `group_id`, else `cdc-<source id>`.
+    pub fn group_id(&self, source_id: &str) -> String {
+        self.group_id
+            .clone()
+            .unwrap_or_else(|| format!("cdc-{source_id}"))
+    }
+
+    /// Checks ranges and reserved properties: `(field, message)` of the first problem.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        if self.bootstrap_servers.trim().is_empty() {
+            return Err((
+                "options.kafka.bootstrap_servers".into(),
+                "required: host:port[,host:port]".into(),
+            ));
+        }
+        if self
+            .group_id
+            .as_deref()
+            .is_some_and(|g| g.trim().is_empty())
+        {
+            return Err(("options.kafka.group_id".into(), "must not be empty".into()));
+        }
+        let ranges = [
+            ("options.kafka.batch_max", self.batch_max as u64, 1, 10_000),
+            (
+                "options.kafka.retry_initial_backoff_ms",
+                self.retry_initial_backoff_ms,
+                1,
+                600_000,
+            ),
+            (
+                "options.kafka.retry_max_backoff_ms",
+                self.retry_max_backoff_ms,
+                1,
+                600_000,
+            ),
+        ];
+        for (field, v, min, max) in ranges {
+            if !(min..=max).contains(&v) {
+                return Err((field.into(), format!("{v} is outside {min}..={max}")));
+            }
+        }
+        for k in self.properties.keys() {
+            if RESERVED_PROPERTIES.contains(&k.as_str()) {
+                return Err((
+                    format!("options.kafka.properties.{k}"),
+                    "is set by cdc itself (use the typed option, or none: at-least-once depends on it)".into(),
+                ));
+            }
+        }
+        if self.topics.as_ref().is_some_and(|t| t.is_empty()) {
+            return Err((
+                "options.kafka.topics".into(),
+                "must name at least one topic when set".into(),
+            ));
+        }
+        Ok(())
+    }
+}
