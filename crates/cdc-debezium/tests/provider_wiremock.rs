@@ -681,10 +681,8 @@ async fn batch_commits_only_up_to_the_first_unhandled_event() {
         .collect();
     let batch: Vec<cdc_debezium::RawRecord<'_>> = owned
         .iter()
-        .map(|(k, v)| cdc_debezium::RawRecord {
-            topic: "pg1.public.customers",
-            key: k.as_deref(),
-            value: v.as_deref(),
+        .map(|(k, v)| {
+            cdc_debezium::RawRecord::new("pg1.public.customers", k.as_deref(), v.as_deref())
         })
         .collect();
     // The handler fails on its third event.

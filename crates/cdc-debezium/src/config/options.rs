@@ -62,6 +62,9 @@ pub struct DebeziumOptions {
     /// The Kafka consumer of the connector's topics (needs the `kafka` feature): with it, the
     /// source delivers its changes to the handlers.
     pub kafka: Option<KafkaOptions>,
+    /// Connect with delivery held until `resume` (with `kafka`): `cdc run` sets it so that no
+    /// event reaches some handlers before every trigger listens.
+    pub start_paused: bool,
     /// What stopping the source (`disconnect`, the end of `cdc run`) does to the connector:
     /// `keep` (default with `kafka`), `pause`, `stop` or `delete` (default without).
     pub on_stop: Option<OnStop>,

@@ -25,6 +25,21 @@ pub struct RawRecord<'a> {
     pub key: Option<&'a [u8]>,
     /// Value bytes, `None` for a tombstone.
     pub value: Option<&'a [u8]>,
+    /// Kafka partition and offset, when the transport has them: the event's metadata gets
+    /// `kafka_partition` and `kafka_offset`.
+    pub kafka_offset: Option<(i32, i64)>,
+}
+
+impl<'a> RawRecord<'a> {
+    /// A record without Kafka coordinates.
+    pub fn new(topic: &'a str, key: Option<&'a [u8]>, value: Option<&'a [u8]>) -> Self {
+        Self {
+            topic,
+            key,
+            value,
+            kafka_offset: None,
+        }
+    }
 }
 
 /// What the transport may do after [`DebeziumProvider::deliver`].
@@ -73,7 +88,7 @@ impl DebeziumProvider {
         value: Option<&[u8]>,
     ) -> Result<DeliveryOutcome, CdcError> {
         let out = self
-            .deliver_batch(&[RawRecord { topic, key, value }])
+            .deliver_batch(&[RawRecord::new(topic, key, value)])
             .await?;
         match (out.committable, out.error) {
             (1, _) => Ok(DeliveryOutcome::Commit {
@@ -136,7 +151,12 @@ impl DebeziumProvider {
                 break;
             }
             match decoder.decode(r.topic, r.key, r.value) {
-                Ok(Some(ev)) => {
+                Ok(Some(mut ev)) => {
+                    if let Some((partition, offset)) = r.kafka_offset {
+                        ev.metadata
+                            .insert("kafka_partition".into(), partition.into());
+                        ev.metadata.insert("kafka_offset".into(), offset.into());
+                    }
                     if signal_table
                         .as_deref()
                         .is_some_and(|t| t == ev.qualified_table())

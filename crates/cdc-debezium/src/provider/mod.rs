@@ -43,6 +43,16 @@ struct Entry {
     history: Mutex<BTreeMap<String, Vec<SchemaVersion>>>,
     /// After an old-cluster re-snapshot: the config to put back once it is over.
     mode_restore: Mutex<Option<snapshot::ModeRestore>>,
+    /// The Kafka consumer of the connector's topics, when `options.kafka` is set.
+    #[cfg(feature = "kafka")]
+    transport: Mutex<Option<Arc<crate::kafka::Transport>>>,
+}
+
+impl Entry {
+    #[cfg(feature = "kafka")]
+    fn transport(&self) -> Option<Arc<crate::kafka::Transport>> {
+        lock(&self.transport).clone()
+    }
 }
 
 #[derive(Default, Clone, Copy)]
@@ -56,13 +66,34 @@ struct LastDelivery {
 /// The Debezium provider. Cheap to share behind `Arc<dyn CdcProvider>`.
 #[derive(Default)]
 pub struct DebeziumProvider {
+    inner: Arc<Inner>,
+}
+
+/// The provider's state. A transport's consumer thread holds it weakly: dropping the
+/// provider stops its consumers.
+#[derive(Default)]
+pub(crate) struct Inner {
     sources: RwLock<HashMap<String, Arc<Entry>>>,
     subscribers: Mutex<HashMap<String, Subscribers>>,
 }
 
+impl DebeziumProvider {
+    /// A weak handle for a transport thread.
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    /// The provider again from a transport's weak handle, while it lives.
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+    pub(crate) fn upgrade(inner: &std::sync::Weak<Inner>) -> Option<Self> {
+        inner.upgrade().map(|inner| Self { inner })
+    }
+}
+
 impl std::fmt::Debug for DebeziumProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ids: Vec<String> = read(&self.sources).keys().cloned().collect();
+        let ids: Vec<String> = read(&self.inner.sources).keys().cloned().collect();
         f.debug_struct("DebeziumProvider")
             .field("sources", &ids)
             .finish()
@@ -106,14 +137,14 @@ impl DebeziumProvider {
     }
 
     fn entry(&self, source_id: &str) -> Result<Arc<Entry>, CdcError> {
-        read(&self.sources)
+        read(&self.inner.sources)
             .get(source_id)
             .cloned()
             .ok_or_else(|| CdcError::not_found(source_id, PROVIDER))
     }
 
     fn subscribers_of(&self, source_id: &str) -> Subscribers {
-        lock(&self.subscribers)
+        lock(&self.inner.subscribers)
             .entry(source_id.to_owned())
             .or_insert_with(|| Subscribers::new(source_id))
             .clone()
@@ -156,7 +187,7 @@ impl DebeziumProvider {
             .strip_prefix(crate::decode::HEARTBEAT_TOPIC_PREFIX)
             .and_then(|t| t.strip_prefix('.'))
             .unwrap_or(topic);
-        read(&self.sources)
+        read(&self.inner.sources)
             .iter()
             .filter_map(|(id, e)| {
                 let p = e.source.connector.topic_prefix();
@@ -192,6 +223,15 @@ impl CdcProvider for DebeziumProvider {
             retry: opts.retry.clone(),
         })
         .map_err(|e| e.into_cdc(sid))?;
+        #[cfg(not(feature = "kafka"))]
+        if source.options.kafka.is_some() {
+            return Err(CdcError::Unsupported {
+                source_id: sid.to_owned(),
+                provider: PROVIDER.to_owned(),
+                operation: "options.kafka (consume the connector's topics)".into(),
+                reason: "this build of cdc-debezium has no `kafka` feature".into(),
+            });
+        }
         // The signaling table must exist before the connector builds its publication.
         if let Some(signal) = &opts.signal {
             crate::signal::prepare_table(sid, source.kind, signal, opts.database.as_ref())
@@ -219,19 +259,48 @@ impl CdcProvider for DebeziumProvider {
             last: Mutex::new(LastDelivery::default()),
             history: Mutex::new(BTreeMap::new()),
             mode_restore: Mutex::new(None),
+            #[cfg(feature = "kafka")]
+            transport: Mutex::new(None),
             source,
         });
-        // A reconnect replaces the entry but keeps the schema history seen so far.
-        let mut sources = write(&self.sources);
-        if let Some(old) = sources.get(sid) {
+        // A reconnect replaces the entry but keeps the schema history seen so far; its
+        // consumer commits and stops first (one consumer per source).
+        let old = read(&self.inner.sources).get(sid).cloned();
+        if let Some(old) = old {
             *lock(&entry.history) = lock(&old.history).clone();
+            #[cfg(feature = "kafka")]
+            {
+                let running = lock(&old.transport).take();
+                if let Some(t) = running {
+                    t.stop().await;
+                }
+            }
         }
-        sources.insert(sid.to_owned(), entry);
+        write(&self.inner.sources).insert(sid.to_owned(), Arc::clone(&entry));
+        #[cfg(feature = "kafka")]
+        if entry.source.options.kafka.is_some() {
+            let started = self.start_transport(&entry).await;
+            match started {
+                Ok(t) => *lock(&entry.transport) = Some(Arc::new(t)),
+                Err(e) => {
+                    write(&self.inner.sources).remove(sid);
+                    return Err(e.into_cdc(sid));
+                }
+            }
+        }
         Ok(())
     }
 
     async fn disconnect(&self, source_id: &str) -> Result<(), CdcError> {
         let e = self.entry(source_id)?;
+        // The consumer first: it commits what every handler took, then leaves its group.
+        #[cfg(feature = "kafka")]
+        {
+            let running = lock(&e.transport).take();
+            if let Some(t) = running {
+                t.stop().await;
+            }
+        }
         let name = &e.source.connector.name;
         let on_stop = e.source.options.on_stop();
         let done = match on_stop {
@@ -270,7 +339,7 @@ impl CdcProvider for DebeziumProvider {
         // The connector may still exist (a 404 that names no connector comes from a worker
         // that is starting): keep the source so disconnect can be retried.
         done.map_err(|err| err.into_cdc(source_id))?;
-        write(&self.sources).remove(source_id);
+        write(&self.inner.sources).remove(source_id);
         Ok(())
     }
 
@@ -294,6 +363,10 @@ impl CdcProvider for DebeziumProvider {
             }
             Err(err) => return Err(err.into_cdc(source_id)),
         };
+        #[cfg(feature = "kafka")]
+        if let Some(t) = e.transport() {
+            transport_status(&mut st, &t.status());
+        }
         let last = *lock(&e.last);
         st.last_event = last.at;
         st.lag_seconds = last.committed_at.map(deliver::lag_since);
@@ -368,20 +441,95 @@ impl CdcProvider for DebeziumProvider {
 
 #[async_trait]
 impl Pausable for DebeziumProvider {
+    /// Holds delivery at once (the consumer's partitions paused; no batch is being
+    /// delivered when this returns), then pauses the connector unless
+    /// `options.kafka.pause_connector: false`. Without a transport: the connector.
     async fn pause(&self, source_id: &str) -> Result<(), CdcError> {
         let e = self.entry(source_id)?;
+        #[cfg(feature = "kafka")]
+        if let Some(t) = e.transport() {
+            t.pause().await;
+            if !t.pauses_connector() {
+                return Ok(());
+            }
+        }
         e.client
             .pause(&e.source.connector.name)
             .await
             .map_err(|err| err.into_cdc(source_id))
     }
 
+    /// Resumes the connector (when `pause` paused it), then delivery, from the first record
+    /// not yet committed.
     async fn resume(&self, source_id: &str) -> Result<(), CdcError> {
         let e = self.entry(source_id)?;
+        #[cfg(feature = "kafka")]
+        if let Some(t) = e.transport() {
+            if t.pauses_connector() {
+                e.client
+                    .resume(&e.source.connector.name)
+                    .await
+                    .map_err(|err| err.into_cdc(source_id))?;
+            }
+            t.resume();
+            return Ok(());
+        }
         e.client
             .resume(&e.source.connector.name)
             .await
             .map_err(|err| err.into_cdc(source_id))
+    }
+}
+
+#[cfg(feature = "kafka")]
+impl DebeziumProvider {
+    /// Starts the consumer of a connected source: its topics are `options.kafka.topics`, or
+    /// the tables' (regex on `topic.prefix`) plus those Kafka Connect lists for the
+    /// connector (best effort: an old cluster has no `/topics`).
+    async fn start_transport(
+        &self,
+        entry: &Entry,
+    ) -> Result<crate::kafka::Transport, DebeziumError> {
+        let src = &entry.source;
+        let known = if src
+            .options
+            .kafka
+            .as_ref()
+            .is_some_and(|k| k.topics.is_none())
+        {
+            entry
+                .client
+                .topics(&src.connector.name)
+                .await
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let sub = crate::kafka::subscription(src, &known);
+        info!(source_id = src.source_id, topics = ?sub.patterns, "debezium: starting the kafka consumer");
+        crate::kafka::Transport::start(self.downgrade(), src, sub, src.options.start_paused)
+    }
+}
+
+/// What the consumer adds to a status: `details.kafka`, and an error when delivery fails
+/// (state `error`), the brokers cannot be reached, or the tables' topics do not exist.
+#[cfg(feature = "kafka")]
+fn transport_status(st: &mut CdcStatus, t: &crate::kafka::TransportStatus) {
+    st.details.insert("kafka".into(), t.details.clone());
+    if let Some(err) = &t.delivery_error {
+        st.state = cdc_core::SourceState::Error;
+        st.error = Some(format!(
+            "delivery failing, retried with backoff, nothing skipped or committed past it: {err}"
+        ));
+    } else if st.error.is_none() {
+        if let Some(err) = &t.broker_error {
+            st.error = Some(format!("kafka consumer: {err}"));
+        } else if !t.missing_topics.is_empty() {
+            st.error = Some(format!(
+                "topics {:?} do not exist on the brokers (yet): nothing is written to them; without broker auto-creation the connector needs topic.creation.default.* (rendered by default)",
+                t.missing_topics
+            ));
+        }
     }
 }
 

@@ -1,0 +1,88 @@
+//! The consumer's librdkafka config and what it subscribes to.
+
+use rdkafka::ClientConfig;
+
+use crate::config::{DatabaseKind, DebeziumSource, KafkaOptions, regex_escape};
+use crate::decode::HEARTBEAT_TOPIC_PREFIX;
+
+/// How often the consumer refreshes metadata unless `properties` say otherwise: a regex
+/// subscription sees a topic created later (a new table) within this time.
+const METADATA_REFRESH_MS: &str = "30000";
+
+/// The consumer config: the user's pass-through properties first, then the keys
+/// at-least-once depends on (which [`KafkaOptions::check`] refuses in `properties`).
+pub(crate) fn client_config(source_id: &str, k: &KafkaOptions) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("topic.metadata.refresh.interval.ms", METADATA_REFRESH_MS);
+    for (key, value) in &k.properties {
+        c.set(key, value);
+    }
+    c.set("bootstrap.servers", &k.bootstrap_servers)
+        .set("group.id", k.group_id(source_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", k.auto_offset_reset.as_str())
+        .set("enable.partition.eof", "false");
+    c
+}
+
+/// What the consumer subscribes to, and the topics that must exist for it to see anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Subscription {
+    /// Topic names and `^regex` patterns, as librdkafka takes them.
+    pub patterns: Vec<String>,
+    /// The captured tables' topics: reported in status when the brokers do not have them.
+    pub expected: Vec<String>,
+}
+
+/// The connector's topics: `options.kafka.topics` when given; else the tables' topics by a
+/// regex on `topic.prefix` (every table's when none are listed, so a new table's topic is
+/// picked up) plus the topics Kafka Connect says the connector wrote (`known`); plus the
+/// heartbeat topic, and for MySQL-family sources the schema-change topic `<prefix>`.
+pub(crate) fn subscription(source: &DebeziumSource, known: &[String]) -> Subscription {
+    let prefix = source.connector.topic_prefix();
+    let k = source.options.kafka.as_ref();
+    let heartbeat = k
+        .and_then(|k| k.heartbeat_topic.clone())
+        .unwrap_or_else(|| format!("{HEARTBEAT_TOPIC_PREFIX}.{prefix}"));
+    let mut patterns = Vec::new();
+    let mut expected = Vec::new();
+    if let Some(topics) = k.and_then(|k| k.topics.clone()) {
+        expected.extend(topics.iter().filter(|t| !t.starts_with('^')).cloned());
+        patterns.extend(topics);
+    } else {
+        let p = regex_escape(prefix);
+        if source.tables.is_empty() {
+            patterns.push(format!("^{p}\\.[^.]+\\.[^.]+$"));
+        } else {
+            let names: Vec<String> = source
+                .tables
+                .iter()
+                .map(|t| {
+                    let schema = t.schema.as_deref().unwrap_or(default_schema(source.kind));
+                    expected.push(format!("{prefix}.{schema}.{}", t.name));
+                    format!("{}\\.{}", regex_escape(schema), regex_escape(&t.name))
+                })
+                .collect();
+            patterns.push(format!("^{p}\\.({})$", names.join("|")));
+        }
+        for t in known {
+            if !patterns.contains(t) {
+                patterns.push(t.clone());
+            }
+        }
+        if matches!(source.kind, DatabaseKind::MySql | DatabaseKind::MariaDb) {
+            patterns.push(format!("^{p}$"));
+        }
+    }
+    // A regex, so a heartbeat topic that does not exist yet is not an error.
+    patterns.push(format!("^{}$", regex_escape(&heartbeat)));
+    Subscription { patterns, expected }
+}
+
+fn default_schema(kind: DatabaseKind) -> &'static str {
+    match kind {
+        DatabaseKind::SqlServer => "dbo",
+        _ => "public",
+    }
+}

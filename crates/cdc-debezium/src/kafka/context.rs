@@ -1,0 +1,109 @@
+//! The consumer's callbacks: rebalances (revoked partitions commit what is committable,
+//! synchronously, before they go; assigned ones stay paused while delivery is held), commit
+//! confirmations, and client errors for `status`.
+
+use std::sync::{Arc, Mutex};
+
+use rdkafka::TopicPartitionList;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult};
+use tracing::{debug, info, warn};
+
+use super::progress::{Progress, partitions};
+use super::state::Shared;
+
+/// Callbacks of one source's consumer.
+pub(crate) struct SourceContext {
+    pub source_id: String,
+    pub progress: Arc<Mutex<Progress>>,
+    pub shared: Arc<Shared>,
+}
+
+impl SourceContext {
+    pub(crate) fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl ClientContext for SourceContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        warn!(source_id = self.source_id, %error, reason, "debezium kafka: client error");
+        let text = format!("{error}: {reason}");
+        self.shared
+            .update(|v| v.broker_error = Some(cdc_core::secret::redact_text(&text)));
+    }
+}
+
+impl ConsumerContext for SourceContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let revoked = partitions(tpl);
+            let commit = self.progress().to_commit(Some(&revoked));
+            if commit.count() > 0 {
+                match consumer.commit(&commit, CommitMode::Sync) {
+                    Ok(()) => {
+                        self.progress().confirmed(&commit);
+                        info!(
+                            source_id = self.source_id,
+                            partitions = commit.count(),
+                            "debezium kafka: committed revoked partitions"
+                        );
+                    }
+                    // The next owner redelivers from the last commit: duplicates, not loss.
+                    Err(e) => {
+                        warn!(source_id = self.source_id, error = %e, "debezium kafka: commit of revoked partitions failed")
+                    }
+                }
+            }
+            self.progress().forget(&revoked);
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                if self.shared.is_paused()
+                    && let Err(e) = consumer.pause(tpl)
+                {
+                    warn!(source_id = self.source_id, error = %e, "debezium kafka: cannot pause assigned partitions");
+                }
+                debug!(
+                    source_id = self.source_id,
+                    partitions = tpl.count(),
+                    "debezium kafka: assigned"
+                );
+                self.shared
+                    .update(|v| v.assigned = names(&consumer.assignment().unwrap_or_default()));
+            }
+            Rebalance::Revoke(_) => {
+                self.shared
+                    .update(|v| v.assigned = names(&consumer.assignment().unwrap_or_default()));
+            }
+            Rebalance::Error(e) => {
+                let text = format!("rebalance error: {e}");
+                self.shared.update(|v| v.broker_error = Some(text));
+            }
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        match result {
+            Ok(()) => self.progress().confirmed(offsets),
+            Err(e) => {
+                debug!(source_id = self.source_id, error = %e, "debezium kafka: commit failed; the next commit carries it")
+            }
+        }
+    }
+}
+
+/// `topic[partition]` of every partition of a list.
+pub(crate) fn names(tpl: &TopicPartitionList) -> Vec<String> {
+    let mut v: Vec<String> = tpl
+        .elements()
+        .iter()
+        .map(|e| format!("{}[{}]", e.topic(), e.partition()))
+        .collect();
+    v.sort();
+    v
+}

@@ -1,0 +1,77 @@
+//! What the consumer thread shares with the provider: the pause gate and the consumer's
+//! state for `status`.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{Value, json};
+
+/// Shared between the provider (async) and the consumer thread.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Delivery is held: nothing is handed to the handlers while set.
+    pub paused: AtomicBool,
+    /// Held by the consumer thread while it delivers a batch: `pause` takes it once to know
+    /// no delivery is under way when it returns.
+    pub gate: tokio::sync::Mutex<()>,
+    /// The consumer's state for `status`.
+    pub view: Mutex<View>,
+}
+
+/// The consumer's state as `status` shows it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct View {
+    /// Consumer group.
+    pub group_id: String,
+    /// Topics and patterns subscribed.
+    pub subscription: Vec<String>,
+    /// Assigned partitions (`topic[partition]`).
+    pub assigned: Vec<String>,
+    /// High watermark − committed offset, summed over the assigned partitions.
+    pub lag_records: Option<i64>,
+    /// The latest broker or client error, cleared once the brokers answer again.
+    pub broker_error: Option<String>,
+    /// A delivery failing (handler or undecodable record): retried, nothing skipped.
+    pub delivery_error: Option<String>,
+    /// Captured tables' topics the brokers do not have.
+    pub missing_topics: Vec<String>,
+    /// Records handed to the handlers and committable.
+    pub delivered: u64,
+    /// Whether the consumer thread is running.
+    pub running: bool,
+}
+
+impl Shared {
+    /// Whether delivery is held.
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Updates the view.
+    pub fn update(&self, f: impl FnOnce(&mut View)) {
+        let mut v = self.view.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut v);
+    }
+
+    /// A copy of the view.
+    pub fn view(&self) -> View {
+        self.view.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl View {
+    /// The `kafka` entry of a status's details.
+    pub fn to_json(&self, paused: bool) -> Value {
+        json!({
+            "group_id": self.group_id,
+            "subscription": self.subscription,
+            "assigned_partitions": self.assigned,
+            "consumer_lag_records": self.lag_records,
+            "paused": paused,
+            "running": self.running,
+            "delivered_records": self.delivered,
+            "last_error": self.delivery_error.clone().or_else(|| self.broker_error.clone()),
+            "missing_topics": self.missing_topics,
+        })
+    }
+}
