@@ -521,15 +521,21 @@ fn transport_status(st: &mut CdcStatus, t: &crate::kafka::TransportStatus) {
         st.error = Some(format!(
             "delivery failing, retried with backoff, nothing skipped or committed past it: {err}"
         ));
-    } else if st.error.is_none() {
-        if let Some(err) = &t.broker_error {
-            st.error = Some(format!("kafka consumer: {err}"));
+    } else {
+        let consumer = if let Some(err) = &t.broker_error {
+            Some(format!("kafka consumer: {err}"))
         } else if !t.missing_topics.is_empty() {
-            st.error = Some(format!(
+            Some(format!(
                 "topics {:?} do not exist on the brokers (yet): nothing is written to them; without broker auto-creation the connector needs topic.creation.default.* (rendered by default)",
                 t.missing_topics
-            ));
-        }
+            ))
+        } else {
+            None
+        };
+        st.error = match (st.error.take(), consumer) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
     }
 }
 

@@ -205,6 +205,11 @@ pub async fn connect_server() -> MockServer {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
+        .and(path(format!("/connectors/{PREFIX}/status")))
+        .respond_with(super::common::replay("08-status-running.txt"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
         .and(path(format!("/connectors/{PREFIX}/topics")))
         .respond_with(
             ResponseTemplate::new(200)
