@@ -9,6 +9,7 @@
 //! | `trigger` | `cdc_trigger` | filter events by table and action, fire a callback |
 //! | `steps` | `cdc_steps` | the workflow steps `step.cdc_start` … `step.cdc_monitor` |
 //! | `debezium` | `cdc_debezium` | Debezium connectors on Kafka Connect; Debezium record decoding |
+//! | `debezium-kafka` | `cdc_debezium` (its `kafka` feature) | Debezium sources consume their connector's Kafka topics and deliver events (rdkafka, bundled librdkafka) |
 //! | `dms` (+ `dms-kinesis`, `dms-cloudwatch`) | `cdc_dms` | AWS DMS replication tasks |
 //! | `bento` (+ `bento-postgres`) | `cdc_bento` | Bento stream configs and a supervised Bento process |
 //! | `postgres` | `cdc_postgres` | native PostgreSQL CDC over logical replication (pgoutput) |

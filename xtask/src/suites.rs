@@ -99,6 +99,26 @@ pub(crate) const SERVICE_SUITES: &[ServiceSuite] = &[
             Ok(Vec::new())
         },
     },
+    // The Debezium Kafka transport against rdkafka's in-process mock cluster (feature
+    // `kafka`, explicitly: the suite never depends on feature unification to exist).
+    ServiceSuite {
+        name: "debezium-kafka",
+        cargo_args: &[
+            "test",
+            "-p",
+            "cdc-debezium",
+            "--features",
+            "kafka",
+            "--test",
+            "kafka_delivery",
+            "--test",
+            "kafka_control",
+        ],
+        setup: |_ws| {
+            println!("debezium-kafka: the tests start rdkafka's mock cluster in-process");
+            Ok(Vec::new())
+        },
+    },
 ];
 
 /// What a suite does.

@@ -1,5 +1,5 @@
 //! Start-up of a run: every source connected and registered (sources that can hold their
-//! events, memory and postgres, connect paused, so nothing flows yet), a counting
+//! events, memory, postgres and debezium with a Kafka transport, connect paused, so nothing flows yet), a counting
 //! subscription per source, the triggers, and only then the held sources resumed: no event
 //! is delivered before every trigger listens.
 
@@ -17,7 +17,14 @@ use crate::config::ConfigFile;
 use crate::error::CliError;
 
 /// Providers that accept `options.start_paused` (connect, deliver nothing until resumed).
-const HOLDS_UNTIL_RESUMED: &[&str] = &["memory", "postgres"];
+/// Debezium does when it has a transport (`options.kafka`): without one it delivers nothing.
+const HOLDS_UNTIL_RESUMED: &[&str] = &["memory", "postgres", "debezium"];
+
+/// Whether a source connects held and is resumed once every trigger listens.
+fn holds_until_resumed(source: &cdc::SourceConfig) -> bool {
+    HOLDS_UNTIL_RESUMED.contains(&source.provider.as_str())
+        && (source.provider != "debezium" || source.options.contains_key("kafka"))
+}
 
 /// Starts every source of `cfg`, in order. On a failure the ones started are stopped again.
 pub async fn sources(
@@ -45,7 +52,7 @@ async fn one_source(
 ) -> Result<Running, CliError> {
     // Sources that can hold their first events connect paused and are resumed once every
     // trigger listens: no event reaches some handlers but not others.
-    if HOLDS_UNTIL_RESUMED.contains(&source.provider.as_str()) {
+    if holds_until_resumed(&source) {
         source
             .options
             .insert("start_paused".into(), Value::Bool(true));
@@ -131,7 +138,7 @@ pub fn triggers(
 pub async fn resume(sources: &[Running]) -> Result<(), CliError> {
     for s in sources {
         let provider = s.module.provider();
-        if HOLDS_UNTIL_RESUMED.contains(&provider.name())
+        if holds_until_resumed(s.module.config())
             && let Some(p) = provider.pausable()
         {
             p.resume(s.module.source_id()).await.map_err(|e| {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use tracing::{debug, info, warn};
 
 use super::progress::{Progress, partitions};
@@ -28,6 +28,13 @@ impl SourceContext {
 
 impl ClientContext for SourceContext {
     fn error(&self, error: KafkaError, reason: &str) {
+        // A subscribed topic or pattern with no topic yet (the heartbeat topic before the
+        // first heartbeat, a table not yet snapshotted): not a broker problem; the topics
+        // the tables need are checked against the metadata and shown as `missing_topics`.
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownTopicOrPartition) {
+            debug!(source_id = self.source_id, %error, reason, "debezium kafka: subscribed topic not there yet");
+            return;
+        }
         warn!(source_id = self.source_id, %error, reason, "debezium kafka: client error");
         let text = format!("{error}: {reason}");
         self.shared

@@ -37,6 +37,9 @@ pub(crate) struct Transport {
     commands: Sender<Command>,
     shared: Arc<Shared>,
     pause_connector: bool,
+    /// Held by `start_paused` and not paused or resumed since: only delivery is held, the
+    /// connector was never paused.
+    held_at_start: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Transport {
@@ -137,6 +140,7 @@ impl Transport {
             commands: tx,
             shared,
             pause_connector: k.pause_connector,
+            held_at_start: std::sync::atomic::AtomicBool::new(start_paused),
         })
     }
 
@@ -145,9 +149,16 @@ impl Transport {
         self.pause_connector
     }
 
+    /// Whether `resume` must resume the connector too: `pause` paused it (not a hold from
+    /// `start_paused`, which leaves the connector alone).
+    pub(crate) fn resumes_connector(&self) -> bool {
+        self.pause_connector && !self.held_at_start.load(Ordering::SeqCst)
+    }
+
     /// Holds delivery; when this returns no batch is being delivered and none will be until
     /// [`Transport::resume`]. The assigned partitions are paused too.
     pub(crate) async fn pause(&self) {
+        self.held_at_start.store(false, Ordering::SeqCst);
         self.shared.paused.store(true, Ordering::SeqCst);
         drop(self.shared.gate.lock().await);
         let _ = self.commands.send(Command::Pause);
@@ -155,6 +166,7 @@ impl Transport {
 
     /// Delivers again, from the first record not delivered.
     pub(crate) fn resume(&self) {
+        self.held_at_start.store(false, Ordering::SeqCst);
         self.shared.paused.store(false, Ordering::SeqCst);
         let _ = self.commands.send(Command::Resume);
     }

@@ -465,7 +465,7 @@ impl Pausable for DebeziumProvider {
         let e = self.entry(source_id)?;
         #[cfg(feature = "kafka")]
         if let Some(t) = e.transport() {
-            if t.pauses_connector() {
+            if t.resumes_connector() {
                 e.client
                     .resume(&e.source.connector.name)
                     .await
