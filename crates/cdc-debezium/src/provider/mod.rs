@@ -1,8 +1,13 @@
 //! [`DebeziumProvider`]: Debezium connectors on Kafka Connect behind [`CdcProvider`].
 //!
-//! - `connect` renders the connector config and applies it with the idempotent
-//!   `PUT /connectors/{n}/config` (a reconnect after a crash just re-applies it);
-//! - `disconnect` deletes the connector (a 404 means already gone: logged, not an error);
+//! - `connect` prepares the signaling table (when configured), renders the connector config
+//!   and applies it with the idempotent `PUT /connectors/{n}/config` (a reconnect after a
+//!   crash just re-applies it), then starts the Kafka consumer (`options.kafka`, feature
+//!   `kafka`);
+//! - `disconnect` stops the consumer (committing), then does `options.on_stop` to the
+//!   connector: keep (default with a transport), pause, stop or delete (default without; a
+//!   404 naming the connector means already gone, one naming none is an error and the
+//!   source is kept);
 //! - `status` maps the connector and task states (see [`status_map::map_status`]);
 //! - `snapshot` re-snapshots everything (stop → reset offsets → resume) or, with tables,
 //!   writes an incremental `execute-snapshot` signal;
@@ -10,9 +15,13 @@
 //! - [`DebeziumProvider::deliver`] takes records from a transport (a Kafka consumer, a test),
 //!   decodes them and fans them out to the subscribers, in order per source.
 
+mod connector_state;
 mod deliver;
+mod pause;
 mod snapshot;
 pub mod status_map;
+#[cfg(feature = "kafka")]
+mod transport;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -26,7 +35,7 @@ use cdc_core::{
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
-use crate::config::{ConnectorSpec, DatabaseKind, DebeziumSource, OnStop};
+use crate::config::{ConnectorSpec, DebeziumSource, OnStop};
 use crate::connect::{ClientOptions, KafkaConnectClient, RestartOptions, RestartOutcome};
 use crate::decode::Decoder;
 use crate::error::{DebeziumError, PROVIDER};
@@ -319,7 +328,7 @@ impl CdcProvider for DebeziumProvider {
                     info!(
                         source_id,
                         connector = name,
-                        leaves = %what_delete_leaves(&e.source),
+                        leaves = %connector_state::what_delete_leaves(&e.source),
                         "debezium: connector deleted"
                     );
                     Ok(())
@@ -351,7 +360,8 @@ impl CdcProvider for DebeziumProvider {
         let mut st = match e.client.status(&e.source.connector.name).await {
             Ok(s) => status_map::map_status(source_id, &s),
             Err(err) if err.is_not_found() => {
-                not_found_status(source_id, &e.client, &e.source.connector.name).await
+                connector_state::not_found_status(source_id, &e.client, &e.source.connector.name)
+                    .await
             }
             Err(err) if err.is_unattributed_not_found() => {
                 let mut st = CdcStatus::new(source_id, PROVIDER, cdc_core::SourceState::Unknown);
@@ -365,7 +375,7 @@ impl CdcProvider for DebeziumProvider {
         };
         #[cfg(feature = "kafka")]
         if let Some(t) = e.transport() {
-            transport_status(&mut st, &t.status());
+            transport::transport_status(&mut st, &t.status());
         }
         let last = *lock(&e.last);
         st.last_event = last.at;
@@ -436,155 +446,6 @@ impl CdcProvider for DebeziumProvider {
 
     fn pausable(&self) -> Option<&dyn Pausable> {
         Some(self)
-    }
-}
-
-#[async_trait]
-impl Pausable for DebeziumProvider {
-    /// Holds delivery at once (the consumer's partitions paused; no batch is being
-    /// delivered when this returns), then pauses the connector unless
-    /// `options.kafka.pause_connector: false`. Without a transport: the connector.
-    async fn pause(&self, source_id: &str) -> Result<(), CdcError> {
-        let e = self.entry(source_id)?;
-        #[cfg(feature = "kafka")]
-        if let Some(t) = e.transport() {
-            t.pause().await;
-            if !t.pauses_connector() {
-                return Ok(());
-            }
-        }
-        e.client
-            .pause(&e.source.connector.name)
-            .await
-            .map_err(|err| err.into_cdc(source_id))
-    }
-
-    /// Resumes the connector (when `pause` paused it), then delivery, from the first record
-    /// not yet committed.
-    async fn resume(&self, source_id: &str) -> Result<(), CdcError> {
-        let e = self.entry(source_id)?;
-        #[cfg(feature = "kafka")]
-        if let Some(t) = e.transport() {
-            if t.resumes_connector() {
-                e.client
-                    .resume(&e.source.connector.name)
-                    .await
-                    .map_err(|err| err.into_cdc(source_id))?;
-            }
-            t.resume();
-            return Ok(());
-        }
-        e.client
-            .resume(&e.source.connector.name)
-            .await
-            .map_err(|err| err.into_cdc(source_id))
-    }
-}
-
-#[cfg(feature = "kafka")]
-impl DebeziumProvider {
-    /// Starts the consumer of a connected source: its topics are `options.kafka.topics`, or
-    /// the tables' (regex on `topic.prefix`) plus those Kafka Connect lists for the
-    /// connector (best effort: an old cluster has no `/topics`).
-    async fn start_transport(
-        &self,
-        entry: &Entry,
-    ) -> Result<crate::kafka::Transport, DebeziumError> {
-        let src = &entry.source;
-        let known = if src
-            .options
-            .kafka
-            .as_ref()
-            .is_some_and(|k| k.topics.is_none())
-        {
-            entry
-                .client
-                .topics(&src.connector.name)
-                .await
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let sub = crate::kafka::subscription(src, &known);
-        info!(source_id = src.source_id, topics = ?sub.patterns, "debezium: starting the kafka consumer");
-        crate::kafka::Transport::start(self.downgrade(), src, sub, src.options.start_paused)
-    }
-}
-
-/// What the consumer adds to a status: `details.kafka`, and an error when delivery fails
-/// (state `error`), the brokers cannot be reached, or the tables' topics do not exist.
-#[cfg(feature = "kafka")]
-fn transport_status(st: &mut CdcStatus, t: &crate::kafka::TransportStatus) {
-    st.details.insert("kafka".into(), t.details.clone());
-    if let Some(err) = &t.delivery_error {
-        st.state = cdc_core::SourceState::Error;
-        st.error = Some(format!(
-            "delivery failing, retried with backoff, nothing skipped or committed past it: {err}"
-        ));
-    } else {
-        let consumer = if let Some(err) = &t.broker_error {
-            Some(format!("kafka consumer: {err}"))
-        } else if !t.missing_topics.is_empty() {
-            Some(format!(
-                "topics {:?} do not exist on the brokers (yet): nothing is written to them; without broker auto-creation the connector needs topic.creation.default.* (rendered by default)",
-                t.missing_topics
-            ))
-        } else {
-            None
-        };
-        st.error = match (st.error.take(), consumer) {
-            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-            (a, b) => a.or(b),
-        };
-    }
-}
-
-/// What a deleted connector leaves behind, for the log: the database keeps the replication
-/// slot (holding WAL until dropped) and the publication; the worker keeps the offsets (a
-/// connector created again under the same name resumes from them, without a new snapshot).
-fn what_delete_leaves(source: &DebeziumSource) -> String {
-    let cfg = &source.connector.config;
-    let get = |k: &str| cfg.get(k).map(String::as_str).unwrap_or("?");
-    match source.kind {
-        DatabaseKind::Postgres => format!(
-            "replication slot {:?} (holds WAL until dropped: SELECT pg_drop_replication_slot('{}')) and publication {:?} stay on the database; the worker keeps the connector's offsets",
-            get("slot.name"),
-            get("slot.name"),
-            get("publication.name")
-        ),
-        _ => "the worker keeps the connector's offsets (and the schema history topic stays)".into(),
-    }
-}
-
-/// The status of a connector whose status path says "not found". Right after a create the
-/// status topic has not caught up yet (about 0.3 s on a live worker), so the connector
-/// itself is asked: it exists → `starting`; Connect names it as missing → `not_found`.
-async fn not_found_status(source_id: &str, client: &KafkaConnectClient, name: &str) -> CdcStatus {
-    match client.get(name).await {
-        Ok(_) => {
-            let mut st = CdcStatus::new(source_id, PROVIDER, cdc_core::SourceState::Starting);
-            st.details.insert("connector".into(), name.into());
-            st.details.insert(
-                "note".into(),
-                "the connector exists but has no status yet (the status topic lags behind a create)"
-                    .into(),
-            );
-            st
-        }
-        Err(err) if err.is_not_found() => {
-            let mut st = CdcStatus::not_found(source_id, PROVIDER);
-            st.error = Some(format!(
-                "connector {name:?} does not exist at Kafka Connect"
-            ));
-            st
-        }
-        Err(err) => {
-            let mut st = CdcStatus::new(source_id, PROVIDER, cdc_core::SourceState::Unknown);
-            st.error = Some(format!(
-                "cannot tell whether connector {name:?} exists: {err}"
-            ));
-            st
-        }
     }
 }
 

@@ -1,0 +1,206 @@
+//! The Kafka transport's throughput next to a bare rdkafka consumer, in the same run, on
+//! rdkafka's mock cluster holding the real fixture records repeated to 200 000:
+//!
+//! - `bare`: a `BaseConsumer` in a fresh group polling the same topics and dropping each
+//!   message;
+//! - `transport`: a Debezium source (fresh group) consuming, decoding every record and
+//!   handing each batch to a no-op handler, committing as it goes.
+//!
+//! Both are timed from creating the consumer until the last record was seen, so both pay
+//! the group join. Rounds alternate; the medians and their ratio are printed.
+//!
+//! `cargo bench -p cdc-debezium --features kafka --bench kafka_consume` (env
+//! `KAFKA_BENCH_RECORDS`, `KAFKA_BENCH_ROUNDS` to change the size).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use cdc_core::{CdcProvider, EventHandler, HandlerError, SharedEvent};
+use cdc_debezium::DebeziumProvider;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const FIXTURE: &str = include_str!("../tests/fixtures/debezium/debezium-postgres-plain.jsonl");
+const PARTITIONS: i32 = 3;
+
+struct Fixture {
+    topic: String,
+    key: Option<String>,
+    value: Option<String>,
+}
+
+fn fixtures() -> Vec<Fixture> {
+    FIXTURE
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let text = |v: &Value| (!v.is_null()).then(|| v.to_string());
+            Fixture {
+                topic: v["destination"].as_str().unwrap().to_owned(),
+                key: text(&v["key"]),
+                value: text(&v["value"]),
+            }
+        })
+        .collect()
+}
+
+/// Counts events; does nothing else.
+struct NoOp(Arc<AtomicUsize>);
+
+#[async_trait]
+impl EventHandler for NoOp {
+    async fn handle(&self, events: &[SharedEvent]) -> Result<(), HandlerError> {
+        self.0.fetch_add(events.len(), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a plain `cargo test --benches` run passes nothing.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let total = env_usize("KAFKA_BENCH_RECORDS", if quick { 2_000 } else { 200_000 });
+    let rounds = env_usize("KAFKA_BENCH_ROUNDS", if quick { 1 } else { 3 });
+
+    let cluster = MockCluster::new(1).unwrap();
+    let all = fixtures();
+    let mut topics: Vec<String> = all.iter().map(|f| f.topic.clone()).collect();
+    topics.sort();
+    topics.dedup();
+    for t in &topics {
+        cluster.create_topic(t, PARTITIONS, 1).unwrap();
+    }
+    let bootstrap = cluster.bootstrap_servers();
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("linger.ms", "20")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .unwrap();
+    let mut events = 0usize;
+    for (i, f) in all.iter().cycle().take(total).enumerate() {
+        let mut rec: BaseRecord<'_, str, str> =
+            BaseRecord::to(&f.topic).partition(i as i32 % PARTITIONS);
+        if let Some(k) = &f.key {
+            rec = rec.key(k);
+        }
+        if let Some(v) = &f.value {
+            rec = rec.payload(v);
+            events += 1;
+        }
+        while let Err((_, back)) = producer.send(rec) {
+            producer.poll(Duration::from_millis(5));
+            rec = back;
+        }
+    }
+    producer.flush(Duration::from_secs(120)).unwrap();
+    println!(
+        "kafka_consume: {total} records ({events} with an event) on {} topics x {PARTITIONS} partitions",
+        topics.len()
+    );
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let connect = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(
+                json!({"name": "pgfx", "config": {}, "tasks": [], "type": "source"}),
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/connectors/pgfx/topics"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"pgfx": {"topics": []}})))
+            .mount(&server)
+            .await;
+        server
+    });
+
+    let mut bare = Vec::new();
+    let mut ours = Vec::new();
+    for round in 0..rounds {
+        // Bare consumer, fresh group.
+        let started = Instant::now();
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", format!("bare-{round}"))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .unwrap();
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&names).unwrap();
+        let mut seen = 0usize;
+        while seen < total {
+            if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+                drop(m.unwrap());
+                seen += 1;
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        bare.push(total as f64 / secs);
+        // Dropped on a thread of its own: the drop blocks while it leaves the group.
+        std::thread::spawn(move || drop(consumer));
+
+        // The transport, fresh group.
+        let count = Arc::new(AtomicUsize::new(0));
+        let secs = rt.block_on(async {
+            let cfg = cdc_core::SourceConfig::from_value(json!({
+                "provider": "debezium", "source_id": format!("fx{round}"), "source_type": "postgres",
+                "connection": connect.uri(), "tables": [],
+                "options": {"connector_name": "pgfx", "topic_prefix": "pgfx",
+                            "database": "postgres://u:p@db:5432/x", "on_stop": "keep",
+                            "kafka": {"bootstrap_servers": bootstrap, "group_id": format!("ours-{round}"),
+                                      "batch_max": 2000}}
+            }))
+            .unwrap();
+            let p = DebeziumProvider::new();
+            let started = Instant::now();
+            p.connect(&cfg).await.unwrap();
+            let _sub = p.subscribe(&cfg.source_id, Arc::new(NoOp(Arc::clone(&count)))).unwrap();
+            while count.load(Ordering::Relaxed) < events {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            let secs = started.elapsed().as_secs_f64();
+            p.disconnect(&cfg.source_id).await.unwrap();
+            secs
+        });
+        ours.push(total as f64 / secs);
+        println!(
+            "round {round}: bare {:.0} records/s, transport {:.0} records/s",
+            bare[round], ours[round]
+        );
+    }
+    let (b, o) = (median(bare), median(ours));
+    println!("kafka_consume: bare consumer {b:.0} records/s (median of {rounds})");
+    println!(
+        "kafka_consume: transport (consume + decode + no-op handler) {o:.0} records/s (median of {rounds})"
+    );
+    println!(
+        "kafka_consume: ratio transport/bare = {:.2}x (target >= 0.80x)",
+        o / b
+    );
+}
