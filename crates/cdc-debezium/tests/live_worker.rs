@@ -308,3 +308,19 @@ async fn on_stop_decides_what_disconnect_does_to_the_connector() {
         .to_string();
     assert!(e.contains("on_stop") || e.contains("options"), "{e}");
 }
+
+#[tokio::test]
+async fn heartbeats_are_committable_at_once_even_without_a_handler() {
+    let (_server, p) = connected(json!({})).await;
+    let hb = json!({"ts_ms": 1_795_495_966_000_i64}).to_string();
+    let out = p
+        .deliver_batch(&[cdc_debezium::RawRecord::new(
+            "__debezium-heartbeat.pg1",
+            Some(br#"{"serverName":"pg1"}"#),
+            Some(hb.as_bytes()),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(out.committable, 1, "{:?}", out.error);
+    assert!(out.error.is_none());
+}

@@ -183,6 +183,24 @@ impl DebeziumProvider {
                 error: decode_error,
             });
         }
+        // Heartbeats carry no change: committable at once, whatever the handlers say; they
+        // still move the lag and reach the handlers that want them.
+        if events
+            .iter()
+            .all(|e| e.operation == Operation::Control && e.control.as_deref() == Some("heartbeat"))
+        {
+            record_delivered(&entry, &events);
+            if !subscribers.is_empty()
+                && let Err(failure) = subscribers.deliver(&events).await
+            {
+                info!(source_id, error = %failure, "debezium: a handler failed on a heartbeat (committed anyway)");
+            }
+            return Ok(BatchOutcome {
+                committable: decoded_upto,
+                delivered: events.len(),
+                error: decode_error,
+            });
+        }
         if subscribers.is_empty() {
             // Nobody to hand the events to: committing would lose them.
             return Ok(BatchOutcome {
