@@ -294,3 +294,61 @@ fn a_table_name_never_widens_the_capture() {
     let c = render(&cfg("postgres", &["t"], explicit));
     assert_eq!(c["table.include.list"], "public\\..*");
 }
+
+#[test]
+fn kafka_options_mask_their_secrets_and_refuse_the_consumers_own_keys() {
+    let db = "postgres://u:p@db:5432/x";
+    let ok = json!({"database": db, "kafka": {"bootstrap_servers": "b:9092",
+        "properties": {"security.protocol": "SASL_SSL", "sasl.username": "cdc", "sasl.password": "hunter2",
+                       "ssl.key.password": "k3y"}}});
+    let src = DebeziumSource::from_config(&cfg("postgres", &["t"], ok)).unwrap();
+    let shown = format!("{src:?}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("k3y"),
+        "{shown}"
+    );
+    assert!(shown.contains("SASL_SSL"), "{shown}");
+    let k = src.options.kafka.as_ref().unwrap();
+    assert_eq!(k.group_id("Orders-DB.eu"), "cdc-Orders-DB.eu");
+    let ser = serde_json::to_string(&src.options).unwrap();
+    assert!(!ser.contains("hunter2"), "{ser}");
+    // With a transport, heartbeats are on (lag while idle) and on_stop keeps the connector.
+    assert_eq!(src.connector.config["heartbeat.interval.ms"], "10000");
+    assert_eq!(src.options.on_stop(), cdc_debezium::config::OnStop::Keep);
+
+    for (kafka, field) in [
+        (
+            json!({"bootstrap_servers": "b:9092", "properties": {"enable.auto.commit": "true"}}),
+            "options.kafka.properties.enable.auto.commit",
+        ),
+        (
+            json!({"bootstrap_servers": "b:9092", "properties": {"group.id": "x"}}),
+            "options.kafka.properties.group.id",
+        ),
+        (
+            json!({"bootstrap_servers": ""}),
+            "options.kafka.bootstrap_servers",
+        ),
+        (
+            json!({"bootstrap_servers": "b:9092", "batch_max": 0}),
+            "options.kafka.batch_max",
+        ),
+        (
+            json!({"bootstrap_servers": "b:9092", "retry_max_backoff_ms": 999999999}),
+            "options.kafka.retry_max_backoff_ms",
+        ),
+        (
+            json!({"bootstrap_servers": "b:9092", "auto_offset_reset": "middle"}),
+            "options",
+        ),
+    ] {
+        let e = DebeziumSource::from_config(&cfg(
+            "postgres",
+            &["t"],
+            json!({"database": db, "kafka": kafka}),
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(field), "{field}: {e}");
+    }
+}
