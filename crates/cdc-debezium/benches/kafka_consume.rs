@@ -28,7 +28,9 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const FIXTURE: &str = include_str!("../tests/fixtures/debezium/debezium-postgres-plain.jsonl");
-const PARTITIONS: i32 = 3;
+/// The mock broker keeps at most 5 MB per partition (older records go): each topic gets
+/// enough partitions to hold its share of the records at ~3 MB per partition.
+const PARTITION_BYTES: usize = 3 * 1024 * 1024;
 
 struct Fixture {
     topic: String,
@@ -85,8 +87,22 @@ fn main() {
     let mut topics: Vec<String> = all.iter().map(|f| f.topic.clone()).collect();
     topics.sort();
     topics.dedup();
+    let mut bytes: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for f in all.iter().cycle().take(total) {
+        *bytes.entry(f.topic.as_str()).or_insert(0) +=
+            f.key.as_ref().map_or(0, String::len) + f.value.as_ref().map_or(0, String::len) + 64;
+    }
+    let partitions: std::collections::HashMap<&str, i32> = topics
+        .iter()
+        .map(|t| {
+            (
+                t.as_str(),
+                (bytes[t.as_str()].div_ceil(PARTITION_BYTES)).max(3) as i32,
+            )
+        })
+        .collect();
     for t in &topics {
-        cluster.create_topic(t, PARTITIONS, 1).unwrap();
+        cluster.create_topic(t, partitions[t.as_str()], 1).unwrap();
     }
     let bootstrap = cluster.bootstrap_servers();
     let producer: BaseProducer = ClientConfig::new()
@@ -96,9 +112,13 @@ fn main() {
         .create()
         .unwrap();
     let mut events = 0usize;
-    for (i, f) in all.iter().cycle().take(total).enumerate() {
-        let mut rec: BaseRecord<'_, str, str> =
-            BaseRecord::to(&f.topic).partition(i as i32 % PARTITIONS);
+    let mut per_topic: std::collections::HashMap<&str, i32> = std::collections::HashMap::new();
+    for f in all.iter().cycle().take(total) {
+        // Round robin within each topic: the partitions fill evenly.
+        let n = per_topic.entry(f.topic.as_str()).or_insert(0);
+        let partition = *n % partitions[f.topic.as_str()];
+        *n += 1;
+        let mut rec: BaseRecord<'_, str, str> = BaseRecord::to(&f.topic).partition(partition);
         if let Some(k) = &f.key {
             rec = rec.key(k);
         }
@@ -112,9 +132,30 @@ fn main() {
         }
     }
     producer.flush(Duration::from_secs(120)).unwrap();
+    // What the broker holds (the high watermarks), whatever the producer says.
+    let probe: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
+    let mut held = 0i64;
+    for t in &topics {
+        for p in 0..partitions[t.as_str()] {
+            let (low, high) = probe
+                .fetch_watermarks(t, p, Duration::from_secs(10))
+                .unwrap();
+            assert_eq!(low, 0, "{t}[{p}]: the mock broker dropped old records");
+            held += high - low;
+        }
+    }
+    drop(probe);
+    assert_eq!(
+        held as usize, total,
+        "the broker holds every record produced"
+    );
     println!(
-        "kafka_consume: {total} records ({events} with an event) on {} topics x {PARTITIONS} partitions",
-        topics.len()
+        "kafka_consume: {total} records ({events} with an event) on {} topics, {} partitions",
+        topics.len(),
+        partitions.values().sum::<i32>()
     );
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -154,14 +195,23 @@ fn main() {
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&names).unwrap();
         let mut seen = 0usize;
+        let mut idle = Instant::now();
+        let mut first: Option<Instant> = None;
         while seen < total {
             if let Some(m) = consumer.poll(Duration::from_millis(100)) {
                 drop(m.unwrap());
                 seen += 1;
+                idle = Instant::now();
+                first.get_or_insert(idle);
             }
+            assert!(
+                idle.elapsed() < Duration::from_secs(30),
+                "bare consumer stalled at {seen} of {total}"
+            );
         }
         let secs = started.elapsed().as_secs_f64();
         bare.push(total as f64 / secs);
+        let bare_first = first.map(|f| (f - started).as_secs_f64()).unwrap_or(0.0);
         // Dropped on a thread of its own: the drop blocks while it leaves the group.
         std::thread::spawn(move || drop(consumer));
 
@@ -173,24 +223,32 @@ fn main() {
                 "connection": connect.uri(), "tables": [],
                 "options": {"connector_name": "pgfx", "topic_prefix": "pgfx",
                             "database": "postgres://u:p@db:5432/x", "on_stop": "keep",
-                            "kafka": {"bootstrap_servers": bootstrap, "group_id": format!("ours-{round}"),
-                                      "batch_max": 2000}}
+                            "kafka": {"bootstrap_servers": bootstrap, "group_id": format!("ours-{round}")}}
             }))
             .unwrap();
             let p = DebeziumProvider::new();
             let started = Instant::now();
             p.connect(&cfg).await.unwrap();
             let _sub = p.subscribe(&cfg.source_id, Arc::new(NoOp(Arc::clone(&count)))).unwrap();
+            let mut last = (0, Instant::now());
+            let mut first: Option<Instant> = None;
             while count.load(Ordering::Relaxed) < events {
                 tokio::time::sleep(Duration::from_millis(2)).await;
+                let now = count.load(Ordering::Relaxed);
+                if now != last.0 {
+                    last = (now, Instant::now());
+                    first.get_or_insert(last.1);
+                }
+                assert!(last.1.elapsed() < Duration::from_secs(30), "transport stalled at {now} of {events} events");
             }
             let secs = started.elapsed().as_secs_f64();
             p.disconnect(&cfg.source_id).await.unwrap();
-            secs
+            (secs, first.map(|f| (f - started).as_secs_f64()).unwrap_or(0.0))
         });
+        let (secs, ours_first) = secs;
         ours.push(total as f64 / secs);
         println!(
-            "round {round}: bare {:.0} records/s, transport {:.0} records/s",
+            "round {round}: bare {:.0} records/s (first record after {bare_first:.2} s), transport {:.0} records/s (first event after {ours_first:.2} s)",
             bare[round], ours[round]
         );
     }

@@ -8,12 +8,22 @@ use crate::decode::HEARTBEAT_TOPIC_PREFIX;
 /// How often the consumer refreshes metadata unless `properties` say otherwise: a regex
 /// subscription sees a topic created later (a new table) within this time.
 const METADATA_REFRESH_MS: &str = "30000";
+/// See `fetch.queue.backoff.ms` in [`client_config`].
+const FETCH_QUEUE_BACKOFF_MS: &str = "20";
+/// How often librdkafka reports its statistics (the consumer lag of `status`).
+const STATISTICS_MS: &str = "2000";
 
 /// The consumer config: the user's pass-through properties first, then the keys
 /// at-least-once depends on (which [`KafkaOptions::check`] refuses in `properties`).
 pub(crate) fn client_config(source_id: &str, k: &KafkaOptions) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("topic.metadata.refresh.interval.ms", METADATA_REFRESH_MS);
+    // The consumer lag of `status` comes from the client's statistics.
+    c.set("statistics.interval.ms", STATISTICS_MS);
+    // Once the prefetch queue is full (decoding and the handlers take longer than a fetch),
+    // librdkafka waits this long before fetching again: its 1000 ms default left the consumer
+    // idle most of the time once it had caught up with a full queue (benches/kafka_consume.rs).
+    c.set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS);
     for (key, value) in &k.properties {
         c.set(key, value);
     }

@@ -8,6 +8,7 @@ use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::statistics::Statistics;
 use tracing::{debug, info, warn};
 
 use super::progress::{Progress, partitions};
@@ -27,6 +28,37 @@ impl SourceContext {
 }
 
 impl ClientContext for SourceContext {
+    /// librdkafka's statistics (every `statistics.interval.ms`): the consumer lag in records
+    /// from what the client already knows (high watermarks from fetch responses, committed
+    /// offsets), without a request that would hold up delivery.
+    fn stats(&self, statistics: Statistics) {
+        let progress = self.progress();
+        let mut lag = 0i64;
+        let mut any = false;
+        for (topic, t) in &statistics.topics {
+            for (partition, p) in &t.partitions {
+                let tp = (topic.clone(), *partition);
+                if *partition < 0 || !progress.is_assigned(&tp) || p.hi_offset < 0 {
+                    continue;
+                }
+                any = true;
+                let committed = progress
+                    .committable(&tp)
+                    .max(Some(p.committed_offset).filter(|o| *o >= 0));
+                let base = committed.unwrap_or(p.lo_offset.max(0));
+                lag += (p.hi_offset - base).max(0);
+            }
+        }
+        drop(progress);
+        self.shared.update(|v| {
+            v.lag_records = if any || v.assigned.is_empty() {
+                Some(lag)
+            } else {
+                None
+            }
+        });
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         // A subscribed topic or pattern with no topic yet (the heartbeat topic before the
         // first heartbeat, a table not yet snapshotted): not a broker problem; the topics
@@ -70,6 +102,7 @@ impl ConsumerContext for SourceContext {
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
+                self.progress().assign(&partitions(tpl));
                 if self.shared.is_paused()
                     && let Err(e) = consumer.pause(tpl)
                 {

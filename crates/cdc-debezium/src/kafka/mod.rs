@@ -127,6 +127,7 @@ impl Transport {
                 Duration::from_millis(k.retry_max_backoff_ms),
             ),
             expected_topics: sub.expected,
+            last_commit: std::cell::Cell::new(None),
         };
         std::thread::Builder::new()
             .name(format!("cdc-kafka-{sid}"))

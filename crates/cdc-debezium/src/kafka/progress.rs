@@ -2,7 +2,7 @@
 //! before it was handled by every subscriber, or carried nothing), and what the group
 //! coordinator has confirmed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -16,6 +16,8 @@ pub(crate) struct Progress {
     committable: HashMap<Tp, i64>,
     /// Offsets the coordinator confirmed (commit callback).
     committed: HashMap<Tp, i64>,
+    /// The partitions assigned to this member now (rebalance callbacks).
+    assigned: HashSet<Tp>,
 }
 
 impl Progress {
@@ -26,6 +28,24 @@ impl Progress {
         if next > *slot {
             *slot = next;
         }
+    }
+
+    /// [`Progress::advance`] for a partition still assigned; a revoked one is left to its
+    /// next owner (it starts from the group's committed offset).
+    pub fn advance_assigned(&mut self, tp: &Tp, next: i64) {
+        if self.assigned.contains(tp) {
+            self.advance(tp, next);
+        }
+    }
+
+    /// Whether a partition is assigned to this member.
+    pub fn is_assigned(&self, tp: &Tp) -> bool {
+        self.assigned.contains(tp)
+    }
+
+    /// Partitions assigned by a rebalance.
+    pub fn assign(&mut self, tps: &[Tp]) {
+        self.assigned.extend(tps.iter().cloned());
     }
 
     /// The commit request for some partitions (all when `only` is `None`); empty when
@@ -61,6 +81,7 @@ impl Progress {
     /// Forgets revoked partitions: their next owner starts from the group's offsets.
     pub fn forget(&mut self, tps: &[Tp]) {
         for tp in tps {
+            self.assigned.remove(tp);
             self.committable.remove(tp);
             self.committed.remove(tp);
         }
@@ -89,6 +110,9 @@ mod tests {
         let mut p = Progress::default();
         let a: Tp = ("t".into(), 0);
         let b: Tp = ("t".into(), 1);
+        p.advance_assigned(&a, 9);
+        assert_eq!(p.committable(&a), None, "not assigned");
+        p.assign(&[a.clone(), b.clone()]);
         p.advance(&a, 5);
         p.advance(&a, 3);
         assert_eq!(p.committable(&a), Some(5));

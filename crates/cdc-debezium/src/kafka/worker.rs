@@ -22,12 +22,16 @@ use crate::provider::{DebeziumProvider, Inner, RawRecord};
 
 /// How long one poll waits for the first record of a batch.
 const POLL: Duration = Duration::from_millis(100);
-/// How often assignment, lag and topic existence are refreshed.
-const HOUSEKEEPING: Duration = Duration::from_secs(2);
-/// Timeout of the metadata, committed-offsets and watermark requests of housekeeping.
+/// How often assignment and topic existence are refreshed.
+const HOUSEKEEPING: Duration = Duration::from_secs(3);
+/// Timeout of the metadata request of housekeeping.
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Timeout of a seek back.
 const SEEK_TIMEOUT: Duration = Duration::from_secs(5);
+/// At most one asynchronous commit per this interval while records flow: a commit per poll
+/// loads the group coordinator for nothing. Stop, revoke and idle moments commit at once, so
+/// a crash redelivers at most this much (duplicates after the last commit, never a loss).
+const COMMIT_INTERVAL: Duration = Duration::from_millis(200);
 
 /// What the provider asks of the thread.
 pub(crate) enum Command {
@@ -82,6 +86,8 @@ pub(crate) struct Worker {
     pub batch_max: usize,
     pub backoff: Backoff,
     pub expected_topics: Vec<String>,
+    /// When the last asynchronous commit was sent.
+    pub last_commit: std::cell::Cell<Option<Instant>>,
 }
 
 enum Flow {
@@ -109,6 +115,8 @@ impl Worker {
             let failed = {
                 let batch = self.poll_batch();
                 if batch.is_empty() {
+                    // Idle: whatever is committable goes now.
+                    self.commit(CommitMode::Async);
                     continue;
                 }
                 self.deliver(batch)
@@ -215,8 +223,6 @@ impl Worker {
         let Some(provider) = DebeziumProvider::upgrade(&self.provider) else {
             return false;
         };
-        let assigned: Vec<Tp> =
-            super::progress::partitions(&self.consumer.assignment().unwrap_or_default());
         let mut failed = false;
         let mut delivered = 0u64;
         for (tp, g) in &groups {
@@ -233,9 +239,10 @@ impl Worker {
                 Ok(o) => (o.committable.min(g.len()), o.error.map(|e| e.to_string())),
                 Err(e) => (0, Some(e.to_string())),
             };
-            if n > 0 && assigned.contains(tp) {
+            if n > 0 {
                 let next = g[n - 1].offset() + 1;
-                lock(&self.progress).advance(tp, next);
+                // Only while assigned: a partition revoked meanwhile is its next owner's.
+                lock(&self.progress).advance_assigned(tp, next);
             }
             delivered += n as u64;
             if n < g.len() {
@@ -267,7 +274,14 @@ impl Worker {
                 v.broker_error = None;
             }
         });
-        self.commit(CommitMode::Async);
+        if failed
+            || self
+                .last_commit
+                .get()
+                .is_none_or(|t| t.elapsed() >= COMMIT_INTERVAL)
+        {
+            self.commit(CommitMode::Async);
+        }
         failed
     }
 
@@ -286,6 +300,7 @@ impl Worker {
         if tpl.count() == 0 {
             return;
         }
+        self.last_commit.set(Some(Instant::now()));
         match self.consumer.commit(&tpl, mode) {
             Ok(()) if matches!(mode, CommitMode::Sync) => lock(&self.progress).confirmed(&tpl),
             Ok(()) => {}
@@ -295,12 +310,11 @@ impl Worker {
         }
     }
 
-    /// Assignment, topic existence and consumer lag for `status`.
+    /// Assignment and topic existence for `status` (one metadata request; the lag comes
+    /// from the client's statistics, see `context`).
     fn housekeeping(&self) {
-        let assignment = self.consumer.assignment().unwrap_or_default();
-        let assigned = names(&assignment);
-        let metadata = self.consumer.fetch_metadata(None, REQUEST_TIMEOUT);
-        let md = match metadata {
+        let assigned = names(&self.consumer.assignment().unwrap_or_default());
+        let md = match self.consumer.fetch_metadata(None, REQUEST_TIMEOUT) {
             Ok(md) => md,
             Err(e) => {
                 let text = format!("cannot reach the brokers: {e}");
@@ -318,35 +332,9 @@ impl Worker {
             .filter(|t| !existing.contains(&t.as_str()))
             .cloned()
             .collect();
-        let committed = self
-            .consumer
-            .committed_offsets(assignment.clone(), REQUEST_TIMEOUT)
-            .ok();
-        let mut lag: Option<i64> = Some(0);
-        for e in assignment.elements() {
-            let tp = (e.topic().to_owned(), e.partition());
-            let Ok((low, high)) =
-                self.consumer
-                    .fetch_watermarks(e.topic(), e.partition(), REQUEST_TIMEOUT)
-            else {
-                lag = None;
-                break;
-            };
-            let group = committed
-                .as_ref()
-                .and_then(|c| c.find_partition(e.topic(), e.partition()))
-                .and_then(|p| p.offset().to_raw())
-                .filter(|o| *o >= 0);
-            let base = lock(&self.progress)
-                .committable(&tp)
-                .max(group)
-                .unwrap_or(low);
-            lag = lag.map(|l| l + (high - base).max(0));
-        }
         self.shared.update(|v| {
             v.assigned = assigned;
             v.missing_topics = missing;
-            v.lag_records = lag;
             v.broker_error = None;
         });
     }
