@@ -338,3 +338,36 @@ async fn a_full_resnapshot_arrives_as_snapshot_reads_through_the_same_consumer()
     assert_eq!(reads, want.len());
     p.disconnect("fx").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_says_when_the_tables_topics_do_not_exist() {
+    let kafka = Kafka::with_topics(&["pgfx.public.customers".to_owned()]);
+    let server = connect_server().await;
+    let mut cfg = source(&server.uri(), &kafka.bootstrap(), json!({}), json!({}));
+    cfg.tables = vec!["public.customers".into(), "public.orders".into()];
+    let p = DebeziumProvider::new();
+    p.connect(&cfg).await.unwrap();
+    let start = std::time::Instant::now();
+    let error = loop {
+        let st = p.status("fx").await.unwrap();
+        if let Some(e) = st.error.filter(|e| e.contains("do not exist")) {
+            assert_eq!(
+                st.details["kafka"]["missing_topics"],
+                json!(["pgfx.public.orders"])
+            );
+            break e;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            st.details
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        error.contains("pgfx.public.orders") && error.contains("topic.creation"),
+        "{error}"
+    );
+    assert!(!error.contains("pgfx.public.customers"), "{error}");
+    p.disconnect("fx").await.unwrap();
+}
