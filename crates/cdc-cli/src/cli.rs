@@ -60,6 +60,11 @@ pub enum Command {
         /// Where to write the status `cdc status` reads; overrides settings.status_file.
         #[arg(long)]
         status_file: Option<PathBuf>,
+        /// Serve /metrics, /health/live, /health/ready and /status on this address
+        /// (`127.0.0.1:9464`; port 0 picks a free one); overrides settings.http.listen.
+        /// Loopback only unless settings.http.allow_remote is true.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
     },
     /// Show the sources of a running (or the last) `cdc run` of a config file.
     Status {
@@ -71,6 +76,10 @@ pub enum Command {
         /// The status file `cdc run` writes; overrides settings.status_file.
         #[arg(long)]
         status_file: Option<PathBuf>,
+        /// Show the status again every SECS seconds (1 to 3600) until interrupted, with
+        /// events/s between two looks.
+        #[arg(long, value_name = "SECS")]
+        watch: Option<u64>,
     },
     /// List the step types, or print their JSON schemas.
     Steps {

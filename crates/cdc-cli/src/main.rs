@@ -9,6 +9,7 @@ mod error;
 mod native;
 mod output;
 mod run;
+mod serve;
 
 use std::process::ExitCode;
 

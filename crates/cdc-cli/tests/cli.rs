@@ -676,8 +676,14 @@ fn periodic_summary_reports_rate_lag_and_snapshot_progress() {
         summary.contains("3 events total") && summary.contains("events/s, lag unknown"),
         "{summary}"
     );
+    // tables, rows done (no estimate from a memory source), rows/s, then per table
+    let snapshot = seen
+        .iter()
+        .find(|l| l.contains("public.items 3 rows"))
+        .unwrap();
     assert!(
-        all.contains("cdc: s: snapshot: 1 table(s): public.items 3 rows"),
+        snapshot.starts_with("cdc: s: snapshot: 1 table(s), 3 rows, ")
+            && snapshot.contains(" rows/s: public.items 3 rows"),
         "{all}"
     );
 }

@@ -33,17 +33,27 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
             output,
             metrics_interval,
             status_file,
+            listen,
         } => {
             let cfg = load(&file, flag)?;
-            run::run(cfg, output, metrics_interval, status_file)
+            run::run(
+                cfg,
+                run::Flags {
+                    output,
+                    metrics_interval,
+                    status_file,
+                    listen,
+                },
+            )
         }
         Command::Status {
             file,
             output,
             status_file,
+            watch,
         } => {
             let cfg = load(&file, flag)?;
-            status::run(&cfg, output, status_file.as_deref())
+            status::run(&cfg, output, status_file.as_deref(), watch)
         }
         Command::Steps { schema } => {
             init_logging(flag, None);

@@ -7,6 +7,7 @@
 mod check;
 #[cfg(test)]
 mod fuzz;
+mod http;
 mod interpolate;
 mod node;
 mod settings;
@@ -22,6 +23,7 @@ use cdc::SourceConfig;
 use cdc::trigger::TriggerConfig;
 use serde_json::Value;
 
+pub use http::HttpSettings;
 pub use suggest::hint;
 
 /// One problem in a config file.
@@ -57,6 +59,8 @@ pub struct Settings {
     /// How long each phase of `cdc run`'s shutdown may wait (draining what was read and
     /// writing it out; stopping the sources), 1 to [`MAX_SHUTDOWN_TIMEOUT_SECS`]. Default 30.
     pub shutdown_timeout_secs: u64,
+    /// `settings.http`: the run's HTTP endpoint (off unless `listen` or `--listen`).
+    pub http: HttpSettings,
 }
 
 /// The default of `settings.metrics_interval_secs`.
@@ -75,6 +79,7 @@ impl Default for Settings {
             metrics_interval_secs: DEFAULT_METRICS_INTERVAL_SECS,
             status_file: None,
             shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
+            http: HttpSettings::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub(super) const SETTINGS_KEYS: &[&str] = &[
     "metrics_interval_secs",
     "status_file",
     "shutdown_timeout_secs",
+    "http",
 ];
 
 pub(super) fn check_settings(c: &mut Checker<'_>, node: &SpannedNode) -> Settings {
@@ -41,6 +42,7 @@ pub(super) fn check_settings(c: &mut Checker<'_>, node: &SpannedNode) -> Setting
                     format!("settings.shutdown_timeout_secs: must be a whole number of seconds in 1..={MAX_SHUTDOWN_TIMEOUT_SECS}, got {v}"),
                 ),
             },
+            "http" => s.http = super::http::check_http(c, value),
             "status_file" => match v.as_str() {
                 Some(p) if !p.is_empty() => s.status_file = Some(c.dir.join(p)),
                 _ => c.error(line, format!("settings.status_file: must be a path, got {v}")),

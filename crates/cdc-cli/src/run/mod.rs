@@ -7,8 +7,10 @@
 //! what was read, writes the final status, stops the sources, in bounded time.
 
 pub mod pipeline;
+mod progress;
 pub mod refs;
-mod report;
+mod reload;
+pub mod report;
 mod shutdown;
 mod signals;
 mod stall;
@@ -25,11 +27,12 @@ use cdc::steps::{StepContext, StepRegistry};
 use cdc::{SourceModule, SourceRegistry, Subscription};
 
 use self::pipeline::{InFlight, Shared};
-use self::signals::Signals;
+use self::signals::{Asked, Signals};
 use self::stats::SourceStats;
 use crate::config::ConfigFile;
 use crate::error::CliError;
 use crate::output::{Format, Printer};
+use crate::serve::{HttpOptions, Server};
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -42,6 +45,8 @@ pub struct RunOptions {
     pub status_path: PathBuf,
     /// The bound of each waiting phase of the shutdown.
     pub shutdown_timeout: Duration,
+    /// The HTTP endpoint, when asked for.
+    pub http: Option<HttpOptions>,
 }
 
 /// A started source.
@@ -53,6 +58,11 @@ pub(crate) struct Running {
 }
 
 impl Running {
+    /// The run's counters of this source.
+    pub fn stats(&self) -> &SourceStats {
+        &self.stats
+    }
+
     /// Lines of a memory source's input that were skipped (0 for other providers).
     fn skipped_lines(&self) -> u64 {
         self.memory
@@ -65,9 +75,37 @@ impl Running {
 /// Runs the pipelines of `cfg` until end of input or a signal.
 pub async fn run(cfg: ConfigFile, opts: RunOptions) -> Result<(), CliError> {
     let mut signals = Signals::install()?;
+    // The endpoint (and its metrics recorder) first: the sources' metric handles register
+    // with it, and a port in use fails the run before anything connects.
+    let server = match &opts.http {
+        Some(h) => Some(Server::start(h, &cfg, opts.status_path.clone()).await?),
+        None => None,
+    };
+    let http_addr = server.as_ref().map(|s| s.live().addr().to_string());
+    let result = run_sources(
+        &cfg,
+        &opts,
+        &mut signals,
+        server.as_ref(),
+        http_addr.as_deref(),
+    )
+    .await;
+    if let Some(s) = server {
+        s.stop().await;
+    }
+    result
+}
+
+async fn run_sources(
+    cfg: &ConfigFile,
+    opts: &RunOptions,
+    signals: &mut Signals,
+    server: Option<&Server>,
+    http: Option<&str>,
+) -> Result<(), CliError> {
     let registry = Arc::new(SourceRegistry::new());
     let factory = Arc::new(cdc::provider_factory());
-    let sources = start::sources(&cfg, &registry, &factory).await?;
+    let sources = Arc::new(start::sources(cfg, &registry, &factory).await?);
 
     let printer = Printer::new(opts.format)
         .map_err(|e| CliError::Runtime(format!("cannot start the output writer: {e}")))?;
@@ -78,7 +116,7 @@ pub async fn run(cfg: ConfigFile, opts: RunOptions) -> Result<(), CliError> {
         in_flight: InFlight::default(),
         step_errors: Default::default(),
     });
-    let started = match start::triggers(&cfg, &registry, &shared) {
+    let started = match start::triggers(cfg, &registry, &shared) {
         Ok(triggers) => match start::resume(&sources).await {
             Ok(()) => Ok(triggers),
             Err(e) => {
@@ -98,18 +136,24 @@ pub async fn run(cfg: ConfigFile, opts: RunOptions) -> Result<(), CliError> {
         }
     };
 
-    report::write_status(&cfg, &opts.status_path, &sources, true).await;
-    let reason = wait_for_the_end(&cfg, &opts, &sources, &shared, &mut signals).await;
+    if let Some(s) = server {
+        s.live().started(Arc::clone(&sources));
+    }
+    report::write_status(cfg, &opts.status_path, &sources, true, http).await;
+    let reason = wait_for_the_end(cfg, opts, &sources, &shared, signals, http).await;
     eprintln!("cdc: stopping ({})", reason.text());
+    if let Some(s) = server {
+        s.live().stopping();
+    }
     let end = shutdown::Ending {
-        cfg: &cfg,
+        cfg,
         status_path: &opts.status_path,
         sources: &sources,
         triggers: &triggers,
         shared: &shared,
         timeout: opts.shutdown_timeout,
     };
-    shutdown::run(end, &mut signals).await?;
+    shutdown::run(end, signals).await?;
     if reason == End::Stalled {
         return Err(CliError::Runtime(
             "the input was not read to its end: every source was paused by a step \
@@ -145,6 +189,7 @@ async fn wait_for_the_end(
     sources: &[Running],
     shared: &Shared,
     signals: &mut Signals,
+    http: Option<&str>,
 ) -> End {
     // The run ends by itself only when every source is a memory source reading a file; it
     // ends when each has read its input to the end (a paused source included: what it holds
@@ -177,16 +222,27 @@ async fn wait_for_the_end(
         t
     });
     let mut last_tick = Instant::now();
+    let mut bars = progress::on_terminal().then(|| progress::Bars::new(sources.len()));
+    let mut bar_ticker = tokio::time::interval(progress::TICK);
+    bar_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = &mut end_of_input => return End::InputRead,
             () = &mut stalled => return End::Stalled,
-            why = signals.next() => return End::Signal(why),
+            _ = bar_ticker.tick(), if bars.is_some() => {
+                if let Some(b) = bars.as_mut() {
+                    b.tick(sources).await;
+                }
+            }
+            asked = signals.next() => match asked {
+                Asked::Stop(why) => return End::Signal(why),
+                Asked::Reload => reload::on_hangup(cfg),
+            },
             _ = async { ticker.as_mut().expect("guarded").tick().await }, if ticker.is_some() => {
                 let elapsed = last_tick.elapsed().as_secs_f64().max(0.001);
                 last_tick = Instant::now();
-                report::summarize(sources, elapsed).await;
-                report::write_status(cfg, &opts.status_path, sources, true).await;
+                report::summarize(sources, elapsed, bars.is_some()).await;
+                report::write_status(cfg, &opts.status_path, sources, true, http).await;
             }
         }
     }

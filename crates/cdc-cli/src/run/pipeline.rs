@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use cdc::SharedEvent;
 use cdc::core::error::BoxError;
@@ -14,6 +15,7 @@ use tokio::sync::Notify;
 use super::refs;
 use crate::config::TriggerSpec;
 use crate::output::Printer;
+use crate::serve::metrics::record::TriggerMetrics;
 
 /// Counts callbacks running, so shutdown can wait for them.
 #[derive(Debug, Default)]
@@ -78,6 +80,25 @@ pub struct Pipeline {
     pub spec: TriggerSpec,
     /// Shared state.
     pub shared: Arc<Shared>,
+    metrics: TriggerMetrics,
+}
+
+impl Pipeline {
+    /// The callback of `spec`, with its metric handles registered.
+    pub fn new(spec: TriggerSpec, shared: Arc<Shared>) -> Self {
+        let metrics = TriggerMetrics::new(
+            &spec.config.source_id,
+            &spec.name,
+            spec.steps
+                .iter()
+                .map(|s| (s.name.as_str(), s.step_type.as_str())),
+        );
+        Self {
+            spec,
+            shared,
+            metrics,
+        }
+    }
 }
 
 impl TriggerCallback for Pipeline {
@@ -88,7 +109,8 @@ impl TriggerCallback for Pipeline {
         let event_json = event.to_go_json();
         let mut records = vec![shared.printer.event(trigger, event, &event_json)];
         let mut outputs = Map::new();
-        for step in &self.spec.steps {
+        for (step, step_metrics) in self.spec.steps.iter().zip(&self.metrics.steps) {
+            let began = Instant::now();
             let scope = json!({"event": event_json, "steps": Value::Object(outputs.clone())});
             let result = match refs::resolve(&step.config, &scope) {
                 Ok(config) => shared
@@ -98,6 +120,7 @@ impl TriggerCallback for Pipeline {
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(format!("{} {:?}: {e}", step.step_type, step.name)),
             };
+            step_metrics.ran(began.elapsed(), result.is_err());
             match result {
                 Ok(output) => {
                     records.push(shared.printer.step(
@@ -124,6 +147,7 @@ impl TriggerCallback for Pipeline {
             }
         }
         shared.printer.emit(records).await;
+        self.metrics.delivered(event.operation);
         Ok(())
     }
 }

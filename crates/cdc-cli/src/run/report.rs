@@ -7,12 +7,12 @@ use cdc::CdcProvider;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
-use super::Running;
 use super::status_file::{SourceReport, StatusFile};
+use super::{Running, progress};
 use crate::config::ConfigFile;
 
 /// One line per source on stderr: events/s and lag; snapshot progress while rows arrive.
-pub async fn summarize(sources: &[Running], elapsed_secs: f64) {
+pub async fn summarize(sources: &[Running], elapsed_secs: f64, bars: bool) {
     for s in sources {
         let id = s.module.source_id();
         let delta = s.stats.take_delta();
@@ -40,33 +40,12 @@ pub async fn summarize(sources: &[Running], elapsed_secs: f64) {
             s.stats.events(),
             delta as f64 / elapsed_secs
         );
-        let rows = s.stats.snapshot_rows();
-        let snapshotting = matches!(&status, Ok(st) if st.state == cdc::SourceState::Snapshot);
-        if snapshotting || (delta > 0 && !rows.is_empty()) {
-            // The provider's estimate of each table's size, when it reports one
-            // (details.snapshot or details.backfill: tables.<table>.estimated_rows).
-            let estimate = |t: &str| {
-                let details = &status.as_ref().ok()?.details;
-                ["snapshot", "backfill"].iter().find_map(|k| {
-                    details
-                        .get(*k)?
-                        .get("tables")?
-                        .get(t)?
-                        .get("estimated_rows")?
-                        .as_i64()
-                })
-            };
-            let tables: Vec<String> = rows
-                .iter()
-                .map(|(t, n)| match estimate(t) {
-                    Some(total) => format!("{t} {n} of ~{total} rows"),
-                    None => format!("{t} {n} rows"),
-                })
-                .collect();
+        // Snapshot progress: bars on a terminal (see `progress`), this line otherwise.
+        let (new_rows, rows) = s.stats.take_snapshot_delta();
+        if !bars && !rows.is_empty() && progress::snapshotting(status.as_ref().ok(), new_rows) {
             eprintln!(
-                "cdc: {id}: snapshot: {} table(s): {}",
-                rows.len(),
-                tables.join(", ")
+                "cdc: {id}: snapshot: {}",
+                progress::line(&rows, status.as_ref().ok(), new_rows as f64 / elapsed_secs)
             );
         }
     }
@@ -108,34 +87,50 @@ pub async fn write_status(
     path: &std::path::Path,
     sources: &[Running],
     running: bool,
+    http: Option<&str>,
 ) {
+    let file = collect(cfg, sources, running, http, STATUS_TIMEOUT).await;
+    if let Err(e) = file.write(path) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot write the status file");
+    }
+}
+
+/// The run's status now: each source's status (an error status for one that does not answer
+/// within `timeout`) with the events the run counted.
+pub async fn collect(
+    cfg: &ConfigFile,
+    sources: &[Running],
+    running: bool,
+    http: Option<&str>,
+    timeout: Duration,
+) -> StatusFile {
     let mut reports = Vec::new();
     for s in sources {
-        let id = s.module.source_id();
-        // A provider that does not answer must not hold the run (or its shutdown) up.
-        let status = match tokio::time::timeout(STATUS_TIMEOUT, s.module.provider().status(id))
-            .await
-        {
-            Ok(Ok(st)) => st,
-            Ok(Err(e)) => error_status(s, e.to_string()),
-            Err(_) => error_status(s, format!("no status within {}s", STATUS_TIMEOUT.as_secs())),
-        };
         reports.push(SourceReport {
-            status,
+            status: source_status(s, timeout).await,
             events: s.stats.events(),
         });
     }
-    let file = StatusFile {
+    StatusFile {
         config: cfg.path.display().to_string(),
         pid: std::process::id(),
         running,
         updated_at: time::OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .unwrap_or_default(),
+        http: http.map(str::to_owned),
         sources: reports,
-    };
-    if let Err(e) = file.write(path) {
-        tracing::warn!(path = %path.display(), error = %e, "cannot write the status file");
+    }
+}
+
+/// One source's status; a provider that does not answer must not hold the run (or its
+/// shutdown, or a scrape) up.
+pub async fn source_status(s: &Running, timeout: Duration) -> cdc::CdcStatus {
+    let id = s.module.source_id();
+    match tokio::time::timeout(timeout, s.module.provider().status(id)).await {
+        Ok(Ok(st)) => st,
+        Ok(Err(e)) => error_status(s, e.to_string()),
+        Err(_) => error_status(s, format!("no status within {}s", timeout.as_secs())),
     }
 }
 

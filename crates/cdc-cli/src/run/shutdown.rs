@@ -49,7 +49,7 @@ async fn bounded(
     tokio::select! {
         () = work => Waited::Done,
         () = tokio::time::sleep(timeout) => Waited::TimedOut,
-        _ = signals.next() => Waited::Signal,
+        _ = signals.next_stop() => Waited::Signal,
     }
 }
 
@@ -68,7 +68,7 @@ pub async fn run(end: Ending<'_>, signals: &mut Signals) -> Result<(), CliError>
         end.shared.printer.flush().await;
     };
     let drained = bounded(signals, end.timeout, drain).await;
-    report::write_status(end.cfg, end.status_path, end.sources, false).await;
+    report::write_status(end.cfg, end.status_path, end.sources, false, None).await;
     let undelivered = report::final_lines(end.sources).await;
     let step_errors = end
         .shared

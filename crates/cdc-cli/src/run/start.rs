@@ -81,7 +81,7 @@ async fn one_source(
             source.source_id, source.provider
         ))
     })?;
-    let stats = Arc::new(SourceStats::default());
+    let stats = Arc::new(SourceStats::new(&source.source_id));
     let counting = match module
         .provider()
         .subscribe(&source.source_id, stats.handler())
@@ -115,10 +115,7 @@ pub fn triggers(
 ) -> Result<Vec<CdcTrigger<Pipeline>>, CliError> {
     let mut triggers = Vec::new();
     for spec in &cfg.triggers {
-        let pipeline = Pipeline {
-            spec: spec.clone(),
-            shared: Arc::clone(shared),
-        };
+        let pipeline = Pipeline::new(spec.clone(), Arc::clone(shared));
         let started = CdcTrigger::new(spec.config.clone(), Arc::clone(registry), pipeline)
             .and_then(|t| t.start().map(|()| t));
         match started {

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use cdc::CdcStatus;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::ConfigFile;
 
 /// What `cdc run` reports about itself.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -18,6 +21,10 @@ pub struct StatusFile {
     pub running: bool,
     /// When this was written (RFC 3339).
     pub updated_at: String,
+    /// The run's HTTP endpoint (`127.0.0.1:9464`), when it has one: where `cdc status` asks
+    /// first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
     /// Each source's status, with the events counted by the run.
     pub sources: Vec<SourceReport>,
 }
@@ -75,4 +82,31 @@ impl StatusFile {
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
     }
+}
+
+/// The JSON of `cdc status --output json` (and of the endpoint's `GET /status`): every
+/// source of `cfg`, with what `file` says of it (`not_running` when it says nothing).
+pub fn document(cfg: &ConfigFile, file: Option<&StatusFile>, path: &Path) -> Value {
+    let rows: Vec<Value> = cfg
+        .sources
+        .iter()
+        .map(|s| {
+            let report =
+                file.and_then(|f| f.sources.iter().find(|r| r.status.source_id == s.source_id));
+            match report {
+                Some(r) => {
+                    let mut v = serde_json::to_value(&r.status).unwrap_or_default();
+                    v["events"] = json!(r.events);
+                    v
+                }
+                None => json!({"source_id": s.source_id, "provider": s.provider,
+                               "state": "not_running", "last_event": null}),
+            }
+        })
+        .collect();
+    let run =
+        file.map(|f| json!({"pid": f.pid, "running": f.is_live(), "updated_at": f.updated_at}));
+    json!({"config": cfg.path.display().to_string(),
+           "status_file": path.display().to_string(),
+           "run": run, "sources": rows})
 }
