@@ -1,0 +1,13 @@
+//! The HTTP endpoint of a real `cdc run` (`--listen 127.0.0.1:0`): `/metrics` scraped and
+//! its values checked against the input, health flipping with a source, the bearer token,
+//! `cdc status` from the live endpoint (and its fallback to the status file), `--watch`,
+//! SIGHUP re-reading the config.
+//!
+//! Deadlines only catch a hang; no speed is asserted.
+
+mod common;
+mod config;
+mod memory;
+mod postgres;
+mod sighup;
+mod status;
