@@ -5,16 +5,29 @@
 //!
 //! Run: `cargo bench --bench dispatch` (or `cargo xtask bench -- --bench dispatch`).
 //! Report the ratio `bare_mpsc time / memory_trigger time` (≥ 0.8 is the target).
+//!
+//! `cli_path/metrics_off` and `cli_path/metrics_on` are what `cdc run` does per event: a
+//! counting subscription on the source (events received by operation, batch sizes) and a
+//! trigger whose callback counts what it delivered, by operation. `off` records through the
+//! `metrics` facade's no-op handles (a run without `--listen`), `on` through handles of a
+//! Prometheus recorder (a run with its endpoint). Report `metrics_off time / metrics_on time`
+//! (the bar: "not more than a few percent").
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use async_trait::async_trait;
 use cdc_core::error::BoxError;
-use cdc_core::{CdcProvider, ChangeEvent, Operation, SharedEvent, SourceConfig, SourceRegistry};
+use cdc_core::{
+    CdcProvider, ChangeEvent, EventHandler, HandlerError, Operation, SharedEvent, SourceConfig,
+    SourceRegistry, Subscription,
+};
 use cdc_memory::MemoryProvider;
 use cdc_trigger::{CdcTrigger, TriggerCallback, TriggerConfig};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use metrics::{Counter, Histogram};
+use metrics_exporter_prometheus::PrometheusBuilder;
 use serde_json::json;
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
@@ -53,9 +66,10 @@ fn bare_mpsc(rt: &Runtime, template: &SharedEvent, counter: &Arc<AtomicU64>) {
     });
 }
 
-struct Pipeline {
+struct Pipeline<C: TriggerCallback = NoopCallback> {
     provider: Arc<MemoryProvider>,
-    _triggers: Vec<CdcTrigger<NoopCallback>>,
+    _triggers: Vec<CdcTrigger<C>>,
+    _counting: Option<Subscription>,
 }
 
 /// The no-op callback as a user's own callback type would be (no boxing per event).
@@ -69,6 +83,15 @@ impl TriggerCallback for NoopCallback {
 }
 
 fn pipeline(rt: &Runtime, triggers: usize, counter: &Arc<AtomicU64>) -> Pipeline {
+    pipeline_with(rt, triggers, None, || NoopCallback(Arc::clone(counter)))
+}
+
+fn pipeline_with<C: TriggerCallback>(
+    rt: &Runtime,
+    triggers: usize,
+    counting: Option<Arc<dyn EventHandler>>,
+    callback: impl Fn() -> C,
+) -> Pipeline<C> {
     rt.block_on(async {
         let registry = Arc::new(SourceRegistry::new());
         let provider = Arc::new(MemoryProvider::new());
@@ -87,23 +110,113 @@ fn pipeline(rt: &Runtime, triggers: usize, counter: &Arc<AtomicU64>) -> Pipeline
             let cfg = TriggerConfig::new("bench")
                 .with_tables(["public.orders"])
                 .with_actions(["insert", "update"]);
-            let t = CdcTrigger::new(
-                cfg,
-                Arc::clone(&registry),
-                NoopCallback(Arc::clone(counter)),
-            )
-            .unwrap();
+            let t = CdcTrigger::new(cfg, Arc::clone(&registry), callback()).unwrap();
             t.start().unwrap();
             list.push(t);
         }
+        let counting = counting.map(|h| provider.subscribe("bench", h).unwrap());
         Pipeline {
             provider,
             _triggers: list,
+            _counting: counting,
         }
     })
 }
 
-fn through_pipeline(rt: &Runtime, p: &Pipeline, template: &SharedEvent) {
+/// The handles `cdc run` records through (crates/cdc-cli/src/serve/metrics/record.rs): an
+/// array of counters indexed by operation, registered once; a batch size histogram.
+#[derive(Clone)]
+struct Recording {
+    received: Arc<[Counter; 8]>,
+    delivered: Arc<[Counter; 8]>,
+    batch: Histogram,
+}
+
+const OPS: [&str; 8] = [
+    "insert",
+    "update",
+    "delete",
+    "snapshot",
+    "truncate",
+    "schema_change",
+    "message",
+    "control",
+];
+
+fn op_index(op: Operation) -> usize {
+    match op {
+        Operation::Insert => 0,
+        Operation::Update => 1,
+        Operation::Delete => 2,
+        Operation::SnapshotRead => 3,
+        Operation::Truncate => 4,
+        Operation::SchemaChange => 5,
+        Operation::Message => 6,
+        _ => 7,
+    }
+}
+
+impl Recording {
+    /// Handles from whatever recorder is current (none: the facade's no-ops).
+    fn register() -> Self {
+        let per_op = |name: &'static str, extra: &[(&'static str, &'static str)]| {
+            OPS.map(|op| {
+                let mut labels: Vec<(&'static str, String)> =
+                    extra.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+                labels.push(("source", "bench".to_owned()));
+                labels.push(("op", op.to_owned()));
+                metrics::counter!(name, &labels)
+            })
+        };
+        Self {
+            received: Arc::new(per_op("cdc_events_received_total", &[])),
+            delivered: Arc::new(per_op(
+                "cdc_events_delivered_total",
+                &[("trigger", "bench")],
+            )),
+            batch: metrics::histogram!("cdc_batch_size", "source" => "bench"),
+        }
+    }
+}
+
+/// The counting subscription of `cdc run`, recording per batch.
+struct Counting(Recording, Arc<AtomicU64>);
+
+#[async_trait]
+impl EventHandler for Counting {
+    async fn handle(&self, events: &[SharedEvent]) -> Result<(), HandlerError> {
+        self.0.batch.record(events.len() as f64);
+        self.1.fetch_add(events.len() as u64, Ordering::Relaxed);
+        for e in events {
+            self.0.received[op_index(e.operation)].increment(1);
+        }
+        Ok(())
+    }
+}
+
+/// The trigger callback of `cdc run`, counting what it delivered.
+struct RecordingCallback(Recording, Arc<AtomicU64>);
+
+impl TriggerCallback for RecordingCallback {
+    async fn fire(&self, _action: &str, event: &SharedEvent) -> Result<(), BoxError> {
+        noop(&self.1, event).await;
+        self.0.delivered[op_index(event.operation)].increment(1);
+        Ok(())
+    }
+}
+
+fn cli_path(
+    rt: &Runtime,
+    rec: &Recording,
+    counter: &Arc<AtomicU64>,
+) -> Pipeline<RecordingCallback> {
+    let counting: Arc<dyn EventHandler> = Arc::new(Counting(rec.clone(), Arc::clone(counter)));
+    pipeline_with(rt, 1, Some(counting), || {
+        RecordingCallback(rec.clone(), Arc::clone(counter))
+    })
+}
+
+fn through_pipeline<C: TriggerCallback>(rt: &Runtime, p: &Pipeline<C>, template: &SharedEvent) {
     rt.block_on(async {
         let tx = p.provider.sender("bench").unwrap();
         for _ in 0..EVENTS {
@@ -132,7 +245,24 @@ fn dispatch(c: &mut Criterion) {
             b.iter(|| through_pipeline(&rt, &p, &template))
         });
     }
+    // Metrics off (no recorder: no-op handles) and on (a Prometheus recorder's handles),
+    // one after the other in this run.
+    let off = Recording::register();
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let on = metrics::with_local_recorder(&recorder, Recording::register);
+    for (name, rec) in [("metrics_off", &off), ("metrics_on", &on)] {
+        let p = cli_path(&rt, rec, &counter);
+        group.bench_function(format!("cli_path/{name}"), |b| {
+            b.iter(|| through_pipeline(&rt, &p, &template))
+        });
+    }
     group.finish();
+    // The "on" handles did count: every event, received and delivered.
+    let text = recorder.handle().render();
+    assert!(
+        text.contains("cdc_events_received_total{source=\"bench\",op=\"insert\"}"),
+        "{text}"
+    );
     black_box(counter.load(Ordering::Relaxed));
 }
 
