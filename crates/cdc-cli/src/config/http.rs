@@ -100,3 +100,28 @@ pub(super) fn check_http(c: &mut Checker<'_>, node: &SpannedNode) -> HttpSetting
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_masked_in_debug_and_checked_without_being_quoted() {
+        let s = HttpSettings {
+            listen: Some("127.0.0.1:9464".parse().unwrap()),
+            allow_remote: false,
+            token: Some(Secret::new("very-secret-token")),
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("very-secret-token"), "{shown}");
+        assert!(shown.contains("***"), "{shown}");
+        let e = check_token("very secret").unwrap_err();
+        assert!(!e.contains("very"), "{e}");
+        assert!(check_token(&"x".repeat(MAX_TOKEN_BYTES + 1)).is_err());
+        assert!(check_token("ok-token_1.2~3").is_ok());
+        let remote: SocketAddr = "10.0.0.1:9464".parse().unwrap();
+        assert!(HttpSettings::check_listen(remote, false, "x").is_err());
+        assert!(HttpSettings::check_listen(remote, true, "x").is_ok());
+        assert!(HttpSettings::check_listen("[::1]:1".parse().unwrap(), false, "x").is_ok());
+    }
+}
