@@ -31,6 +31,9 @@ use crate::run::Running;
 /// timeouts of their own, a few seconds.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How often the recorder's histogram samples are folded into their buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
 /// What the endpoint is asked to be.
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
@@ -71,6 +74,7 @@ pub struct Server {
     live: Arc<Live>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    upkeep: JoinHandle<()>,
 }
 
 impl Server {
@@ -98,6 +102,15 @@ impl Server {
             sources: OnceLock::new(),
             stopping: AtomicBool::new(false),
         });
+        // Histogram samples wait in the recorder until upkeep folds them into their buckets:
+        // without it (and no scrape) they would pile up for the whole run.
+        let upkeep_handle = prometheus.clone();
+        let upkeep = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(UPKEEP_EVERY).await;
+                upkeep_handle.run_upkeep();
+            }
+        });
         let app = router::router(router::AppState {
             live: Arc::clone(&live),
             token: opts.token.clone().map(Arc::new),
@@ -120,7 +133,12 @@ impl Server {
         eprintln!(
             "cdc: http endpoint on http://{addr} (/metrics, /health/live, /health/ready, /status{auth})"
         );
-        Ok(Self { live, stop, task })
+        Ok(Self {
+            live,
+            stop,
+            task,
+            upkeep,
+        })
     }
 
     /// What the endpoint shows.
@@ -130,6 +148,7 @@ impl Server {
 
     /// Stops serving: requests under way get a moment to finish.
     pub async fn stop(self) {
+        self.upkeep.abort();
         let _ = self.stop.send(());
         let mut task = self.task;
         if tokio::time::timeout(Duration::from_secs(1), &mut task)

@@ -59,11 +59,18 @@ impl SourceMetrics {
         }
     }
 
-    /// A batch the source handed over.
+    /// A batch the source handed over: counted per operation in the batch first, so a
+    /// shared counter is touched at most once per operation per batch.
     pub fn batch(&self, events: &[SharedEvent]) {
         self.batch_size.record(events.len() as f64);
+        let mut by_op = [0u64; 8];
         for e in events {
-            self.received[op_index(e.operation)].increment(1);
+            by_op[op_index(e.operation)] += 1;
+        }
+        for (counter, n) in self.received.iter().zip(by_op) {
+            if n > 0 {
+                counter.increment(n);
+            }
         }
     }
 }
