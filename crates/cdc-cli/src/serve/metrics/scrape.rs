@@ -138,7 +138,13 @@ fn provider_figures(id: &str, d: &BTreeMap<String, Value>) {
         d.get("connector_state"),
         &CONNECT_STATES,
     );
-    if let Some(lag) = num("consumer_lag") {
+    // Debezium's Kafka transport: details.kafka.consumer_lag_records (or a flat consumer_lag).
+    let kafka_lag = d
+        .get("kafka")
+        .and_then(|k| k.get("consumer_lag_records"))
+        .and_then(Value::as_f64)
+        .or_else(|| num("consumer_lag"));
+    if let Some(lag) = kafka_lag {
         gauge!("cdc_kafka_consumer_lag", "source" => id.to_owned()).set(lag);
     }
 }
@@ -159,4 +165,82 @@ fn one_of(
         gauge!(name, "source" => id.to_owned(), label => k).set(0.0);
     }
     gauge!(name, "source" => id.to_owned(), label => current.to_owned()).set(1.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics_exporter_prometheus::PrometheusBuilder;
+    use serde_json::json;
+
+    /// The Prometheus text of what `source` records for `status`.
+    fn scraped(status: &CdcStatus, rows: &BTreeMap<String, u64>) -> String {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        metrics::with_local_recorder(&recorder, || source(status, rows));
+        recorder.handle().render()
+    }
+
+    #[test]
+    fn provider_figures_become_gauges_with_the_source_label() {
+        let mut pg = CdcStatus::new("shop", "postgres", SourceState::Snapshot);
+        pg.lag_bytes = Some(4096);
+        pg.lag_seconds = Some(2);
+        pg.details.insert("retained_wal_bytes".into(), json!(8192));
+        pg.details.insert("slot_active".into(), json!(true));
+        pg.details.insert("wal_status".into(), json!("reserved"));
+        pg.details.insert("handler_failures".into(), json!(3));
+        pg.details.insert(
+            "snapshot".into(),
+            json!({"tables": {"public.orders": {"estimated_rows": 30000}}}),
+        );
+        let rows = BTreeMap::from([("public.orders".to_owned(), 1200)]);
+        let text = scraped(&pg, &rows);
+        for line in [
+            "cdc_lag_bytes{source=\"shop\"} 4096",
+            "cdc_lag_seconds{source=\"shop\"} 2",
+            "cdc_pg_retained_wal_bytes{source=\"shop\"} 8192",
+            "cdc_pg_slot_active{source=\"shop\"} 1",
+            "cdc_pg_slot_wal_status{source=\"shop\",wal_status=\"reserved\"} 1",
+            "cdc_pg_slot_wal_status{source=\"shop\",wal_status=\"lost\"} 0",
+            "cdc_handler_errors_total{source=\"shop\"} 3",
+            "cdc_snapshot_rows_total{source=\"shop\",table=\"public.orders\"} 1200",
+            "cdc_snapshot_rows_estimated{source=\"shop\",table=\"public.orders\"} 30000",
+            "cdc_source_state{source=\"shop\",state=\"snapshot\"} 1",
+            "cdc_source_state{source=\"shop\",state=\"running\"} 0",
+            "cdc_source_paused{source=\"shop\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+        }
+
+        let mut dms = CdcStatus::new("mig", "dms", SourceState::Error);
+        dms.details.insert("dms_status".into(), json!("failed"));
+        let text = scraped(&dms, &BTreeMap::new());
+        assert!(
+            text.contains("cdc_dms_task_status{source=\"mig\",status=\"failed\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cdc_dms_task_status{source=\"mig\",status=\"running\"} 0"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("cdc_lag_bytes"),
+            "unknown lag stays absent: {text}"
+        );
+
+        let mut dbz = CdcStatus::new("inv", "debezium", SourceState::Running);
+        dbz.details
+            .insert("connector_state".into(), json!("RUNNING"));
+        dbz.details
+            .insert("kafka".into(), json!({"consumer_lag_records": 17}));
+        let text = scraped(&dbz, &BTreeMap::new());
+        assert!(
+            text.contains("cdc_debezium_connector_state{source=\"inv\",state=\"RUNNING\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cdc_kafka_consumer_lag{source=\"inv\"} 17"),
+            "{text}"
+        );
+    }
 }
