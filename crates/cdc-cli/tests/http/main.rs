@@ -9,5 +9,6 @@ mod common;
 mod config;
 mod memory;
 mod postgres;
+mod progress;
 mod sighup;
 mod status;
