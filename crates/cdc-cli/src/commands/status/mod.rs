@@ -8,6 +8,7 @@ mod table;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -72,18 +73,7 @@ pub fn run(
 /// `from` (and `endpoint`, `endpoint_error`) say which.
 async fn look(cfg: &ConfigFile, path: &Path) -> Result<Value, CliError> {
     let file = StatusFile::read(path).map_err(CliError::Runtime)?;
-    // The address the live run wrote (port 0 resolved), else the configured one.
-    let addr = file
-        .as_ref()
-        .filter(|f| f.is_live())
-        .and_then(|f| f.http.clone())
-        .or_else(|| {
-            cfg.settings
-                .http
-                .listen
-                .filter(|a| a.port() != 0)
-                .map(|a| a.to_string())
-        });
+    let addr = endpoint_of(cfg, file.as_ref());
     let mut endpoint_error = None;
     if let Some(addr) = &addr {
         match fetch::status(addr, cfg.settings.http.token.as_ref()).await {
@@ -106,6 +96,25 @@ async fn look(cfg: &ConfigFile, path: &Path) -> Result<Value, CliError> {
         doc["endpoint_error"] = json!(e);
     }
     Ok(doc)
+}
+
+/// Where to ask: the configured address when it names a port; else the address the live
+/// run wrote into its status file (`--listen`, or port 0 resolved), but only a loopback one
+/// or one on the configured IP: the status file sits in a shared temp folder, and the token
+/// must not be sent wherever a file there points.
+fn endpoint_of(cfg: &ConfigFile, file: Option<&StatusFile>) -> Option<String> {
+    let configured = cfg.settings.http.listen;
+    if let Some(a) = configured.filter(|a| a.port() != 0) {
+        return Some(a.to_string());
+    }
+    let written: SocketAddr = file
+        .filter(|f| f.is_live())?
+        .http
+        .as_deref()?
+        .parse()
+        .ok()?;
+    let trusted = written.ip().is_loopback() || configured.is_some_and(|c| c.ip() == written.ip());
+    trusted.then(|| written.to_string())
 }
 
 fn events_by_source(doc: &Value) -> BTreeMap<String, u64> {
@@ -133,5 +142,55 @@ fn add_rates(
             let rate = b.saturating_sub(*a) as f64 / secs;
             s["events_per_sec"] = json!((rate * 10.0).round() / 10.0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(http: &str) -> StatusFile {
+        StatusFile {
+            config: "x.yaml".into(),
+            pid: std::process::id(),
+            running: true,
+            updated_at: String::new(),
+            http: Some(http.into()),
+            sources: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_endpoint_is_the_configured_one_or_a_trusted_one_the_run_wrote() {
+        let mut cfg = ConfigFile {
+            path: "x.yaml".into(),
+            sources: Vec::new(),
+            triggers: Vec::new(),
+            settings: Default::default(),
+        };
+        let loopback = file("127.0.0.1:40001");
+        let remote = file("203.0.113.9:9464");
+        assert_eq!(
+            endpoint_of(&cfg, Some(&loopback)).as_deref(),
+            Some("127.0.0.1:40001")
+        );
+        assert_eq!(
+            endpoint_of(&cfg, Some(&remote)),
+            None,
+            "not where a temp file points"
+        );
+        assert_eq!(endpoint_of(&cfg, None), None);
+        cfg.settings.http.listen = Some("127.0.0.1:9464".parse().unwrap());
+        assert_eq!(
+            endpoint_of(&cfg, Some(&loopback)).as_deref(),
+            Some("127.0.0.1:9464")
+        );
+        cfg.settings.http.listen = Some("0.0.0.0:0".parse().unwrap());
+        assert_eq!(endpoint_of(&cfg, Some(&remote)), None);
+        cfg.settings.http.listen = Some("203.0.113.9:0".parse().unwrap());
+        assert_eq!(
+            endpoint_of(&cfg, Some(&remote)).as_deref(),
+            Some("203.0.113.9:9464")
+        );
     }
 }
