@@ -7,6 +7,7 @@
 
 mod common;
 mod config;
+mod kafka;
 mod memory;
 mod postgres;
 mod progress;
