@@ -112,6 +112,17 @@ pub enum DebeziumError {
         message: String,
     },
 
+    /// Dropping the connector's replication slot failed (`options.drop_slot_on_stop`).
+    #[error("source {source_id:?}: replication slot {slot:?}: {message}")]
+    ReplicationSlot {
+        /// The source id.
+        source_id: String,
+        /// The slot (`slot.name` of the connector config).
+        slot: String,
+        /// What failed.
+        message: String,
+    },
+
     /// The operation is not supported in this setup.
     #[error("source {source_id:?}: {operation} is not supported: {reason}")]
     Unsupported {

@@ -19,6 +19,7 @@ pub mod error;
 mod kafka;
 pub mod provider;
 pub mod signal;
+pub mod slot;
 
 pub use error::{DebeziumError, PROVIDER, Result};
 pub use provider::{BatchOutcome, DebeziumProvider, DeliveryOutcome, RawRecord};

@@ -17,13 +17,24 @@ pub enum OnStop {
     Pause,
     /// `PUT /connectors/{n}/stop` (Kafka 3.5+): tasks shut down, config and offsets kept.
     Stop,
-    /// `DELETE /connectors/{n}`: the connector goes; its replication slot and publication stay
-    /// on the database (holding WAL) and the worker keeps its offsets. Default without a
-    /// transport (nothing would read what it writes).
+    /// `DELETE /connectors/{n}`: the connector goes; its replication slot (unless
+    /// `options.drop_slot_on_stop`) and publication stay on the database (the slot holding
+    /// WAL) and the worker keeps its offsets. Default without a transport (nothing would
+    /// read what it writes).
     Delete,
 }
 
 impl OnStop {
+    /// The option's spelling (`keep`, `pause`, `stop`, `delete`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Keep => "keep",
+            Self::Pause => "pause",
+            Self::Stop => "stop",
+            Self::Delete => "delete",
+        }
+    }
+
     /// The default: `keep` with a transport (Kafka is the buffer), `delete` without.
     pub fn default_for(has_transport: bool) -> Self {
         if has_transport {

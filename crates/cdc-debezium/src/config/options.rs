@@ -17,7 +17,7 @@ use crate::connect::{Auth, RetryPolicy, TlsOptions};
 ///   signal: { table: public.debezium_signal }
 ///   connector_config: { heartbeat.interval.ms: "10000" }
 ///   kafka: { bootstrap_servers: broker:9092 }
-///   on_stop: keep
+///   on_stop: keep            # or delete, with drop_slot_on_stop: true
 /// ```
 ///
 /// `Debug` and `Serialize` mask every secret: the DSNs are redacted, `auth` is masked, and
@@ -68,6 +68,11 @@ pub struct DebeziumOptions {
     /// What stopping the source (`disconnect`, the end of `cdc run`) does to the connector:
     /// `keep` (default with `kafka`), `pause`, `stop` or `delete` (default without).
     pub on_stop: Option<OnStop>,
+    /// With `on_stop: delete` (PostgreSQL only): after the connector is deleted, drop its
+    /// replication slot (the rendered `slot.name`) through `options.database`, so that it
+    /// stops holding WAL. Default false: the slot (and the publication) stay, and the log
+    /// names them.
+    pub drop_slot_on_stop: bool,
     /// Connector properties merged last, over everything generated (the user wins). A `null`
     /// removes a generated property.
     #[serde(serialize_with = "cdc_core::secret::masked::json_map")]

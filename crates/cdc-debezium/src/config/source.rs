@@ -5,6 +5,7 @@ use std::fmt;
 use cdc_core::{SourceConfig, TableRef};
 
 use super::builder::{ConnectorSpec, render};
+use super::kafka::OnStop;
 use super::kind::DatabaseKind;
 use super::options::DebeziumOptions;
 use crate::error::{DebeziumError, Result};
@@ -67,6 +68,8 @@ impl DebeziumSource {
             .typed_options()
             .map_err(|e| err("options", e.to_string()))?;
         check_ranges(&options).map_err(|(field, message)| err(field, message))?;
+        check_drop_slot(kind, &options)
+            .map_err(|message| err("options.drop_slot_on_stop", message))?;
         if let Some(k) = &options.kafka {
             k.check().map_err(|(field, message)| err(&field, message))?;
         }
@@ -74,6 +77,12 @@ impl DebeziumSource {
             .map_err(|m| err("connection", format!("{m} (got {})", cfg.connection)))?;
         let tables = cfg.table_refs().map_err(|e| err("tables", e.to_string()))?;
         let connector = render(&sid, kind, &tables, &options)?;
+        if options.drop_slot_on_stop && !connector.config.contains_key("slot.name") {
+            return Err(err(
+                "options.drop_slot_on_stop",
+                "the rendered connector config has no slot.name (removed in connector_config?): no slot to drop".into(),
+            ));
+        }
         Ok(Self {
             source_id: sid,
             kind,
@@ -122,6 +131,31 @@ fn check_ranges(o: &DebeziumOptions) -> std::result::Result<(), (&'static str, S
         {
             return Err((field, format!("{v} is outside {min}..={max}")));
         }
+    }
+    Ok(())
+}
+
+/// `options.drop_slot_on_stop` needs a PostgreSQL connector (the only one with a
+/// replication slot), `on_stop: delete` (a kept, paused or stopped connector still uses its
+/// slot) and `options.database` (the connection that drops it).
+fn check_drop_slot(kind: DatabaseKind, o: &DebeziumOptions) -> std::result::Result<(), String> {
+    if !o.drop_slot_on_stop {
+        return Ok(());
+    }
+    if kind != DatabaseKind::Postgres {
+        return Err(format!(
+            "only a PostgreSQL connector has a replication slot to drop (source_type is {})",
+            kind.as_str()
+        ));
+    }
+    if o.on_stop() != OnStop::Delete {
+        return Err(format!(
+            "needs options.on_stop: delete (on_stop is {}: the connector still uses its slot)",
+            o.on_stop().as_str()
+        ));
+    }
+    if o.database.is_none() {
+        return Err("needs options.database, the connection that drops the slot".into());
     }
     Ok(())
 }

@@ -5,12 +5,45 @@ use cdc_core::CdcStatus;
 
 use crate::config::{DatabaseKind, DebeziumSource};
 use crate::connect::KafkaConnectClient;
-use crate::error::PROVIDER;
+use tracing::info;
+
+use crate::error::{PROVIDER, Result};
+
+/// After the connector is deleted: drops its replication slot when
+/// `options.drop_slot_on_stop` asks for it (an error names the slot and who holds it; the
+/// source is kept, so `disconnect` can be tried again), and logs what stays behind.
+pub(super) async fn after_delete(source_id: &str, source: &DebeziumSource) -> Result<()> {
+    let slot = source.connector.config.get("slot.name");
+    let (true, Some(slot), Some(dsn)) = (
+        source.options.drop_slot_on_stop,
+        slot,
+        source.options.database.as_ref(),
+    ) else {
+        info!(
+            source_id,
+            leaves = %what_delete_leaves(source),
+            "debezium: what the deleted connector leaves (options.drop_slot_on_stop drops the slot)"
+        );
+        return Ok(());
+    };
+    let dropped = crate::slot::drop_slot(source_id, dsn, slot, crate::slot::DROP_WAIT).await?;
+    info!(
+        source_id,
+        slot,
+        found = ?dropped,
+        leaves = %format!(
+            "publication {:?} stays on the database; the worker keeps the connector's offsets",
+            source.connector.config.get("publication.name").map(String::as_str).unwrap_or("?")
+        ),
+        "debezium: replication slot dropped (options.drop_slot_on_stop)"
+    );
+    Ok(())
+}
 
 /// What a deleted connector leaves behind, for the log: the database keeps the replication
 /// slot (holding WAL until dropped) and the publication; the worker keeps the offsets (a
 /// connector created again under the same name resumes from them, without a new snapshot).
-pub(super) fn what_delete_leaves(source: &DebeziumSource) -> String {
+fn what_delete_leaves(source: &DebeziumSource) -> String {
     let cfg = &source.connector.config;
     let get = |k: &str| cfg.get(k).map(String::as_str).unwrap_or("?");
     match source.kind {

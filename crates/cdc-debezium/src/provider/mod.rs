@@ -325,13 +325,8 @@ impl CdcProvider for DebeziumProvider {
             OnStop::Stop => e.client.stop(name).await,
             OnStop::Delete => match e.client.delete(name).await {
                 Ok(()) => {
-                    info!(
-                        source_id,
-                        connector = name,
-                        leaves = %connector_state::what_delete_leaves(&e.source),
-                        "debezium: connector deleted"
-                    );
-                    Ok(())
+                    info!(source_id, connector = name, "debezium: connector deleted");
+                    connector_state::after_delete(source_id, &e.source).await
                 }
                 // Only Connect's own "Connector x not found" means it is gone.
                 Err(err) if err.is_not_found() => {
@@ -340,7 +335,7 @@ impl CdcProvider for DebeziumProvider {
                         connector = name,
                         "debezium: connector was already gone"
                     );
-                    Ok(())
+                    connector_state::after_delete(source_id, &e.source).await
                 }
                 Err(err) => Err(err),
             },
