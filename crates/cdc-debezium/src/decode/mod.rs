@@ -59,6 +59,11 @@ pub struct Decoder {
     /// placeholder has a character JSON must escape, so that it cannot be searched as is.
     placeholder_finders: Option<[memmem::Finder<'static>; 2]>,
     cache: SchemaCache,
+    /// The source id as the events carry it: one allocation per decoder, a refcount per event.
+    source_name: Name,
+    /// The last (schema, table) names: a partition's records are mostly of one table, so its
+    /// events share the names instead of allocating them each.
+    last_table: Option<(Option<Name>, Name)>,
 }
 
 impl Decoder {
@@ -79,12 +84,15 @@ impl Decoder {
                 memmem::Finder::new(placeholder_b64.as_bytes()).into_owned(),
             ]
         });
+        let source_id: String = source_id.into();
         Self {
-            source_id: source_id.into(),
+            source_name: Name::from(source_id.as_str()),
+            source_id,
             placeholder: placeholder.to_owned(),
             placeholder_b64,
             placeholder_finders,
             cache: SchemaCache::default(),
+            last_table: None,
         }
     }
 
@@ -189,6 +197,23 @@ impl Decoder {
         ))
     }
 
+    /// [`table_of`], through the last names: the same table again is a refcount bump.
+    fn table_names(&mut self, source: &Source<'_>, topic: &str) -> (Option<Name>, Name) {
+        let table = source.table.as_ref().or(source.collection.as_ref());
+        let schema = source.schema.as_ref().or(source.db.as_ref());
+        if let (Some(t), Some((s, n))) = (table, &self.last_table)
+            && **n == **t
+            && s.as_deref() == schema.map(|s| s.as_ref())
+        {
+            return (s.clone(), n.clone());
+        }
+        let names = table_of(source, topic);
+        if table.is_some() {
+            self.last_table = Some(names.clone());
+        }
+        names
+    }
+
     fn change<const EAGER: bool>(
         &mut self,
         ctx: &Ctx<'_>,
@@ -217,8 +242,8 @@ impl Decoder {
             None => return Err(ctx.err("source", "missing: every change event has one")),
         };
 
-        let mut e = ChangeEvent::new(self.source_id.as_str(), operation, "");
-        let (schema_name, table) = table_of(&source, ctx.topic);
+        let mut e = ChangeEvent::new(self.source_name.clone(), operation, "");
+        let (schema_name, table) = self.table_names(&source, ctx.topic);
         e.schema = schema_name;
         e.table = table;
 
@@ -236,7 +261,7 @@ impl Decoder {
 
         fill_source(&mut e, &source);
         if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
-            e.metadata.insert("ts_ms".into(), Value::from(ts));
+            e.metadata.insert_static("ts_ms", Value::from(ts));
         }
         if let Some(raw) = env.transaction
             && raw.get() != "null"
@@ -246,14 +271,14 @@ impl Decoder {
             if let Some(id) = tx.get("id").and_then(Value::as_str) {
                 e.transaction_id = Some(id.to_owned());
             }
-            e.metadata.insert("transaction".into(), tx);
+            e.metadata.insert_static("transaction", tx);
         }
         if operation == Operation::Message
             && let Some(raw) = env.message
         {
             let m: Value =
                 serde_json::from_str(raw.get()).map_err(|e| ctx.err("message", e.to_string()))?;
-            e.metadata.insert("message".into(), m);
+            e.metadata.insert_static("message", m);
         }
         if !unavailable.is_empty() {
             unavailable.dedup();
@@ -396,7 +421,7 @@ impl Decoder {
         if !(changes.is_null() || changes.is_array()) {
             return Err(ctx.err("tableChanges", "must be an array"));
         }
-        let mut e = ChangeEvent::new(self.source_id.as_str(), Operation::SchemaChange, "");
+        let mut e = ChangeEvent::new(self.source_name.clone(), Operation::SchemaChange, "");
         let first_id = changes
             .get(0)
             .and_then(|c| c.get("id"))
@@ -422,10 +447,10 @@ impl Decoder {
             Value::String(ddl.map(Cow::into_owned).unwrap_or_default()),
         );
         if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
-            e.metadata.insert("ts_ms".into(), Value::from(ts));
+            e.metadata.insert_static("ts_ms", Value::from(ts));
         }
         if !changes.is_null() {
-            e.metadata.insert("table_changes".into(), changes);
+            e.metadata.insert_static("table_changes", changes);
         }
         Ok(e)
     }
@@ -446,19 +471,19 @@ impl Decoder {
                 ));
             }
         };
-        let mut e = ChangeEvent::control(self.source_id.as_str(), kind);
+        let mut e = ChangeEvent::control(self.source_name.clone(), kind);
         let id: Option<Cow<'_, str>> = ctx.field(env.id, "id")?;
         e.transaction_id = id.map(Cow::into_owned);
         if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
             e.commit_time = millis(ts);
         }
         if let Some(n) = ctx.int(env.event_count, "event_count")? {
-            e.metadata.insert("event_count".into(), Value::from(n));
+            e.metadata.insert_static("event_count", Value::from(n));
         }
         if let Some(raw) = env.data_collections {
             let v: Value = serde_json::from_str(raw.get())
                 .map_err(|e| ctx.err("data_collections", e.to_string()))?;
-            e.metadata.insert("data_collections".into(), v);
+            e.metadata.insert_static("data_collections", v);
         }
         Ok(e)
     }
@@ -469,15 +494,15 @@ impl Decoder {
         env: &Envelope<'_, EAGER>,
         key: Option<&[u8]>,
     ) -> Result<ChangeEvent> {
-        let mut e = ChangeEvent::control(self.source_id.as_str(), "heartbeat");
+        let mut e = ChangeEvent::control(self.source_name.clone(), "heartbeat");
         if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
             e.commit_time = millis(ts);
-            e.metadata.insert("ts_ms".into(), Value::from(ts));
+            e.metadata.insert_static("ts_ms", Value::from(ts));
         }
         if let Some(k) = self.key(ctx.topic, key)?
             && let Some(server) = k.get("serverName")
         {
-            e.metadata.insert("server_name".into(), server.clone());
+            e.metadata.insert_static("server_name", server.clone());
         }
         Ok(e)
     }
@@ -702,7 +727,7 @@ fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
         e.transaction_id = Some(gtid.to_string());
     }
     if let Some(ms) = s.ts_ms {
-        e.metadata.insert("source_ts_ms".into(), Value::from(ms));
+        e.metadata.insert_static("source_ts_ms", Value::from(ms));
     }
     if let Some(snap) = s.snapshot {
         let v = match snap.get() {
@@ -714,7 +739,7 @@ fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
             },
         };
         if let Some(v) = v {
-            e.metadata.insert("snapshot".into(), v);
+            e.metadata.insert_static("snapshot", v);
         }
     }
 }

@@ -204,14 +204,19 @@ impl Worker {
     /// Delivers a poll's records, one batch per partition in offset order; `true` when
     /// some partition failed (it was sought back to its first record not committable).
     fn deliver(&self, batch: Vec<BorrowedMessage<'_>>) -> bool {
-        let mut groups: Vec<(Tp, Vec<&BorrowedMessage<'_>>)> = Vec::new();
+        // Grouped by borrowed (topic, partition): no allocation per record.
+        let mut groups: Vec<((&str, i32), Vec<&BorrowedMessage<'_>>)> = Vec::new();
         for m in &batch {
-            let tp = (m.topic().to_owned(), m.partition());
-            match groups.iter_mut().find(|(t, _)| *t == tp) {
+            let tp = (m.topic(), m.partition());
+            match groups.iter_mut().rev().find(|(t, _)| *t == tp) {
                 Some((_, g)) => g.push(m),
                 None => groups.push((tp, vec![m])),
             }
         }
+        let groups: Vec<(Tp, Vec<&BorrowedMessage<'_>>)> = groups
+            .into_iter()
+            .map(|((t, p), g)| ((t.to_owned(), p), g))
+            .collect();
         let _gate = self.shared.gate.blocking_lock();
         if self.shared.is_paused() {
             // Held: read again from the first of them once resumed.

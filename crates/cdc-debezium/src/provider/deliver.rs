@@ -138,7 +138,10 @@ impl DebeziumProvider {
         let mut decode_error = None;
         let mut decoded_upto = records.len();
         for (i, r) in records.iter().enumerate() {
-            if self.source_for_topic(r.topic).as_deref() != Some(source_id.as_str()) {
+            // Same topic as the first record: same source (no lookup per record).
+            if r.topic != first.topic
+                && self.source_for_topic(r.topic).as_deref() != Some(source_id.as_str())
+            {
                 decode_error = Some(CdcError::InvalidState {
                     source_id: source_id.clone(),
                     provider: crate::PROVIDER.into(),
@@ -154,8 +157,8 @@ impl DebeziumProvider {
                 Ok(Some(mut ev)) => {
                     if let Some((partition, offset)) = r.kafka_offset {
                         ev.metadata
-                            .insert("kafka_partition".into(), partition.into());
-                        ev.metadata.insert("kafka_offset".into(), offset.into());
+                            .insert_static("kafka_partition", partition.into());
+                        ev.metadata.insert_static("kafka_offset", offset.into());
                     }
                     if signal_table
                         .as_deref()

@@ -313,9 +313,9 @@ mod tests {
                     Operation::Insert
                 };
                 let mut e = ChangeEvent::new("s", op, "public.t");
-                e.metadata.insert("ts_ms".into(), json!(ts_ms));
+                e.metadata.insert_static("ts_ms", json!(ts_ms));
                 if let Some(s) = s {
-                    e.metadata.insert("snapshot".into(), json!(s));
+                    e.metadata.insert_static("snapshot", json!(s));
                 }
                 Arc::new(e)
             })
@@ -342,7 +342,7 @@ mod tests {
         // No ts_ms: does not count.
         let mut r = restore();
         let mut e = ChangeEvent::new("s", Operation::SnapshotRead, "public.t");
-        e.metadata.insert("snapshot".into(), json!("last"));
+        e.metadata.insert_static("snapshot", json!("last"));
         assert!(!r.observe(&[Arc::new(e)]));
     }
 
