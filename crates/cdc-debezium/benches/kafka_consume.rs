@@ -243,7 +243,10 @@ fn main() {
                     last = (now, Instant::now());
                     first.get_or_insert(last.1);
                 }
-                assert!(last.1.elapsed() < Duration::from_secs(30), "transport stalled at {now} of {events} events");
+                if last.1.elapsed() >= Duration::from_secs(30) {
+                    let st = p.status(&cfg.source_id).await.unwrap();
+                    panic!("transport stalled at {now} of {events} events: status {:?} error {:?} details {:?}", st.state, st.error, st.details);
+                }
             }
             let secs = started.elapsed().as_secs_f64();
             p.disconnect(&cfg.source_id).await.unwrap();
