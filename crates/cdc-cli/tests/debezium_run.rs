@@ -4,108 +4,30 @@
 //! (`on_stop` defaults to `keep` with a transport).
 #![cfg(feature = "kafka")]
 
+mod debezium_fixture;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use debezium_fixture::{config, connect_worker, produce};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use rdkafka::ClientConfig;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const FIXTURE: &str =
-    include_str!("../../cdc-debezium/tests/fixtures/debezium/debezium-postgres-plain.jsonl");
+use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_prints_the_events_of_a_debezium_source_and_keeps_the_connector_on_sigterm() {
     let cluster = MockCluster::new(1).unwrap();
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .create()
-        .unwrap();
-    let mut want = BTreeSet::new();
-    for line in FIXTURE.lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        let topic = v["destination"].as_str().unwrap();
-        if cluster.create_topic(topic, 3, 1).is_err() {
-            // created already
-        }
-        let key = v["key"].to_string();
-        let value = (!v["value"].is_null()).then(|| v["value"].to_string());
-        let mut rec: BaseRecord<'_, str, str> = BaseRecord::to(topic).key(&key);
-        if let Some(val) = &value {
-            rec = rec.payload(val);
-            want.insert((
-                topic.trim_start_matches("pgfx.").to_owned(),
-                v["value"]["op"].as_str().unwrap().to_owned(),
-                key.clone(),
-            ));
-        }
-        producer.send(rec).map_err(|(e, _)| e).unwrap();
-    }
-    producer.flush(Duration::from_secs(10)).unwrap();
-
-    let connect = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .and(path("/connectors/pgfx/config"))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(
-                json!({"name": "pgfx", "config": {}, "tasks": [], "type": "source"}),
-            ),
-        )
-        .mount(&connect)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/connectors/pgfx/topics"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"pgfx": {"topics": ["pgfx.public.customers"]}})),
-        )
-        .mount(&connect)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/connectors/pgfx/status"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"name":"pgfx",
-            "connector":{"state":"RUNNING","worker_id":"w:8083"},
-            "tasks":[{"id":0,"state":"RUNNING","worker_id":"w:8083"}],"type":"source"})),
-        )
-        .mount(&connect)
-        .await;
-
+    let want: BTreeSet<(String, String, String)> = produce(&cluster)
+        .into_iter()
+        .map(|p| (p.table, p.op, p.key))
+        .collect();
+    let connect = connect_worker().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("dbz.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "sources:
-  - provider: debezium
-    source_id: fx
-    source_type: postgres
-    connection: {}
-    options:
-      connector_name: pgfx
-      topic_prefix: pgfx
-      database: postgres://dbz:pw@db:5432/dbz_fixture
-      kafka:
-        bootstrap_servers: {}
-        properties: {{ topic.metadata.refresh.interval.ms: \"500\" }}
-triggers:
-  - name: all
-    source_id: fx
-settings:
-  metrics_interval_secs: 0
-",
-            connect.uri(),
-            cluster.bootstrap_servers()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&cfg, config(&connect.uri(), &cluster.bootstrap_servers())).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cdc"))
         .args(["run", cfg.to_str().unwrap(), "--output", "json"])
         .env_remove("RUST_LOG")

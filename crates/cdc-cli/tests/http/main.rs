@@ -7,6 +7,9 @@
 
 mod common;
 mod config;
+#[cfg(feature = "kafka")]
+#[path = "../debezium_fixture/mod.rs"]
+mod debezium_fixture;
 mod kafka;
 mod memory;
 mod postgres;
