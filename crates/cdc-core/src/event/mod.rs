@@ -8,6 +8,7 @@ mod go_json;
 mod jsonl;
 mod metadata;
 mod name;
+mod raw_check;
 mod row;
 
 use std::fmt;

@@ -47,6 +47,23 @@ impl Row {
         }))
     }
 
+    /// A row from JSON text serde_json already read as a [`RawValue`] (a part of a larger
+    /// document a provider parsed), kept as text and parsed on first read.
+    ///
+    /// Accepted exactly when [`Row::from_json`] accepts the same text, at a fraction of the
+    /// cost: reading it as a `RawValue` checked its syntax, so only what that does not check
+    /// is checked now (nesting depth, unpaired `\u` surrogates).
+    ///
+    /// [`RawValue`]: serde_json::value::RawValue
+    pub fn from_raw_json(raw: &serde_json::value::RawValue) -> Result<Self, serde_json::Error> {
+        let text = raw.get();
+        super::raw_check::check(text).map_err(<serde_json::Error as de::Error>::custom)?;
+        Ok(Self(Repr::Json {
+            text: text.to_owned(),
+            value: OnceLock::new(),
+        }))
+    }
+
     /// A row from JSON text its provider wrote itself and knows to be valid (every string
     /// escaped, every number a JSON literal, nesting within serde_json's limit), kept without
     /// the check [`Row::from_json`] makes: for providers that build rows from typed values.
@@ -276,6 +293,10 @@ mod tests {
             "{\"a\":1,}",
             "{\"a\" 1}",
             "\"\\ud800\"",
+            "\"\\udc00 trailing\"",
+            "\"\\ud83d\\ude00\"",
+            "{\"\\ud800x\": 1}",
+            "\"\\ud800\\u0041\"",
             "\"bad \\x escape\"",
             "{\"k\": [1, 2",
             "nul",
@@ -288,6 +309,15 @@ mod tests {
             let want = serde_json::from_str::<Value>(text);
             let got = Row::from_json(text);
             assert_eq!(got.is_ok(), want.is_ok(), "{text:?}: {want:?}");
+            // The same text read as a RawValue first (as a provider reads a row inside its
+            // envelope): from_raw_json accepts exactly what from_json does.
+            if let Ok(raw) = serde_json::from_str::<&serde_json::value::RawValue>(text) {
+                let from_raw = Row::from_raw_json(raw);
+                assert_eq!(from_raw.is_ok(), want.is_ok(), "raw {text:?}: {want:?}");
+                if let (Ok(row), Ok(value)) = (&from_raw, &want) {
+                    assert_eq!(row.value(), value, "raw {text:?}");
+                }
+            }
             if let (Ok(row), Ok(value)) = (got, want) {
                 assert_eq!(*row.value(), value, "{text:?}");
             }

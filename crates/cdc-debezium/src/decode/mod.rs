@@ -308,7 +308,8 @@ impl Decoder {
         }
         let converts = schema.is_some_and(|s| !s.conversions.is_empty());
         if !converts && !self.may_hold_placeholder(text) {
-            return Row::from_json(text)
+            // Read as a RawValue with the envelope: only what that left unchecked is checked.
+            return Row::from_raw_json(raw)
                 .map(Some)
                 .map_err(|e| ctx.err(name, format!("not JSON: {e}")));
         }
@@ -384,7 +385,7 @@ impl Decoder {
                 ),
             };
             let Some(ks) = ks.filter(|ks| !ks.conversions.is_empty()) else {
-                return Row::from_json(payload)
+                return Row::from_raw_json(w.payload)
                     .map(Some)
                     .map_err(|e| DebeziumError::decode(topic, "key.payload", e.to_string()));
             };

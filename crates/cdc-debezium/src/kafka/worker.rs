@@ -228,22 +228,34 @@ impl Worker {
         let Some(provider) = DebeziumProvider::upgrade(&self.provider) else {
             return false;
         };
+        let records: Vec<Vec<RawRecord<'_>>> = groups
+            .iter()
+            .map(|(_, g)| {
+                g.iter()
+                    .map(|m| RawRecord {
+                        topic: m.topic(),
+                        key: m.key(),
+                        value: m.payload(),
+                        kafka_offset: Some((m.partition(), m.offset())),
+                    })
+                    .collect()
+            })
+            .collect();
+        let slices: Vec<&[RawRecord<'_>]> = records.iter().map(Vec::as_slice).collect();
+        // All partitions' records decoded together (on two threads when there are many),
+        // then handed over partition by partition.
+        let outcomes: Vec<(usize, Option<String>)> =
+            match self.runtime.block_on(provider.deliver_groups(&slices)) {
+                Ok(o) => o
+                    .into_iter()
+                    .zip(&groups)
+                    .map(|(o, (_, g))| (o.committable.min(g.len()), o.error.map(|e| e.to_string())))
+                    .collect(),
+                Err(e) => groups.iter().map(|_| (0, Some(e.to_string()))).collect(),
+            };
         let mut failed = false;
         let mut delivered = 0u64;
-        for (tp, g) in &groups {
-            let records: Vec<RawRecord<'_>> = g
-                .iter()
-                .map(|m| RawRecord {
-                    topic: m.topic(),
-                    key: m.key(),
-                    value: m.payload(),
-                    kafka_offset: Some((m.partition(), m.offset())),
-                })
-                .collect();
-            let (n, error) = match self.runtime.block_on(provider.deliver_batch(&records)) {
-                Ok(o) => (o.committable.min(g.len()), o.error.map(|e| e.to_string())),
-                Err(e) => (0, Some(e.to_string())),
-            };
+        for ((tp, g), (n, error)) in groups.iter().zip(outcomes) {
             if n > 0 {
                 let next = g[n - 1].offset() + 1;
                 // Only while assigned: a partition revoked meanwhile is its next owner's.

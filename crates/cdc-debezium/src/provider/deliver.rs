@@ -7,13 +7,12 @@
 //! handler failure nothing past the failed event is committable: the transport delivers the
 //! rest again.
 
-use std::sync::Arc;
-
-use cdc_core::{CdcError, ChangeEvent, Operation, SchemaVersion, SharedEvent};
+use cdc_core::{CdcError, ChangeEvent, Operation, SchemaVersion, SharedEvent, Subscribers};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tracing::info;
 
+use super::decode_batch::{BatchScope, Decoded};
 use super::{DebeziumProvider, Entry, lock, log_warn};
 
 /// One record as a transport has it: topic, key and value bytes (`None` for null).
@@ -77,6 +76,17 @@ pub struct BatchOutcome {
     pub error: Option<CdcError>,
 }
 
+impl BatchOutcome {
+    /// The outcome of an empty batch.
+    fn nothing() -> Self {
+        Self {
+            committable: 0,
+            delivered: 0,
+            error: None,
+        }
+    }
+}
+
 impl DebeziumProvider {
     /// Decodes one record of a connected source (found by its topic) and hands the event to
     /// the subscribers. `Err` when the topic belongs to no connected source or the record is
@@ -108,12 +118,20 @@ impl DebeziumProvider {
     /// and fans the events out in one call per subscriber. Records of other sources in the
     /// batch are an error.
     pub async fn deliver_batch(&self, records: &[RawRecord<'_>]) -> Result<BatchOutcome, CdcError> {
-        let Some(first) = records.first() else {
-            return Ok(BatchOutcome {
-                committable: 0,
-                delivered: 0,
-                error: None,
-            });
+        let mut out = self.deliver_groups(&[records]).await?;
+        Ok(out.pop().unwrap_or_else(BatchOutcome::nothing))
+    }
+
+    /// [`deliver_batch`](Self::deliver_batch) for several batches at once (a transport's
+    /// partitions), one outcome per batch, each batch handed over on its own and in order.
+    /// The records of all of them are decoded together first, on two threads when there are
+    /// many. Every batch belongs to the source of the first batch's first record.
+    pub(crate) async fn deliver_groups(
+        &self,
+        groups: &[&[RawRecord<'_>]],
+    ) -> Result<Vec<BatchOutcome>, CdcError> {
+        let Some(first) = groups.iter().find_map(|g| g.first()) else {
+            return Ok(groups.iter().map(|_| BatchOutcome::nothing()).collect());
         };
         let source_id = self
             .source_for_topic(first.topic)
@@ -129,50 +147,64 @@ impl DebeziumProvider {
             .signal
             .as_ref()
             .map(|s| s.table.clone());
+        let source_of = |topic: &str| self.source_for_topic(topic);
+        let scope = BatchScope {
+            source_id: &source_id,
+            first_topic: first.topic,
+            source_of: &source_of,
+            signal_table: signal_table.as_deref(),
+        };
 
         // One delivery at a time per source keeps events in order.
-        let mut decoder = entry.stream.lock().await;
-        let mut events: Vec<SharedEvent> = Vec::with_capacity(records.len());
+        let mut decoders = entry.stream.lock().await;
+        let all: Vec<&RawRecord<'_>> = groups.iter().flat_map(|g| g.iter()).collect();
+        let mut decoded = scope.decode_all(&mut decoders, &all).into_iter();
+        let mut outcomes = Vec::with_capacity(groups.len());
+        for g in groups {
+            let group: Vec<Decoded> = decoded.by_ref().take(g.len()).collect();
+            outcomes.push(
+                self.hand_over(&source_id, &entry, &subscribers, group)
+                    .await,
+            );
+        }
+        Ok(outcomes)
+    }
+
+    /// Hands one batch's decoded records to the subscribers; the outcome says how many of
+    /// its records may be committed.
+    async fn hand_over(
+        &self,
+        source_id: &str,
+        entry: &Entry,
+        subscribers: &Subscribers,
+        decoded: Vec<Decoded>,
+    ) -> BatchOutcome {
+        let mut events: Vec<SharedEvent> = Vec::with_capacity(decoded.len());
         // record_of[i] = index of the record event i came from.
-        let mut record_of: Vec<usize> = Vec::with_capacity(records.len());
+        let mut record_of: Vec<usize> = Vec::with_capacity(decoded.len());
         let mut decode_error = None;
-        let mut decoded_upto = records.len();
-        for (i, r) in records.iter().enumerate() {
-            // Same topic as the first record: same source (no lookup per record).
-            if r.topic != first.topic
-                && self.source_for_topic(r.topic).as_deref() != Some(source_id.as_str())
-            {
-                decode_error = Some(CdcError::InvalidState {
-                    source_id: source_id.clone(),
-                    provider: crate::PROVIDER.into(),
-                    message: format!(
-                        "record {i} of the batch (topic {:?}) belongs to another source; deliver one source per batch",
-                        r.topic
-                    ),
-                });
-                decoded_upto = i;
-                break;
-            }
-            match decoder.decode(r.topic, r.key, r.value) {
-                Ok(Some(mut ev)) => {
-                    if let Some((partition, offset)) = r.kafka_offset {
-                        ev.metadata
-                            .insert_static("kafka_partition", partition.into());
-                        ev.metadata.insert_static("kafka_offset", offset.into());
-                    }
-                    if signal_table
-                        .as_deref()
-                        .is_some_and(|t| t == ev.qualified_table())
-                    {
-                        continue;
-                    }
-                    events.push(Arc::new(ev));
+        let mut decoded_upto = decoded.len();
+        for (i, d) in decoded.into_iter().enumerate() {
+            match d {
+                Decoded::Event(ev) => {
+                    events.push(ev);
                     record_of.push(i);
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    log_warn(&source_id, "undecodable record", &e);
-                    decode_error = Some(e.into_cdc(&source_id));
+                Decoded::Nothing => {}
+                Decoded::OtherSource(topic) => {
+                    decode_error = Some(CdcError::InvalidState {
+                        source_id: source_id.to_owned(),
+                        provider: crate::PROVIDER.into(),
+                        message: format!(
+                            "record {i} of the batch (topic {topic:?}) belongs to another source; deliver one source per batch"
+                        ),
+                    });
+                    decoded_upto = i;
+                    break;
+                }
+                Decoded::Failed(e) => {
+                    log_warn(source_id, "undecodable record", &e);
+                    decode_error = Some(e.into_cdc(source_id));
                     decoded_upto = i;
                     break;
                 }
@@ -180,11 +212,11 @@ impl DebeziumProvider {
         }
 
         if events.is_empty() {
-            return Ok(BatchOutcome {
+            return BatchOutcome {
                 committable: decoded_upto,
                 delivered: 0,
                 error: decode_error,
-            });
+            };
         }
         // Heartbeats carry no change: committable at once, whatever the handlers say; they
         // still move the lag and reach the handlers that want them.
@@ -192,56 +224,55 @@ impl DebeziumProvider {
             .iter()
             .all(|e| e.operation == Operation::Control && e.control.as_deref() == Some("heartbeat"))
         {
-            record_delivered(&entry, &events);
+            record_delivered(entry, &events);
             if !subscribers.is_empty()
                 && let Err(failure) = subscribers.deliver(&events).await
             {
                 info!(source_id, error = %failure, "debezium: a handler failed on a heartbeat (committed anyway)");
             }
-            return Ok(BatchOutcome {
+            return BatchOutcome {
                 committable: decoded_upto,
                 delivered: events.len(),
                 error: decode_error,
-            });
+            };
         }
         if subscribers.is_empty() {
             // Nobody to hand the events to: committing would lose them.
-            return Ok(BatchOutcome {
+            return BatchOutcome {
                 committable: record_of[0],
                 delivered: 0,
                 error: Some(CdcError::Handler {
-                    source_id: source_id.clone(),
+                    source_id: source_id.to_owned(),
                     message:
                         "no handler is subscribed to this source; the records stay uncommitted"
                             .into(),
                 }),
-            });
+            };
         }
         match subscribers.deliver(&events).await {
             Ok(()) => {
-                record_delivered(&entry, &events);
-                self.restore_mode_if_done(&source_id, &entry, &events).await;
-                Ok(BatchOutcome {
+                record_delivered(entry, &events);
+                self.restore_mode_if_done(source_id, entry, &events).await;
+                BatchOutcome {
                     committable: decoded_upto,
                     delivered: events.len(),
                     error: decode_error,
-                })
+                }
             }
             Err(failure) => {
                 let handled = failure.handled.min(events.len());
-                record_delivered(&entry, &events[..handled]);
-                self.restore_mode_if_done(&source_id, &entry, &events[..handled])
+                record_delivered(entry, &events[..handled]);
+                self.restore_mode_if_done(source_id, entry, &events[..handled])
                     .await;
                 // Commit only up to the record of the first event not handled by everyone.
-                let committable = record_of[handled];
-                Ok(BatchOutcome {
-                    committable,
+                BatchOutcome {
+                    committable: record_of[handled],
                     delivered: handled,
                     error: Some(CdcError::Handler {
-                        source_id: source_id.clone(),
+                        source_id: source_id.to_owned(),
                         message: failure.to_string(),
                     }),
-                })
+                }
             }
         }
     }

@@ -16,6 +16,7 @@
 //!   decodes them and fans them out to the subscribers, in order per source.
 
 mod connector_state;
+mod decode_batch;
 mod deliver;
 mod pause;
 mod snapshot;
@@ -37,7 +38,6 @@ use tracing::{info, warn};
 
 use crate::config::{ConnectorSpec, DebeziumSource, OnStop};
 use crate::connect::{ClientOptions, KafkaConnectClient, RestartOptions, RestartOutcome};
-use crate::decode::Decoder;
 use crate::error::{DebeziumError, PROVIDER};
 
 pub use deliver::{BatchOutcome, DeliveryOutcome, RawRecord};
@@ -47,7 +47,7 @@ struct Entry {
     source: DebeziumSource,
     client: KafkaConnectClient,
     /// Decoder and ordering: one delivery at a time per source.
-    stream: tokio::sync::Mutex<Decoder>,
+    stream: tokio::sync::Mutex<decode_batch::Decoders>,
     last: Mutex<LastDelivery>,
     history: Mutex<BTreeMap<String, Vec<SchemaVersion>>>,
     /// After an old-cluster re-snapshot: the config to put back once it is over.
@@ -264,7 +264,7 @@ impl CdcProvider for DebeziumProvider {
             .unwrap_or_else(|| crate::decode::DEFAULT_UNAVAILABLE_PLACEHOLDER.to_owned());
         let entry = Arc::new(Entry {
             client,
-            stream: tokio::sync::Mutex::new(Decoder::with_placeholder(sid, &placeholder)),
+            stream: tokio::sync::Mutex::new(decode_batch::Decoders::new(sid, &placeholder)),
             last: Mutex::new(LastDelivery::default()),
             history: Mutex::new(BTreeMap::new()),
             mode_restore: Mutex::new(None),

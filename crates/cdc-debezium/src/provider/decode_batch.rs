@@ -1,0 +1,188 @@
+//! Decoding a transport's records before they are handed over: one decode per record, a
+//! large batch split in two halves decoded at the same time on two threads (the second with
+//! the source's spare decoder). JSON parsing is most of a record's cost, and a consumer
+//! thread that parsed alone would be bounded by one core. The results are put back in record
+//! order, so what the handlers see, and in which order, does not change.
+
+use std::sync::Arc;
+use std::thread;
+
+use cdc_core::SharedEvent;
+
+use super::RawRecord;
+use crate::decode::Decoder;
+use crate::error::DebeziumError;
+
+/// Below this many records one thread decodes: starting a second costs more than it saves.
+const PARALLEL_MIN: usize = 128;
+
+/// Stack of the second decoding thread: decoding recurses little (serde_json limits nesting).
+const SPARE_STACK: usize = 512 * 1024;
+
+/// The decoders of a source. Neither keeps state that depends on the order of records (a
+/// schema cache per topic and the last table's names), so either may decode any record.
+#[derive(Debug)]
+pub(super) struct Decoders {
+    /// Decodes small batches, and the first half of large ones.
+    pub main: Decoder,
+    /// Decodes the second half of large batches, on another thread.
+    pub spare: Decoder,
+}
+
+impl Decoders {
+    /// Both decoders of a source, with the connector's unavailable-value placeholder.
+    pub fn new(source_id: &str, placeholder: &str) -> Self {
+        Self {
+            main: Decoder::with_placeholder(source_id, placeholder),
+            spare: Decoder::with_placeholder(source_id, placeholder),
+        }
+    }
+}
+
+/// What one record became.
+#[derive(Debug)]
+pub(super) enum Decoded {
+    /// A change (or control) event for the handlers, shared as they receive it.
+    Event(SharedEvent),
+    /// Nothing to hand over: a tombstone, or a row of the signal table.
+    Nothing,
+    /// The record's topic (named) belongs to another source than the batch's.
+    OtherSource(String),
+    /// The record is malformed.
+    Failed(DebeziumError),
+}
+
+/// What every record of a batch is checked against.
+pub(super) struct BatchScope<'a> {
+    /// The batch's source: the source of its first record's topic.
+    pub source_id: &'a str,
+    /// That first record's topic (same topic, same source: no lookup).
+    pub first_topic: &'a str,
+    /// Which source a topic belongs to.
+    pub source_of: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// `schema.table` of the signal table, whose rows are never delivered.
+    pub signal_table: Option<&'a str>,
+}
+
+impl BatchScope<'_> {
+    fn decode_one(&self, decoder: &mut Decoder, r: &RawRecord<'_>) -> Decoded {
+        if r.topic != self.first_topic
+            && (self.source_of)(r.topic).as_deref() != Some(self.source_id)
+        {
+            return Decoded::OtherSource(r.topic.to_owned());
+        }
+        match decoder.decode(r.topic, r.key, r.value) {
+            Ok(Some(mut ev)) => {
+                if self.signal_table.is_some_and(|t| t == ev.qualified_table()) {
+                    return Decoded::Nothing;
+                }
+                if let Some((partition, offset)) = r.kafka_offset {
+                    ev.metadata
+                        .insert_static("kafka_partition", partition.into());
+                    ev.metadata.insert_static("kafka_offset", offset.into());
+                }
+                Decoded::Event(Arc::new(ev))
+            }
+            Ok(None) => Decoded::Nothing,
+            Err(e) => Decoded::Failed(e),
+        }
+    }
+
+    fn decode_run(&self, decoder: &mut Decoder, records: &[&RawRecord<'_>]) -> Vec<Decoded> {
+        records
+            .iter()
+            .map(|r| self.decode_one(decoder, r))
+            .collect()
+    }
+
+    /// Every record decoded, in order; the second half on another thread when the batch is
+    /// large and the machine has a second core (or if that thread cannot start, here).
+    pub fn decode_all(&self, decoders: &mut Decoders, records: &[&RawRecord<'_>]) -> Vec<Decoded> {
+        if records.len() < PARALLEL_MIN || !several_cores() {
+            return self.decode_run(&mut decoders.main, records);
+        }
+        let (first, second) = records.split_at(records.len() / 2);
+        let Decoders { main, spare } = decoders;
+        thread::scope(|s| {
+            let other = thread::Builder::new()
+                .name("cdc-debezium-decode".into())
+                .stack_size(SPARE_STACK)
+                .spawn_scoped(s, || self.decode_run(spare, second));
+            let mut out = self.decode_run(main, first);
+            match other.map(|h| h.join()) {
+                Ok(Ok(rest)) => out.extend(rest),
+                // Not started: decode it here. A panic in the decoder is a bug; it goes on
+                // as a panic, as it would have on this thread.
+                Err(_) => out.extend(self.decode_run(main, second)),
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            }
+            out
+        })
+    }
+}
+
+/// Whether a second decoding thread can run beside this one.
+fn several_cores() -> bool {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| thread::available_parallelism().map_or(1, |n| n.get())) > 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INSERT: &str = r#"{"before":null,"after":{"id":ID},"source":{"schema":"public","table":"t","lsn":ID,"ts_ms":1},"op":"c","ts_ms":2}"#;
+
+    /// A large batch decodes to the same events, in the same order, as one decoder alone,
+    /// including a malformed record and a record of another source in the second half.
+    #[test]
+    fn halves_decode_like_one_decoder() {
+        let values: Vec<String> = (0..300)
+            .map(|i| match i {
+                250 => "{not json".to_owned(),
+                _ => INSERT.replace("ID", &i.to_string()),
+            })
+            .collect();
+        let records: Vec<RawRecord<'_>> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| RawRecord {
+                topic: if i == 280 {
+                    "other.public.t"
+                } else {
+                    "pg.public.t"
+                },
+                key: None,
+                value: Some(v.as_bytes()),
+                kafka_offset: Some((0, i as i64)),
+            })
+            .collect();
+        let refs: Vec<&RawRecord<'_>> = records.iter().collect();
+        let source_of = |t: &str| t.starts_with("pg.").then(|| "s".to_owned());
+        let scope = BatchScope {
+            source_id: "s",
+            first_topic: "pg.public.t",
+            source_of: &source_of,
+            signal_table: None,
+        };
+        let mut decoders = Decoders::new("s", crate::decode::DEFAULT_UNAVAILABLE_PLACEHOLDER);
+        let parallel = scope.decode_all(&mut decoders, &refs);
+        let mut one = Decoder::new("s");
+        let serial = scope.decode_run(&mut one, &refs);
+        assert_eq!(parallel.len(), 300);
+        for (i, (p, s)) in parallel.iter().zip(&serial).enumerate() {
+            match (p, s) {
+                (Decoded::Event(a), Decoded::Event(b)) => {
+                    assert_eq!(a.after, b.after, "record {i}");
+                    assert_eq!(a.position, b.position, "record {i}");
+                    assert_eq!(a.metadata.get("kafka_offset"), Some(&(i as i64).into()));
+                }
+                (Decoded::Failed(_), Decoded::Failed(_)) => assert_eq!(i, 250),
+                (Decoded::OtherSource(t), Decoded::OtherSource(_)) => {
+                    assert_eq!((i, t.as_str()), (280, "other.public.t"))
+                }
+                other => panic!("record {i}: {other:?}"),
+            }
+        }
+    }
+}
