@@ -206,6 +206,81 @@ async fn a_slot_held_by_a_walsender_is_dropped_once_released() {
     pg.stop().unwrap();
 }
 
+/// A walsender that never lets go: after the wait, an error that names the source, the slot,
+/// the PID holding it and the statement to drop it later; the slot is still there.
+#[tokio::test]
+async fn a_slot_never_released_gives_up_after_the_wait_naming_the_slot_and_the_pid() {
+    let (pg, client) = start_pg_with_slot().await;
+    client
+        .batch_execute("CREATE PUBLICATION orders_pub FOR ALL TABLES")
+        .await
+        .unwrap();
+    let _recv = cdc_testkit::ChildGuard::spawn(
+        "pg_recvlogical",
+        std::process::Command::new(pg.binaries().bin("pg_recvlogical"))
+            .args([
+                "-n",
+                "-d",
+                &pg.url(),
+                "--slot",
+                SLOT,
+                "--start",
+                "-f",
+                "/dev/null",
+            ])
+            .args([
+                "-o",
+                "proto_version=1",
+                "-o",
+                "publication_names=orders_pub",
+            ])
+            .stdout(std::process::Stdio::null()),
+    )
+    .expect("run pg_recvlogical");
+    let mut pid: Option<i32> = None;
+    for _ in 0..100 {
+        pid = client
+            .query_one(
+                "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1",
+                &[&SLOT],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if pid.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pid = pid.expect("pg_recvlogical holds the slot");
+    let dsn = cdc_core::SecretString::from(pg.url());
+    let started = std::time::Instant::now();
+    let err = cdc_debezium::slot::drop_slot(
+        "orders-db",
+        &dsn,
+        SLOT,
+        std::time::Duration::from_millis(800),
+    )
+    .await
+    .expect_err("the slot stays held");
+    let waited = started.elapsed();
+    let text = err.to_string();
+    assert!(text.contains("orders-db"), "{text}");
+    assert!(text.contains(SLOT), "{text}");
+    assert!(text.contains(&format!("PID {pid}")), "{text}");
+    assert!(
+        text.contains(&format!("pg_drop_replication_slot('{SLOT}')")),
+        "{text}"
+    );
+    assert!(
+        waited >= std::time::Duration::from_millis(800),
+        "it waited the whole time first ({waited:?})"
+    );
+    assert!(slot_exists(&client).await, "the slot is still there");
+    drop(client);
+    pg.stop().unwrap();
+}
+
 #[test]
 fn the_option_is_refused_where_it_cannot_work() {
     let refused = |source_type: &str, extra: serde_json::Value| {
