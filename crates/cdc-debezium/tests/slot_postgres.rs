@@ -2,6 +2,8 @@
 //! started by the suite (cdc-testkit, wal_level=logical) and wiremock playing Kafka Connect:
 //! the slot is created beforehand as Debezium does (`pgoutput`), then the source disconnects.
 
+#![cfg(feature = "postgres")]
+
 mod common;
 
 use std::io::Write;
