@@ -14,10 +14,22 @@ const MAX_DEPTH: u32 = 128;
 /// would refuse.
 pub(super) fn check(text: &str) -> Result<(), &'static str> {
     let b = text.as_bytes();
-    // Most rows settle it in two vectorised passes: fewer opening brackets than the limit
+    // Most rows settle it in one vectorised pass: fewer opening brackets than the limit
     // cannot nest that deep, and without a `\u` there is no escape to look at.
-    let openings = b.iter().filter(|&&c| c == b'{' || c == b'[').count();
-    if openings < MAX_DEPTH as usize && memchr::memmem::find(b, b"\\u").is_none() {
+    let mut openings = 0usize;
+    let mut has_u_escape = false;
+    for at in memchr::memchr3_iter(b'{', b'[', b'\\', b) {
+        if b[at] == b'\\' {
+            // `\\u` (an escaped backslash, then `u`) lands here too: the full scan sorts it out.
+            if b.get(at + 1) == Some(&b'u') {
+                has_u_escape = true;
+                break;
+            }
+        } else {
+            openings += 1;
+        }
+    }
+    if !has_u_escape && openings < MAX_DEPTH as usize {
         return Ok(());
     }
     let mut depth = 0u32;
