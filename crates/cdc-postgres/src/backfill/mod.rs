@@ -185,7 +185,13 @@ impl Backfill {
             }
             "high" if window.as_ref().is_some_and(Pending::is_open) => {
                 let pending = window.take().expect("checked");
-                self.active.store(false, Ordering::Relaxed);
+                // What the stream delivers until the next chunk's window is kept for it
+                // (`window` explains why); `active` stays set.
+                *window = Some(Pending::between_chunks(
+                    &pending.schema,
+                    &pending.table,
+                    pending.key_cols.clone(),
+                ));
                 drop(window);
                 let rows = pending.close();
                 *lock(&self.emitted) = (mark.seq, lsn);
@@ -228,16 +234,21 @@ impl Backfill {
         self.seq.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    fn open_window(&self, pending: Pending) {
-        *lock(&self.window) = Some(pending);
+    fn open_window(&self, mut pending: Pending) {
+        let mut window = lock(&self.window);
+        if let Some(earlier) = window.take() {
+            pending.inherit(earlier);
+        }
+        *window = Some(pending);
         self.active.store(true, Ordering::Relaxed);
     }
 
-    fn set_rows(&self, seq: u64, rows: window::ChunkRows) {
+    fn set_rows(&self, seq: u64, rows: window::ChunkRows, unseen: window::Unseen) {
         if let Some(p) = lock(&self.window).as_mut()
             && p.seq == seq
         {
             p.rows = Some(rows);
+            p.unseen = Some(unseen);
         }
     }
 

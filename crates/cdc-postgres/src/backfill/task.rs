@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_postgres::Client;
 use tracing::{info, warn};
 
-use super::window::Pending;
+use super::window::{Pending, Unseen};
 use super::{Request, WATERMARK_PREFIX, chunk};
 use crate::config::PostgresSource;
 use crate::error::{PostgresError, Result};
@@ -33,6 +33,8 @@ pub async fn run(src: Arc<PostgresSource>, shared: Arc<Shared>) {
             let table = request.tables[0].clone();
             match one_table(&src, &shared, &mut request).await {
                 Ok(true) => {
+                    // The table is done: nothing more to keep for a next chunk of it.
+                    bf.abandon();
                     request.tables.remove(0);
                     request.after = None;
                     backoff.reset();
@@ -103,9 +105,21 @@ async fn one_table(src: &PostgresSource, shared: &Shared, request: &mut Request)
             request.after.as_deref(),
             limit,
         );
+        // The chunk and the figures of its snapshot, in one REPEATABLE READ transaction.
+        let sql_err =
+            |ctx: &'static str| move |e: tokio_postgres::Error| PostgresError::sql(ctx, &e);
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(sql_err("starting a backfill chunk's transaction"))?;
+        let unseen = unseen_by_snapshot(&client).await?;
         let read = chunk::read(&client, &src.source_id, &rel, &sql).await?;
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(sql_err("ending a backfill chunk's transaction"))?;
         let rows = read.rows.events.len();
-        bf.set_rows(seq, read.rows);
+        bf.set_rows(seq, read.rows, unseen);
         emit(&client, bf.mark(&src.slot, seq, "high")).await?;
         let Some(high) = bf.wait_emitted(seq, shared.stop.cancelled()).await else {
             return Ok(false);
@@ -130,6 +144,26 @@ async fn one_table(src: &PostgresSource, shared: &Shared, request: &mut Request)
             }
         }
     }
+}
+
+/// What the transaction's snapshot (taken by this, its first statement) does not see: the
+/// stream then knows which changes delivered before the low watermark the chunk lacks.
+async fn unseen_by_snapshot(client: &Client) -> Result<Unseen> {
+    let row = client
+        .query_one(
+            "select txid_snapshot_xmax(s)::int8, array(select txid_snapshot_xip(s))::int8[] \
+             from txid_current_snapshot() s",
+            &[],
+        )
+        .await
+        .map_err(|e| PostgresError::sql("reading a backfill chunk's snapshot", &e))?;
+    // 64-bit txids are the epoch and the 32-bit xid the stream carries.
+    let xmax: i64 = row.get(0);
+    let xip: Vec<i64> = row.get(1);
+    Ok(Unseen {
+        xmax: xmax as u32,
+        xip: xip.into_iter().map(|x| x as u32).collect(),
+    })
 }
 
 async fn resolve(client: &Client, name: &str) -> Result<TableInfo> {
