@@ -57,6 +57,45 @@ impl PgPosition {
     }
 }
 
+/// The tokens of the positions at one commit LSN (the snapshot's consistent point): its
+/// hex part is written once, each token costs its ordinal's digits and one allocation.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    commit_lsn: Lsn,
+    /// `<LSN as 16 hex digits>:`.
+    prefix: String,
+}
+
+impl Tokens {
+    /// Tokens at `commit_lsn`.
+    pub fn new(commit_lsn: Lsn) -> Self {
+        let mut prefix = PgPosition {
+            commit_lsn,
+            ordinal: 0,
+        }
+        .token();
+        prefix.truncate(17);
+        Self { commit_lsn, prefix }
+    }
+
+    /// The token of `ordinal`: the same as [`PgPosition::token`].
+    pub fn token(&self, ordinal: u64) -> String {
+        if ordinal >= 10_000_000_000 {
+            return PgPosition {
+                commit_lsn: self.commit_lsn,
+                ordinal,
+            }
+            .token();
+        }
+        let mut token = String::with_capacity(27);
+        token.push_str(&self.prefix);
+        let mut digits = super::ascii::Ascii::<10>::new();
+        digits.padded(ordinal, 10);
+        digits.flush(&mut token);
+        token
+    }
+}
+
 impl fmt::Display for PgPosition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.token())
@@ -132,6 +171,7 @@ mod tests {
                     ordinal,
                 };
                 assert_eq!(p.token(), format!("{lsn:016X}:{ordinal:010}"));
+                assert_eq!(Tokens::new(p.commit_lsn).token(ordinal), p.token());
             }
         }
     }

@@ -17,6 +17,7 @@
 //! in the moment between the slot's creation and those locks, or a failed worker, makes the
 //! snapshot start over.
 
+pub mod binary;
 pub mod copy;
 pub mod marker;
 pub mod parts;
