@@ -1,5 +1,8 @@
 //! [`Ascii`]: digits and signs assembled on the stack, appended to a row's JSON at once.
 
+/// `00`, `01`, ..., `99`.
+const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
 /// ASCII text built on the stack and appended to a `String` at once, without the formatting
 /// machinery (this runs for every value). Bytes past `N` are dropped (callers size `N` for
 /// the longest text they write).
@@ -30,26 +33,42 @@ impl<const N: usize> Ascii<N> {
         self.padded(v, 1);
     }
 
-    /// `v` with at least `width` digits (zeros in front), as `pg_ultostr_zeropad`.
+    /// `v` with at least `width` digits (zeros in front), as `pg_ultostr_zeropad`: two
+    /// digits per division, from a table.
     pub fn padded(&mut self, v: u64, width: usize) {
         let mut digits = [b'0'; 20];
         let mut i = digits.len();
         let mut v = v;
-        while v > 0 {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
+        while v >= 100 {
+            let pair = (v % 100) as usize * 2;
+            v /= 100;
+            i -= 2;
+            digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
         }
-        i = i.min(digits.len().saturating_sub(width));
-        for &d in &digits[i..] {
-            self.push(d);
+        if v >= 10 {
+            let pair = v as usize * 2;
+            i -= 2;
+            digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        } else if v > 0 {
+            i -= 1;
+            digits[i] = b'0' + v as u8;
+        }
+        let start = i.min(digits.len().saturating_sub(width));
+        self.extend(&digits[start..]);
+    }
+
+    /// ASCII bytes.
+    pub fn extend(&mut self, bytes: &[u8]) {
+        if let Some(slot) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            slot.copy_from_slice(bytes);
+            self.len += bytes.len();
         }
     }
 
     /// Two digits of `v` (< 100).
     pub fn two(&mut self, v: u64) {
-        self.push(b'0' + (v / 10 % 10) as u8);
-        self.push(b'0' + (v % 10) as u8);
+        let pair = (v % 100) as usize * 2;
+        self.extend(&PAIRS[pair..pair + 2]);
     }
 
     /// Appends the text to `out`.

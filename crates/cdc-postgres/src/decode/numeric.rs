@@ -1,6 +1,8 @@
 //! numeric's binary form (`numeric_send`) as its text output (`numeric_out`): the same base
 //! 10000 digits, weight and display scale, printed as `get_str_from_var` prints them.
 
+use super::ascii::Ascii;
+
 /// Sign words of the binary form.
 const NEG: u16 = 0x4000;
 const NAN: u16 = 0xC000;
@@ -41,59 +43,81 @@ pub fn push_numeric(out: &mut String, b: &[u8]) -> Result<(), String> {
         0 => {}
         other => return Err(format!("a binary numeric with sign word {other:#06x}")),
     }
-    let mut digits = [0u16; 64];
-    let many: Vec<u16>;
-    let digits: &[u16] = if ndigits <= digits.len() {
-        for (i, d) in digits.iter_mut().take(ndigits).enumerate() {
-            *d = word(4 + i).unwrap_or(0);
-        }
-        &digits[..ndigits]
-    } else {
-        many = (0..ndigits).map(|i| word(4 + i).unwrap_or(0)).collect();
-        &many
-    };
-    if digits.iter().any(|d| *d > 9999) {
+    if (0..ndigits).any(|i| word(4 + i).is_none_or(|d| d > 9999)) {
         return Err(bad());
     }
     let digit = |d: i64| -> u16 {
         usize::try_from(d)
             .ok()
-            .and_then(|d| digits.get(d).copied())
+            .filter(|d| *d < ndigits)
+            .and_then(|d| word(4 + d))
             .unwrap_or(0)
     };
-    // The integer part: digit groups 0..=weight, the first without its leading zeros.
+    let dscale = usize::from(dscale);
+    // Most values fit a stack buffer, appended at once.
+    let longest = 4 * (weight.max(0) as usize + 1) + dscale + 4;
+    if longest <= 64 {
+        let mut a = Ascii::<64>::new();
+        push_digits(&mut a, weight, dscale, digit);
+        a.flush(out);
+    } else {
+        push_digits(out, weight, dscale, digit);
+    }
+    Ok(())
+}
+
+/// Where digits go.
+trait Sink {
+    fn put(&mut self, ascii: &[u8]);
+}
+
+impl Sink for String {
+    fn put(&mut self, ascii: &[u8]) {
+        // Digits only: this cannot fail.
+        if let Ok(text) = std::str::from_utf8(ascii) {
+            self.push_str(text);
+        }
+    }
+}
+
+impl<const N: usize> Sink for Ascii<N> {
+    fn put(&mut self, ascii: &[u8]) {
+        self.extend(ascii);
+    }
+}
+
+/// The digits of `get_str_from_var`: the integer part (digit groups 0..=weight, the first
+/// without its leading zeros, `0` when there are none), then `.` and exactly `dscale`
+/// digits of fraction.
+fn push_digits(out: &mut impl Sink, weight: i64, dscale: usize, digit: impl Fn(i64) -> u16) {
     let mut d: i64;
     if weight < 0 {
         d = weight + 1;
-        out.push('0');
+        out.put(b"0");
     } else {
         d = 0;
         while d <= weight {
-            let group = digit(d);
-            let text = four(group);
+            let text = four(digit(d));
             if d == 0 {
                 let lead = text.iter().take(3).take_while(|c| **c == b'0').count();
-                push_ascii(out, &text[lead..]);
+                out.put(&text[lead..]);
             } else {
-                push_ascii(out, &text);
+                out.put(&text);
             }
             d += 1;
         }
     }
-    // The fraction: whole groups, then cut to exactly `dscale` digits.
-    let dscale = usize::from(dscale);
     if dscale > 0 {
-        out.push('.');
+        out.put(b".");
         let mut left = dscale;
         while left > 0 {
             let text = four(digit(d));
             let take = left.min(4);
-            push_ascii(out, &text[..take]);
+            out.put(&text[..take]);
             left -= take;
             d += 1;
         }
     }
-    Ok(())
 }
 
 fn four(group: u16) -> [u8; 4] {
@@ -103,13 +127,6 @@ fn four(group: u16) -> [u8; 4] {
         b'0' + (group / 10 % 10) as u8,
         b'0' + (group % 10) as u8,
     ]
-}
-
-fn push_ascii(out: &mut String, digits: &[u8]) {
-    // Digits only: this cannot fail.
-    if let Ok(text) = std::str::from_utf8(digits) {
-        out.push_str(text);
-    }
 }
 
 #[cfg(test)]
