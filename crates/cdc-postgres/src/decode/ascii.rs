@@ -1,4 +1,5 @@
-//! [`Ascii`]: digits and signs assembled on the stack, appended to a row's JSON at once.
+//! [`Ascii`]: digits and signs assembled on the stack, appended to a row's JSON at once;
+//! [`Sink`]: what they are appended to.
 
 /// `00`, `01`, ..., `99`.
 const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
@@ -72,11 +73,49 @@ impl<const N: usize> Ascii<N> {
     }
 
     /// Appends the text to `out`.
-    pub fn flush(&self, out: &mut String) {
-        // Only ASCII was pushed: this cannot fail.
-        if let Ok(text) = std::str::from_utf8(&self.buf[..self.len]) {
-            out.push_str(text);
+    pub fn flush(&self, out: &mut impl Sink) {
+        out.put(&self.buf[..self.len]);
+    }
+}
+
+/// Where text goes: a `String`, or the bytes of a row checked as UTF-8 once, at its end.
+pub trait Sink {
+    /// ASCII bytes.
+    fn put(&mut self, ascii: &[u8]);
+    /// Text.
+    fn put_str(&mut self, text: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, ascii: &[u8]) {
+        // Only ASCII is put: this cannot fail.
+        if let Ok(text) = std::str::from_utf8(ascii) {
+            self.push_str(text);
         }
+    }
+
+    fn put_str(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, ascii: &[u8]) {
+        self.extend_from_slice(ascii);
+    }
+
+    fn put_str(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+}
+
+impl<const N: usize> Sink for Ascii<N> {
+    fn put(&mut self, ascii: &[u8]) {
+        self.extend(ascii);
+    }
+
+    fn put_str(&mut self, text: &str) {
+        self.extend(text.as_bytes());
     }
 }
 

@@ -9,9 +9,9 @@
 //! common shapes and through [`push_value`] of the text for the rare ones (BC dates, years
 //! past 9999, infinities), so the two never disagree.
 
-use super::ascii::Ascii;
+use super::ascii::{Ascii, Sink};
 use super::types::Kind;
-use super::value::{push_json_str, push_value};
+use super::value::{push_json_bytes, push_value};
 
 /// A type read in binary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,28 +75,20 @@ impl Native {
         }
     }
 
-    /// Appends the JSON of the value whose binary form is `b`. `Err` says what is malformed.
-    pub fn push_json(self, out: &mut String, b: &[u8]) -> Result<(), String> {
+    /// Appends the JSON of the value whose binary form is `b` to the bytes of a row. Text is
+    /// not checked here: the caller checks the whole row as UTF-8. `Err` says what is
+    /// malformed.
+    pub fn push_json(self, out: &mut Vec<u8>, b: &[u8]) -> Result<(), String> {
         match self {
-            Self::Bool => out.push_str(if bool_of(b)? { "true" } else { "false" }),
-            Self::Int2 | Self::Int4 | Self::Int8 | Self::Oid | Self::Numeric | Self::Uuid => {
-                // Digits, signs, dashes and letters only: no escapes. Numbers bare, the
-                // others quoted (as push_value writes their text).
-                let quoted = !matches!(self, Self::Int2 | Self::Int4 | Self::Int8 | Self::Oid);
-                if quoted {
-                    out.push('"');
-                }
+            Self::Bool => out.put(if bool_of(b)? { b"true" } else { b"false" }),
+            Self::Int2 | Self::Int4 | Self::Int8 | Self::Oid => self.push_text(out, b)?,
+            Self::Numeric | Self::Uuid | Self::Date => {
+                // Digits, signs, dashes and letters only: no escapes.
+                out.push(b'"');
                 self.push_text(out, b)?;
-                if quoted {
-                    out.push('"');
-                }
+                out.push(b'"');
             }
-            Self::Text => push_json_str(out, utf8(b)?),
-            Self::Date => {
-                out.push('"');
-                self.push_text(out, b)?;
-                out.push('"');
-            }
+            Self::Text => push_json_bytes(out, b),
             Self::Timestamp | Self::TimestampTz => {
                 let zone = self == Self::TimestampTz;
                 let t = Stamp::of(i64_of(b, "timestamp")?);
@@ -115,7 +107,9 @@ impl Native {
                     _ => {
                         let mut text = String::with_capacity(32);
                         self.push_text(&mut text, b)?;
-                        push_value(out, self.kind(), &text);
+                        let mut json = String::with_capacity(40);
+                        push_value(&mut json, self.kind(), &text);
+                        out.put_str(&json);
                     }
                 }
             }
@@ -124,9 +118,9 @@ impl Native {
     }
 
     /// Appends the value's text output, as the server prints it under the pinned settings.
-    pub fn push_text(self, out: &mut String, b: &[u8]) -> Result<(), String> {
+    pub fn push_text(self, out: &mut impl Sink, b: &[u8]) -> Result<(), String> {
         match self {
-            Self::Bool => out.push(if bool_of(b)? { 't' } else { 'f' }),
+            Self::Bool => out.put(if bool_of(b)? { b"t" } else { b"f" }),
             Self::Int2 => {
                 let v = i16::from_be_bytes(fixed(b, "int2")?);
                 push_int(out, i64::from(v));
@@ -134,21 +128,21 @@ impl Native {
             Self::Int4 => push_int(out, i64::from(i32::from_be_bytes(fixed(b, "int4")?))),
             Self::Int8 => push_int(out, i64_of(b, "int8")?),
             Self::Oid => push_uint(out, u64::from(u32::from_be_bytes(fixed(b, "oid")?))),
-            Self::Text => out.push_str(utf8(b)?),
+            Self::Text => out.put_str(utf8(b)?),
             Self::Uuid => push_uuid(out, &fixed::<16>(b, "uuid")?),
             Self::Numeric => super::numeric::push_numeric(out, b)?,
             Self::Date => {
                 let days = i32::from_be_bytes(fixed(b, "date")?);
                 match days {
-                    i32::MIN => out.push_str("-infinity"),
-                    i32::MAX => out.push_str("infinity"),
+                    i32::MIN => out.put(b"-infinity"),
+                    i32::MAX => out.put(b"infinity"),
                     d => {
                         let (y, m, d) = j2date(i64::from(d) + POSTGRES_EPOCH_JDATE);
                         let mut a = Ascii::<24>::new();
                         push_date(&mut a, y, m, d);
                         a.flush(out);
                         if y <= 0 {
-                            out.push_str(" BC");
+                            out.put(b" BC");
                         }
                     }
                 }
@@ -156,18 +150,18 @@ impl Native {
             Self::Timestamp | Self::TimestampTz => {
                 let micros = i64_of(b, "timestamp")?;
                 match Stamp::of(micros) {
-                    None if micros == i64::MIN => out.push_str("-infinity"),
-                    None if micros == i64::MAX => out.push_str("infinity"),
+                    None if micros == i64::MIN => out.put(b"-infinity"),
+                    None if micros == i64::MAX => out.put(b"infinity"),
                     None => return Err(format!("timestamp {micros} out of range")),
                     Some(t) => {
                         let mut a = Ascii::<40>::new();
                         t.push_iso(&mut a, b' ');
                         a.flush(out);
                         if self == Self::TimestampTz {
-                            out.push_str("+00");
+                            out.put(b"+00");
                         }
                         if t.year <= 0 {
-                            out.push_str(" BC");
+                            out.put(b" BC");
                         }
                     }
                 }
@@ -199,7 +193,7 @@ fn utf8(b: &[u8]) -> Result<&str, String> {
 }
 
 /// Appends `v` in decimal.
-fn push_int(out: &mut String, v: i64) {
+fn push_int(out: &mut impl Sink, v: i64) {
     let mut a = Ascii::<24>::new();
     if v < 0 {
         a.push(b'-');
@@ -209,13 +203,13 @@ fn push_int(out: &mut String, v: i64) {
 }
 
 /// Appends `v` in decimal.
-fn push_uint(out: &mut String, v: u64) {
+fn push_uint(out: &mut impl Sink, v: u64) {
     let mut a = Ascii::<24>::new();
     a.uint(v);
     a.flush(out);
 }
 
-fn push_uuid(out: &mut String, b: &[u8; 16]) {
+fn push_uuid(out: &mut impl Sink, b: &[u8; 16]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut a = Ascii::<36>::new();
     for (i, byte) in b.iter().enumerate() {
@@ -323,9 +317,10 @@ mod tests {
     use super::*;
 
     fn both(n: Native, b: &[u8]) -> (String, String) {
-        let (mut text, mut json) = (String::new(), String::new());
+        let (mut text, mut json) = (String::new(), Vec::new());
         n.push_text(&mut text, b).unwrap();
         n.push_json(&mut json, b).unwrap();
+        let json = String::from_utf8(json).unwrap();
         let mut via_text = String::new();
         push_value(&mut via_text, n.kind(), &text);
         assert_eq!(
@@ -347,9 +342,9 @@ mod tests {
         assert_eq!(both(Native::Oid, &u32::MAX.to_be_bytes()).1, "4294967295");
         assert_eq!(both(Native::Bool, &[1]).1, "true");
         assert_eq!(both(Native::Bool, &[0]).0, "f");
-        assert!(Native::Int4.push_json(&mut String::new(), &[0, 1]).is_err());
-        assert!(Native::Bool.push_json(&mut String::new(), &[]).is_err());
-        assert!(Native::Text.push_json(&mut String::new(), &[0xff]).is_err());
+        assert!(Native::Int4.push_json(&mut Vec::new(), &[0, 1]).is_err());
+        assert!(Native::Bool.push_json(&mut Vec::new(), &[]).is_err());
+        assert!(Native::Text.push_text(&mut String::new(), &[0xff]).is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! numeric's binary form (`numeric_send`) as its text output (`numeric_out`): the same base
 //! 10000 digits, weight and display scale, printed as `get_str_from_var` prints them.
 
-use super::ascii::Ascii;
+use super::ascii::{Ascii, Sink};
 
 /// Sign words of the binary form.
 const NEG: u16 = 0x4000;
@@ -10,7 +10,7 @@ const PINF: u16 = 0xD000;
 const NINF: u16 = 0xF000;
 
 /// Appends the text of the numeric whose binary form is `b`. `Err` says what is malformed.
-pub fn push_numeric(out: &mut String, b: &[u8]) -> Result<(), String> {
+pub fn push_numeric(out: &mut impl Sink, b: &[u8]) -> Result<(), String> {
     let word = |i: usize| {
         b.get(2 * i..2 * i + 2)
             .map(|w| u16::from_be_bytes([w[0], w[1]]))
@@ -28,18 +28,18 @@ pub fn push_numeric(out: &mut String, b: &[u8]) -> Result<(), String> {
     }
     match sign {
         NAN => {
-            out.push_str("NaN");
+            out.put(b"NaN");
             return Ok(());
         }
         PINF => {
-            out.push_str("Infinity");
+            out.put(b"Infinity");
             return Ok(());
         }
         NINF => {
-            out.push_str("-Infinity");
+            out.put(b"-Infinity");
             return Ok(());
         }
-        NEG => out.push('-'),
+        NEG => out.put(b"-"),
         0 => {}
         other => return Err(format!("a binary numeric with sign word {other:#06x}")),
     }
@@ -64,26 +64,6 @@ pub fn push_numeric(out: &mut String, b: &[u8]) -> Result<(), String> {
         push_digits(out, weight, dscale, digit);
     }
     Ok(())
-}
-
-/// Where digits go.
-trait Sink {
-    fn put(&mut self, ascii: &[u8]);
-}
-
-impl Sink for String {
-    fn put(&mut self, ascii: &[u8]) {
-        // Digits only: this cannot fail.
-        if let Ok(text) = std::str::from_utf8(ascii) {
-            self.push_str(text);
-        }
-    }
-}
-
-impl<const N: usize> Sink for Ascii<N> {
-    fn put(&mut self, ascii: &[u8]) {
-        self.extend(ascii);
-    }
 }
 
 /// The digits of `get_str_from_var`: the integer part (digit groups 0..=weight, the first

@@ -87,11 +87,16 @@ impl Tokens {
             }
             .token();
         }
+        // Pairs of digits sliced from a `&str` table: appended without a UTF-8 check.
+        const PAIRS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
         let mut token = String::with_capacity(27);
         token.push_str(&self.prefix);
-        let mut digits = super::ascii::Ascii::<10>::new();
-        digits.padded(ordinal, 10);
-        digits.flush(&mut token);
+        let mut div = 100_000_000u64;
+        for _ in 0..5 {
+            let pair = (ordinal / div % 100) as usize * 2;
+            token.push_str(PAIRS.get(pair..pair + 2).unwrap_or("00"));
+            div /= 100;
+        }
         token
     }
 }

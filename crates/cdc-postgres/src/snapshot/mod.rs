@@ -22,6 +22,7 @@ pub mod copy;
 pub mod marker;
 pub mod parts;
 mod worker;
+pub mod writer;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::AtomicU64;

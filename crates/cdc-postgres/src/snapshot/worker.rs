@@ -12,9 +12,10 @@ use pgwire_replication::Lsn;
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
-use super::binary::{RowSplitter, RowWriter, select_list};
+use super::binary::RowSplitter;
 use super::copy::{LineSplitter, RowParser};
 use super::parts::Part;
+use super::writer::{RowWriter, select_list};
 use super::{Item, guard_against_rewrite, relation};
 use crate::config::PostgresSource;
 use crate::decode::row::{Columns, image};
