@@ -329,6 +329,15 @@ async fn a_binary_row_is_the_text_rows_json_byte_for_byte() {
         assert_eq!(&a.to_json_string(), after);
         assert_eq!(&k.unwrap().to_json_string(), key);
     }
+    // A role that may not call an output function reads the table in text instead.
+    sql(
+        &db,
+        "create role reader; revoke execute on function pg_catalog.enum_out(anyenum) from public;
+         set role reader",
+    )
+    .await;
+    assert!(select_list(&db, &rel).await.unwrap().is_none());
+    sql(&db, "reset role").await;
     // A malformed row is an error naming the problem, not a panic.
     assert!(writer.write(&bin[0][..bin[0].len() - 3]).is_err());
     assert!(writer.write(&[0, 1, 0, 0, 0, 0]).is_err());
