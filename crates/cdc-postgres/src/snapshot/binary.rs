@@ -164,6 +164,11 @@ pub(crate) mod tests {
             assert_eq!(rows.len(), 2, "cut at {cut}");
             assert_eq!(rows[1], [0, 2, 0, 0, 0, 1, b'x', 0, 0, 0, 0]);
         }
+        // An empty result: header and trailer in one message.
+        let mut s = RowSplitter::default();
+        s.feed(&copy(&[]), |_| Err("no row expected".into()))
+            .unwrap();
+        s.finish().unwrap();
         let mut s = RowSplitter::default();
         s.feed(&data[..data.len() - 3], |_| Ok(())).unwrap();
         assert!(s.finish().is_err());
