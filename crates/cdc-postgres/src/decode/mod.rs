@@ -1,13 +1,17 @@
 //! Decoding: pgoutput messages ([`pgoutput`]) into [`ChangeEvent`]s, once, at the provider.
 //!
 //! - [`pgoutput`]: the wire format (protocol 1), without copying;
-//! - [`types`], [`value`], [`array`]: a value's text as JSON by its type;
+//! - [`types`], [`value`], [`array`]: a value's text as JSON by its type; [`native`]: the
+//!   binary form of some built-in types (the snapshot's binary COPY) as the same JSON;
 //! - [`relation`], [`row`]: relations as the stream describes them, and row images;
 //! - [`StreamDecoder`]: the state of one stream (relations, types, keys) and the events of
 //!   each message.
 
 pub mod array;
+mod ascii;
 pub mod ddl;
+pub mod native;
+mod numeric;
 pub mod pgoutput;
 pub mod position;
 pub mod relation;
@@ -24,7 +28,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 pub use pgoutput::{DecodeError, Message, OldKind, TupleValue};
-pub use position::PgPosition;
+pub use position::{PgPosition, Tokens};
 pub use relation::{Relation, RelationCache};
 pub use types::TypeRegistry;
 
@@ -490,21 +494,32 @@ pub fn snapshot_event(
     } else {
         Some(image(rel, values, None, Columns::Only(&rel.key), buf)?.row)
     };
-    let metadata = rel.snapshot_metadata.clone();
-    Ok(ChangeEvent {
+    let position = Position::new(position.token());
+    Ok(snapshot_event_of(source_id, rel, after.row, key, position))
+}
+
+/// A `SnapshotRead` event of `rel` from its row images.
+pub fn snapshot_event_of(
+    source_id: &Name,
+    rel: &Relation,
+    after: cdc_core::Row,
+    key: Option<cdc_core::Row>,
+    position: Position,
+) -> ChangeEvent {
+    ChangeEvent {
         source_id: source_id.clone(),
         operation: Operation::SnapshotRead,
         schema: Some(rel.schema.clone()),
         table: rel.table.clone(),
         key,
         before: None,
-        after: Some(after.row),
+        after: Some(after),
         commit_time: None,
-        position: Some(Position::new(position.token())),
+        position: Some(position),
         transaction_id: None,
         control: None,
-        metadata,
-    })
+        metadata: rel.snapshot_metadata.clone(),
+    }
 }
 
 /// Sets the images, naming the columns left out of `after` (or `before`).

@@ -57,6 +57,50 @@ impl PgPosition {
     }
 }
 
+/// The tokens of the positions at one commit LSN (the snapshot's consistent point): its
+/// hex part is written once, each token costs its ordinal's digits and one allocation.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    commit_lsn: Lsn,
+    /// `<LSN as 16 hex digits>:`.
+    prefix: String,
+}
+
+impl Tokens {
+    /// Tokens at `commit_lsn`.
+    pub fn new(commit_lsn: Lsn) -> Self {
+        let mut prefix = PgPosition {
+            commit_lsn,
+            ordinal: 0,
+        }
+        .token();
+        prefix.truncate(17);
+        Self { commit_lsn, prefix }
+    }
+
+    /// The token of `ordinal`: the same as [`PgPosition::token`].
+    pub fn token(&self, ordinal: u64) -> String {
+        if ordinal >= 10_000_000_000 {
+            return PgPosition {
+                commit_lsn: self.commit_lsn,
+                ordinal,
+            }
+            .token();
+        }
+        // Pairs of digits sliced from a `&str` table: appended without a UTF-8 check.
+        const PAIRS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+        let mut token = String::with_capacity(27);
+        token.push_str(&self.prefix);
+        let mut div = 100_000_000u64;
+        for _ in 0..5 {
+            let pair = (ordinal / div % 100) as usize * 2;
+            token.push_str(PAIRS.get(pair..pair + 2).unwrap_or("00"));
+            div /= 100;
+        }
+        token
+    }
+}
+
 impl fmt::Display for PgPosition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.token())
@@ -132,6 +176,7 @@ mod tests {
                     ordinal,
                 };
                 assert_eq!(p.token(), format!("{lsn:016X}:{ordinal:010}"));
+                assert_eq!(Tokens::new(p.commit_lsn).token(ordinal), p.token());
             }
         }
     }

@@ -57,6 +57,37 @@ pub fn push_json_str(out: &mut String, text: &str) {
     out.push('"');
 }
 
+/// Appends `text` as a JSON string literal to the bytes of a row: the same bytes as
+/// [`push_json_str`] (escapes are ASCII, so UTF-8 passes through as it is); the caller checks
+/// the whole row as UTF-8.
+pub fn push_json_bytes(out: &mut Vec<u8>, text: &[u8]) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &b) in text.iter().enumerate() {
+        if !ESCAPE[usize::from(b)] {
+            continue;
+        }
+        out.extend_from_slice(&text[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&text[start..]);
+    out.push(b'"');
+}
+
 /// Appends the JSON form of a value of `kind` whose text is `text`.
 pub fn push_value(out: &mut String, kind: Kind, text: &str) {
     match kind {
@@ -324,6 +355,22 @@ mod tests {
             json(Kind::Timestamp, "12026-03-01 12:00:00"),
             "\"12026-03-01 12:00:00\""
         );
+    }
+
+    #[test]
+    fn bytes_are_escaped_as_strings_are() {
+        for text in [
+            "",
+            "plain é 😀",
+            "a\"b\\c\n\r\t\u{1}\u{1f}\u{7f}x",
+            "\"",
+            "\u{0}end",
+        ] {
+            let (mut s, mut b) = (String::new(), Vec::new());
+            push_json_str(&mut s, text);
+            push_json_bytes(&mut b, text.as_bytes());
+            assert_eq!(String::from_utf8(b).unwrap(), s, "{text:?}");
+        }
     }
 
     #[test]

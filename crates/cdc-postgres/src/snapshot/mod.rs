@@ -17,10 +17,12 @@
 //! in the moment between the slot's creation and those locks, or a failed worker, makes the
 //! snapshot start over.
 
+pub mod binary;
 pub mod copy;
 pub mod marker;
 pub mod parts;
 mod worker;
+pub mod writer;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::AtomicU64;

@@ -6,17 +6,20 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use cdc_core::SharedEvent;
+use cdc_core::{Position, Row, SharedEvent};
 use futures::StreamExt;
 use pgwire_replication::Lsn;
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
+use super::binary::RowSplitter;
 use super::copy::{LineSplitter, RowParser};
 use super::parts::Part;
+use super::writer::{RowWriter, select_list};
 use super::{Item, guard_against_rewrite, relation};
 use crate::config::PostgresSource;
-use crate::decode::{PgPosition, snapshot_event};
+use crate::decode::row::{Columns, image};
+use crate::decode::{Relation, Tokens, snapshot_event_of};
 use crate::error::{PostgresError, Result};
 use crate::sql::catalog::TableInfo;
 use crate::sql::connect::connect;
@@ -90,20 +93,12 @@ impl Worker {
 
     async fn copy_part(&self, client: &Client, part: &Part) -> Result<()> {
         let table = &*part.table;
-        let qualified_name = qualified(&table.schema, &table.name);
         guard_against_rewrite(client, table).await?;
         let rel = relation(client, table).await?;
-        let cols: Vec<String> = rel.columns.iter().map(|c| ident(&c.name)).collect();
-        let sql = if table.kind == 'p' || part.pages.is_some() {
-            let only = if table.kind == 'p' { "" } else { "ONLY " };
-            format!(
-                "COPY (SELECT {} FROM {only}{qualified_name}{}) TO STDOUT",
-                cols.join(", "),
-                part.filter()
-            )
-        } else {
-            format!("COPY {qualified_name} ({}) TO STDOUT", cols.join(", "))
-        };
+        // Binary: cheaper for the server, which shares the machine's cores with us. Text
+        // only for a table with a column type whose output function is not found.
+        let reads = select_list(client, &rel).await?;
+        let sql = copy_sql(part, &rel, reads.as_ref().map(|(_, list)| list.as_str()));
         let stream = client
             .copy_out(&sql)
             .await
@@ -111,24 +106,36 @@ impl Worker {
         let mut stream = std::pin::pin!(stream);
         let batch_size = self.src.options.batch_size as usize;
         let qualified_text = table.qualified();
-        let mut splitter = LineSplitter::default();
-        let mut parser = RowParser::default();
-        let mut buf = String::with_capacity(256);
+        let mut decoder = match &reads {
+            Some((reads, _)) => {
+                Decoder::Binary(RowSplitter::default(), RowWriter::new(&rel, reads))
+            }
+            None => Decoder::Text(
+                LineSplitter::default(),
+                RowParser::default(),
+                String::with_capacity(256),
+            ),
+        };
         let mut batch: Vec<SharedEvent> = Vec::with_capacity(batch_size);
+        // Ordinals are taken a batch at a time: one shared counter update per batch, not per
+        // row (the workers' cores would pass its cache line back and forth). A part's last
+        // batch leaves a gap; tokens stay unique and ordered within a part.
+        let (mut next, mut reserved) = (0u64, 0u64);
+        let tokens = Tokens::new(self.consistent_point);
         while let Some(chunk) = stream.next().await {
             let chunk = chunk
                 .map_err(|e| PostgresError::sql(format!("reading {}", table.qualified()), &e))?;
-            splitter
-                .feed(&chunk, |line| {
-                    let pos = PgPosition {
-                        commit_lsn: self.consistent_point,
-                        ordinal: self.ordinal.fetch_add(1, Ordering::Relaxed),
-                    };
-                    let event = parser.parse(line, |values| {
-                        snapshot_event(&self.src.source_id, &rel, values, pos, &mut buf)
-                    })??;
+            decoder
+                .feed(&chunk, &rel, |after, key| {
+                    if next == reserved {
+                        let n = batch_size.max(1) as u64;
+                        next = self.ordinal.fetch_add(n, Ordering::Relaxed);
+                        reserved = next + n;
+                    }
+                    let pos = Position::new(tokens.token(next));
+                    next += 1;
+                    let event = snapshot_event_of(&self.src.source_id, &rel, after, key, pos);
                     batch.push(Arc::new(event));
-                    Ok::<(), String>(())
                 })
                 .map_err(|m| {
                     PostgresError::preflight(format!("snapshot of {}: {m}", table.qualified()))
@@ -142,12 +149,9 @@ impl Worker {
                 .await;
             }
         }
-        if splitter.has_partial() {
-            return Err(PostgresError::preflight(format!(
-                "snapshot of {}: COPY ended in the middle of a row",
-                table.qualified()
-            )));
-        }
+        decoder.finish().map_err(|m| {
+            PostgresError::preflight(format!("snapshot of {}: {m}", table.qualified()))
+        })?;
         if !batch.is_empty() {
             self.send(Item::Batch {
                 table: qualified_text.clone(),
@@ -166,5 +170,74 @@ impl Worker {
     async fn send(&self, item: Item) {
         // A closed channel means the snapshot was stopped: end quietly.
         let _ = self.tx.send(item).await;
+    }
+}
+
+/// The COPY of a part: binary with `binary_list` (from [`select_list`]), else text.
+fn copy_sql(part: &Part, rel: &Relation, binary_list: Option<&str>) -> String {
+    let table = &*part.table;
+    let qualified_name = qualified(&table.schema, &table.name);
+    let cols: Vec<String> = rel.columns.iter().map(|c| ident(&c.name)).collect();
+    let cols = cols.join(", ");
+    let (list, format) = match binary_list {
+        Some(list) => (list, " (FORMAT binary)"),
+        None => (cols.as_str(), ""),
+    };
+    if table.kind == 'p' || part.pages.is_some() || list != cols {
+        let only = if table.kind == 'p' { "" } else { "ONLY " };
+        format!(
+            "COPY (SELECT {list} FROM {only}{qualified_name}{}) TO STDOUT{format}",
+            part.filter()
+        )
+    } else {
+        format!("COPY {qualified_name} ({cols}) TO STDOUT{format}")
+    }
+}
+
+/// A part's COPY stream, in either format, as row images.
+enum Decoder {
+    Text(LineSplitter, RowParser, String),
+    Binary(RowSplitter, RowWriter),
+}
+
+impl Decoder {
+    /// Calls `f` with the image and key image of every complete row of `chunk`.
+    fn feed(
+        &mut self,
+        chunk: &[u8],
+        rel: &Relation,
+        mut f: impl FnMut(Row, Option<Row>),
+    ) -> std::result::Result<(), String> {
+        match self {
+            Self::Binary(splitter, writer) => splitter.feed(chunk, |row| {
+                let (after, key) = writer.write(row)?;
+                f(after, key);
+                Ok(())
+            }),
+            Self::Text(splitter, parser, buf) => splitter.feed(chunk, |line| {
+                let (after, key) = parser.parse(line, |values| {
+                    let after = image(rel, values, None, Columns::All, buf)?.row;
+                    let key = if rel.key.is_empty() {
+                        None
+                    } else {
+                        Some(image(rel, values, None, Columns::Only(&rel.key), buf)?.row)
+                    };
+                    Ok::<_, String>((after, key))
+                })??;
+                f(after, key);
+                Ok(())
+            }),
+        }
+    }
+
+    /// `Err` when the stream ended mid-row.
+    fn finish(&self) -> std::result::Result<(), String> {
+        match self {
+            Self::Binary(splitter, _) => splitter.finish(),
+            Self::Text(splitter, _, _) if splitter.has_partial() => {
+                Err("COPY ended in the middle of a row".into())
+            }
+            Self::Text(..) => Ok(()),
+        }
     }
 }

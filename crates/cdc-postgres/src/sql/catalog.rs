@@ -298,6 +298,35 @@ pub async fn type_names(client: &Client, oids: &[u32]) -> Result<Vec<(u32, Strin
         .collect())
 }
 
+/// The output function of each type, `"schema"."function"`, when the role may call it: the
+/// binary snapshot reads a column of a type it cannot decode as that function's text (what
+/// text COPY and pgoutput print), not through a cast to text (casts may print otherwise:
+/// `bool::text` is `true`). A type missing here makes its table read in text.
+pub async fn output_functions(
+    client: &Client,
+    oids: &[u32],
+) -> Result<std::collections::HashMap<u32, String>> {
+    if oids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows = client
+        .query(
+            "select t.oid, n.nspname::text, p.proname::text from pg_type t \
+             join pg_proc p on p.oid = t.typoutput join pg_namespace n on n.oid = p.pronamespace \
+             where t.oid = any($1) and has_function_privilege(p.oid, 'execute')",
+            &[&oids],
+        )
+        .await
+        .map_err(q("reading the output functions of column types"))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let (oid, ns, name): (u32, String, String) = (r.get(0), r.get(1), r.get(2));
+            (oid, crate::sql::quote::qualified(&ns, &name))
+        })
+        .collect())
+}
+
 /// A column as the snapshot reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ColumnInfo {
