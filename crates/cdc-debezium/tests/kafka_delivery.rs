@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use cdc_core::{CdcProvider, Operation, SourceState};
 use cdc_debezium::DebeziumProvider;
 use kafka_common::{
-    Collector, Coord, Kafka, connect_server, fixtures, source, wait_for, with_events,
+    Collector, Coord, Got, Kafka, Sent, connect_server, fixtures, source, wait_for, with_events,
 };
 use serde_json::json;
 
@@ -25,6 +25,47 @@ fn op_of(op: &str) -> Operation {
         "d" => Operation::Delete,
         "t" => Operation::Truncate,
         other => panic!("op {other}"),
+    }
+}
+
+/// The `n`th event-carrying record of the customers topic.
+fn customers_record(want: &[Coord], n: usize) -> Coord {
+    want.iter()
+        .filter(|c| c.topic == "pgfx.public.customers")
+        .nth(n)
+        .cloned()
+        .unwrap()
+}
+
+/// Nothing past the failed record of its partition reached the handler.
+fn assert_nothing_after(got: &Collector, victim: &Coord) {
+    let tp = (victim.topic.clone(), victim.partition);
+    assert!(
+        got.all()
+            .iter()
+            .all(|g| (g.at.topic.clone(), g.at.partition) != tp || g.at.offset < victim.offset),
+        "nothing after the failed record of its partition"
+    );
+}
+
+/// Within each partition, events came in offset order.
+fn assert_in_offset_order(all: &[Got]) {
+    let mut last: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    for g in all {
+        let prev = last.insert((g.at.topic.clone(), g.at.partition), g.at.offset);
+        assert!(
+            prev.is_none_or(|p| p < g.at.offset),
+            "out of order at {:?}",
+            g.at
+        );
+    }
+}
+
+/// Every event decoded as the record it came from says.
+fn assert_decoded_as_sent(all: &[Got], sent: &[Sent]) {
+    for s in sent.iter().filter(|s| s.has_event) {
+        let g = all.iter().find(|g| g.at == s.at).unwrap();
+        assert_eq!(g.op, op_of(s.op.as_deref().unwrap()), "{:?}", s.at);
     }
 }
 
@@ -54,20 +95,9 @@ async fn every_fixture_record_arrives_decoded_in_order_per_partition() {
     // Spread over the 3 partitions, in offset order within each.
     let partitions: BTreeSet<i32> = all.iter().map(|g| g.at.partition).collect();
     assert_eq!(partitions.len(), 3);
-    let mut last: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    for g in &all {
-        let prev = last.insert((g.at.topic.clone(), g.at.partition), g.at.offset);
-        assert!(
-            prev.is_none_or(|p| p < g.at.offset),
-            "out of order at {:?}",
-            g.at
-        );
-    }
+    assert_in_offset_order(&all);
     // Decoded as the records say.
-    for s in sent.iter().filter(|s| s.has_event) {
-        let g = all.iter().find(|g| g.at == s.at).unwrap();
-        assert_eq!(g.op, op_of(s.op.as_deref().unwrap()), "{:?}", s.at);
-    }
+    assert_decoded_as_sent(&all, &sent);
     // Status: the consumer's partitions, and once committed, no lag.
     let mut st = p.status("fx").await.unwrap();
     for _ in 0..100 {
@@ -161,12 +191,7 @@ async fn a_failing_handler_holds_the_commit_and_the_record_comes_again() {
     let sent = kafka.produce(&fixtures());
     let want = with_events(&sent);
     // The 5th record of a partition of customers.
-    let victim = want
-        .iter()
-        .filter(|c| c.topic == "pgfx.public.customers")
-        .nth(4)
-        .cloned()
-        .unwrap();
+    let victim = customers_record(&want, 4);
     let got = Arc::new(Collector::default());
     *got.fail_at.lock().unwrap() = Some(victim.clone());
     let p = DebeziumProvider::new();
@@ -188,13 +213,8 @@ async fn a_failing_handler_holds_the_commit_and_the_record_comes_again() {
         "{:?}",
         st.error
     );
+    assert_nothing_after(&got, &victim);
     let tp = (victim.topic.clone(), victim.partition);
-    assert!(
-        got.all()
-            .iter()
-            .all(|g| (g.at.topic.clone(), g.at.partition) != tp || g.at.offset < victim.offset),
-        "nothing after the failed record of its partition"
-    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let committed = kafka.committed("cdc-fx").await;
     assert!(
@@ -223,12 +243,7 @@ async fn a_large_backlog_decoded_on_two_threads_keeps_order_and_loses_nothing() 
     let sent = kafka.produce(&rounds);
     let want = with_events(&sent);
     // Far into the stream, in the second half of some poll's records.
-    let victim = want
-        .iter()
-        .filter(|c| c.topic == "pgfx.public.customers")
-        .nth(700)
-        .cloned()
-        .unwrap();
+    let victim = customers_record(&want, 700);
     let got = Arc::new(Collector::default());
     *got.fail_at.lock().unwrap() = Some(victim.clone());
     let p = DebeziumProvider::new();
@@ -245,13 +260,7 @@ async fn a_large_backlog_decoded_on_two_threads_keeps_order_and_loses_nothing() 
         got.failures.load(Ordering::SeqCst) >= 2
     })
     .await;
-    let tp = (victim.topic.clone(), victim.partition);
-    assert!(
-        got.all()
-            .iter()
-            .all(|g| (g.at.topic.clone(), g.at.partition) != tp || g.at.offset < victim.offset),
-        "nothing after the failed record of its partition"
-    );
+    assert_nothing_after(&got, &victim);
     *got.fail_at.lock().unwrap() = None;
     wait_for(90, "every event", || got.len() >= want.len()).await;
 
@@ -263,18 +272,7 @@ async fn a_large_backlog_decoded_on_two_threads_keeps_order_and_loses_nothing() 
     );
     let delivered: BTreeSet<Coord> = all.iter().map(|g| g.at.clone()).collect();
     assert_eq!(delivered, want.iter().cloned().collect::<BTreeSet<_>>());
-    let mut last: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    for g in &all {
-        let prev = last.insert((g.at.topic.clone(), g.at.partition), g.at.offset);
-        assert!(
-            prev.is_none_or(|p| p < g.at.offset),
-            "out of order at {:?}",
-            g.at
-        );
-    }
-    for s in sent.iter().filter(|s| s.has_event) {
-        let g = all.iter().find(|g| g.at == s.at).unwrap();
-        assert_eq!(g.op, op_of(s.op.as_deref().unwrap()), "{:?}", s.at);
-    }
+    assert_in_offset_order(&all);
+    assert_decoded_as_sent(&all, &sent);
     p.disconnect("fx").await.unwrap();
 }

@@ -48,6 +48,55 @@ async fn start_pg_with_slot() -> (PgCluster, tokio_postgres::Client) {
     (pg, client)
 }
 
+/// A walsender (pg_recvlogical, `-n`: no reconnect loop) holding the slot, and its PID once
+/// the server shows the slot active. Killed on drop, whatever happens to the test.
+async fn hold_slot(
+    pg: &PgCluster,
+    client: &tokio_postgres::Client,
+) -> (cdc_testkit::ChildGuard, i32) {
+    client
+        .batch_execute("CREATE PUBLICATION orders_pub FOR ALL TABLES")
+        .await
+        .unwrap();
+    let recv = cdc_testkit::ChildGuard::spawn(
+        "pg_recvlogical",
+        std::process::Command::new(pg.binaries().bin("pg_recvlogical"))
+            .args([
+                "-n",
+                "-d",
+                &pg.url(),
+                "--slot",
+                SLOT,
+                "--start",
+                "-f",
+                "/dev/null",
+            ])
+            .args([
+                "-o",
+                "proto_version=1",
+                "-o",
+                "publication_names=orders_pub",
+            ])
+            .stdout(std::process::Stdio::null()),
+    )
+    .expect("run pg_recvlogical");
+    for _ in 0..100 {
+        let pid: Option<i32> = client
+            .query_one(
+                "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1",
+                &[&SLOT],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if let Some(pid) = pid {
+            return (recv, pid);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("pg_recvlogical never held the slot");
+}
+
 async fn slot_exists(client: &tokio_postgres::Client) -> bool {
     client
         .query_one(
@@ -144,49 +193,7 @@ async fn delete_without_the_option_keeps_the_slot_and_the_log_names_it() {
 async fn a_slot_held_by_a_walsender_is_dropped_once_released() {
     let (pg, client) = start_pg_with_slot().await;
     // A real walsender holds the slot, as the deleted connector's task does while it stops.
-    client
-        .batch_execute("CREATE PUBLICATION orders_pub FOR ALL TABLES")
-        .await
-        .unwrap();
-    // Killed on drop, whatever happens to the test; `-n`: no reconnect loop.
-    let recv = cdc_testkit::ChildGuard::spawn(
-        "pg_recvlogical",
-        std::process::Command::new(pg.binaries().bin("pg_recvlogical"))
-            .args([
-                "-n",
-                "-d",
-                &pg.url(),
-                "--slot",
-                SLOT,
-                "--start",
-                "-f",
-                "/dev/null",
-            ])
-            .args([
-                "-o",
-                "proto_version=1",
-                "-o",
-                "publication_names=orders_pub",
-            ])
-            .stdout(std::process::Stdio::null()),
-    )
-    .expect("run pg_recvlogical");
-    let mut active = false;
-    for _ in 0..100 {
-        active = client
-            .query_one(
-                "SELECT active FROM pg_replication_slots WHERE slot_name = $1",
-                &[&SLOT],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if active {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(active, "pg_recvlogical holds the slot");
+    let (recv, _pid) = hold_slot(&pg, &client).await;
     let server = connect_worker().await;
     let p = DebeziumProvider::new();
     let cfg = pg_source(
@@ -213,48 +220,7 @@ async fn a_slot_held_by_a_walsender_is_dropped_once_released() {
 #[tokio::test]
 async fn a_slot_never_released_gives_up_after_the_wait_naming_the_slot_and_the_pid() {
     let (pg, client) = start_pg_with_slot().await;
-    client
-        .batch_execute("CREATE PUBLICATION orders_pub FOR ALL TABLES")
-        .await
-        .unwrap();
-    let _recv = cdc_testkit::ChildGuard::spawn(
-        "pg_recvlogical",
-        std::process::Command::new(pg.binaries().bin("pg_recvlogical"))
-            .args([
-                "-n",
-                "-d",
-                &pg.url(),
-                "--slot",
-                SLOT,
-                "--start",
-                "-f",
-                "/dev/null",
-            ])
-            .args([
-                "-o",
-                "proto_version=1",
-                "-o",
-                "publication_names=orders_pub",
-            ])
-            .stdout(std::process::Stdio::null()),
-    )
-    .expect("run pg_recvlogical");
-    let mut pid: Option<i32> = None;
-    for _ in 0..100 {
-        pid = client
-            .query_one(
-                "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1",
-                &[&SLOT],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if pid.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let pid = pid.expect("pg_recvlogical holds the slot");
+    let (_recv, pid) = hold_slot(&pg, &client).await;
     let dsn = cdc_core::SecretString::from(pg.url());
     let started = std::time::Instant::now();
     let err = cdc_debezium::slot::drop_slot(
