@@ -1,10 +1,11 @@
 //! Decoding a transport's records before they are handed over: one decode per record, a
-//! large batch split in two halves decoded at the same time on two threads (the second with
-//! the source's spare decoder). JSON parsing is most of a record's cost, and a consumer
-//! thread that parsed alone would be bounded by one core. The results are put back in record
+//! large batch decoded on two threads at the same time (the second with the source's spare
+//! decoder), each taking the next few records until none are left. JSON parsing is most of
+//! a record's cost, and a consumer thread that parsed alone would be bounded by one core. The results are put back in record
 //! order, so what the handlers see, and in which order, does not change.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use cdc_core::SharedEvent;
@@ -15,6 +16,10 @@ use crate::error::DebeziumError;
 
 /// Below this many records one thread decodes: starting a second costs more than it saves.
 const PARALLEL_MIN: usize = 128;
+
+/// Records a thread takes at a time: small enough to share the work evenly, large enough
+/// that taking them costs nothing next to decoding them.
+const CHUNK: usize = 32;
 
 /// Stack of the second decoding thread: decoding recurses little (serde_json limits nesting).
 const SPARE_STACK: usize = 512 * 1024;
@@ -95,29 +100,52 @@ impl BatchScope<'_> {
             .collect()
     }
 
-    /// Every record decoded, in order; the second half on another thread when the batch is
-    /// large and the machine has a second core (or if that thread cannot start, here).
+    /// Every record decoded, in order; shared with another thread when the batch is large
+    /// and the machine has a second core (or if that thread cannot start, all here). Both
+    /// threads take [`CHUNK`] records at a time until none are left, so neither waits for
+    /// the other while the machine's other work (polling, the brokers' threads) slows one.
     pub fn decode_all(&self, decoders: &mut Decoders, records: &[&RawRecord<'_>]) -> Vec<Decoded> {
         if records.len() < PARALLEL_MIN || !several_cores() {
             return self.decode_run(&mut decoders.main, records);
         }
-        let (first, second) = records.split_at(records.len() / 2);
+        let chunks: Vec<&[&RawRecord<'_>]> = records.chunks(CHUNK).collect();
+        let next = AtomicUsize::new(0);
+        let take = |decoder: &mut Decoder| {
+            let mut done: Vec<(usize, Vec<Decoded>)> = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(chunk) = chunks.get(i) else {
+                    return done;
+                };
+                done.push((i, self.decode_run(decoder, chunk)));
+            }
+        };
         let Decoders { main, spare } = decoders;
-        thread::scope(|s| {
+        let (mine, theirs) = thread::scope(|s| {
             let other = thread::Builder::new()
                 .name("cdc-debezium-decode".into())
                 .stack_size(SPARE_STACK)
-                .spawn_scoped(s, || self.decode_run(spare, second));
-            let mut out = self.decode_run(main, first);
+                .spawn_scoped(s, || take(spare));
+            let mine = take(main);
             match other.map(|h| h.join()) {
-                Ok(Ok(rest)) => out.extend(rest),
-                // Not started: decode it here. A panic in the decoder is a bug; it goes on
-                // as a panic, as it would have on this thread.
-                Err(_) => out.extend(self.decode_run(main, second)),
+                Ok(Ok(theirs)) => (mine, theirs),
+                // Not started: this thread took every chunk. A panic in the decoder is a
+                // bug; it goes on as a panic, as it would have on this thread.
+                Err(_) => (mine, Vec::new()),
                 Ok(Err(panic)) => std::panic::resume_unwind(panic),
             }
-            out
-        })
+        });
+        let mut parts: Vec<Option<Vec<Decoded>>> = (0..chunks.len()).map(|_| None).collect();
+        for (i, d) in mine.into_iter().chain(theirs) {
+            parts[i] = Some(d);
+        }
+        // Every chunk was taken by one of the threads; should one be missing, it is decoded
+        // here rather than shifting every later record onto another's result.
+        parts
+            .into_iter()
+            .zip(&chunks)
+            .flat_map(|(p, c)| p.unwrap_or_else(|| self.decode_run(main, c)))
+            .collect()
     }
 }
 
