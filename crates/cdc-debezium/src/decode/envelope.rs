@@ -60,6 +60,9 @@ pub struct Envelope<'a, const EAGER: bool> {
     /// Transaction block (`provide.transaction.metadata=true`).
     #[serde(borrow, default)]
     pub transaction: Option<&'a RawValue>,
+    /// MongoDB: the fields an update set and removed (`updatedFields` is JSON text).
+    #[serde(rename = "updateDescription", borrow, default)]
+    pub update_description: Option<&'a RawValue>,
     /// Logical decoding message (`op: m`).
     #[serde(borrow, default)]
     pub message: Option<&'a RawValue>,
@@ -125,28 +128,129 @@ pub struct Source<'a> {
     /// Collection (MongoDB).
     #[serde(borrow, default)]
     pub collection: Option<Cow<'a, str>>,
-    /// PostgreSQL transaction id.
-    #[serde(rename = "txId", default)]
-    pub tx_id: Option<i64>,
+    /// Vitess keyspace (its `db` is empty).
+    #[serde(borrow, default)]
+    pub keyspace: Option<Cow<'a, str>>,
+    /// Transaction id: a number (PostgreSQL, Db2), a string (Oracle).
+    #[serde(rename = "txId", borrow, default)]
+    pub tx_id: Option<Scalar<'a>>,
     /// PostgreSQL LSN.
-    #[serde(default)]
-    pub lsn: Option<i64>,
+    #[serde(borrow, default)]
+    pub lsn: Option<Scalar<'a>>,
     /// MySQL binlog file.
     #[serde(borrow, default)]
     pub file: Option<Cow<'a, str>>,
     /// MySQL binlog position.
-    #[serde(default)]
-    pub pos: Option<i64>,
+    #[serde(borrow, default)]
+    pub pos: Option<Scalar<'a>>,
     /// MySQL: the row within the binlog event (a multi-row event holds several).
-    #[serde(default)]
-    pub row: Option<i64>,
+    #[serde(borrow, default)]
+    pub row: Option<Scalar<'a>>,
     /// MySQL GTID.
     #[serde(borrow, default)]
-    pub gtid: Option<Cow<'a, str>>,
-    /// SQL Server change LSN.
+    pub gtid: Option<Scalar<'a>>,
+    /// SQL Server, Db2, Informix change LSN (a string, or a number for Informix).
     #[serde(borrow, default)]
-    pub change_lsn: Option<Cow<'a, str>>,
-    /// SQL Server commit LSN.
+    pub change_lsn: Option<Scalar<'a>>,
+    /// SQL Server, Db2, Informix commit LSN.
     #[serde(borrow, default)]
-    pub commit_lsn: Option<Cow<'a, str>>,
+    pub commit_lsn: Option<Scalar<'a>>,
+    /// Oracle system change number.
+    #[serde(borrow, default)]
+    pub scn: Option<Scalar<'a>>,
+    /// Vitess VGTID (JSON text of the shards' GTIDs).
+    #[serde(borrow, default)]
+    pub vgtid: Option<Scalar<'a>>,
+    /// MongoDB: the event's ordinal within its oplog second (`ts_ms`).
+    #[serde(borrow, default)]
+    pub ord: Option<Scalar<'a>>,
+}
+
+/// A source field whose JSON type depends on the connector (a transaction id is a number
+/// for PostgreSQL and a string for Oracle): a number or a string. Any other JSON there (an
+/// object, an array, a boolean) says nothing we use and is kept as [`Scalar::Other`], so a
+/// connector's unusual field never makes its records undecodable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scalar<'a> {
+    /// A JSON integer that fits an `i64`.
+    Int(i64),
+    /// A JSON string, or an integer beyond `i64` as its digits.
+    Text(Cow<'a, str>),
+    /// Anything else.
+    Other,
+}
+
+impl Scalar<'_> {
+    /// The value as text (an integer in decimal); `None` for [`Scalar::Other`].
+    pub fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Self::Int(n) => Some(Cow::Owned(n.to_string())),
+            Self::Text(t) => Some(Cow::Borrowed(t.as_ref())),
+            Self::Other => None,
+        }
+    }
+
+    /// The value as an integer: a JSON integer, or a string of one.
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Self::Int(n) => Some(*n),
+            Self::Text(t) => t.parse().ok(),
+            Self::Other => None,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Int(n))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+                Ok(i64::try_from(n)
+                    .map_or_else(|_| Scalar::Text(Cow::Owned(n.to_string())), Scalar::Int))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Text(Cow::Owned(s)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }

@@ -18,18 +18,25 @@
 //! value is kept as is (it is not data) and the column is listed in
 //! `metadata.unavailable_columns`.
 //!
+//! MongoDB writes its documents as JSON text inside a JSON string (`"after": "{\"_id\": …}"`):
+//! the document is the row. Its `updateDescription` is kept as metadata, `updatedFields`
+//! parsed. Positions and transaction ids per connector: see `source`.
+//!
 //! Metadata of change events: `ts_ms` (when Debezium processed the event, for lag),
-//! `snapshot` (when not `false`), `unavailable_columns`, `transaction`, `message`.
+//! `snapshot` (when not `false`), `unavailable_columns`, `transaction`, `message`,
+//! `update_description`.
 
+mod document;
 mod envelope;
 pub mod logical;
 mod schema;
+mod source;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use cdc_core::{ChangeEvent, Name, Operation, Position, Row};
+use cdc_core::{ChangeEvent, Name, Operation, Row};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -39,6 +46,7 @@ use crate::error::{DebeziumError, Result};
 use envelope::{Envelope, Part, Source};
 use memchr::memmem;
 pub use schema::{EnvelopeSchema, RowSchema, SchemaCache};
+use source::{fill_source, table_of};
 
 /// Debezium's default placeholder for unavailable values.
 pub const DEFAULT_UNAVAILABLE_PLACEHOLDER: &str = "__debezium_unavailable_value";
@@ -199,11 +207,11 @@ impl Decoder {
 
     /// [`table_of`], through the last names: the same table again is a refcount bump.
     fn table_names(&mut self, source: &Source<'_>, topic: &str) -> (Option<Name>, Name) {
-        let table = source.table.as_ref().or(source.collection.as_ref());
-        let schema = source.schema.as_ref().or(source.db.as_ref());
+        let table = source.table_name();
+        let schema = source.schema_name();
         if let (Some(t), Some((s, n))) = (table, &self.last_table)
-            && **n == **t
-            && s.as_deref() == schema.map(|s| s.as_ref())
+            && **n == *t
+            && s.as_deref() == schema
         {
             return (s.clone(), n.clone());
         }
@@ -273,6 +281,12 @@ impl Decoder {
             }
             e.metadata.insert_static("transaction", tx);
         }
+        if let Some(raw) = env.update_description
+            && let Some(d) =
+                document::update_description(raw).map_err(|m| ctx.err("updateDescription", m))?
+        {
+            e.metadata.insert_static("update_description", d);
+        }
         if operation == Operation::Message
             && let Some(raw) = env.message
         {
@@ -304,6 +318,12 @@ impl Decoder {
         match text.as_bytes().first() {
             Some(b'{') => {}
             Some(b'n') if text == "null" => return Ok(None),
+            // MongoDB: the document as JSON text (its schema, if any, says a JSON string).
+            Some(b'"') => {
+                return document::row_from_text(text)
+                    .map(Some)
+                    .map_err(|m| ctx.err(name, m));
+            }
             _ => return Err(not_an_object(ctx, name, text)),
         }
         let converts = schema.is_some_and(|s| !s.conversions.is_empty());
@@ -640,29 +660,6 @@ fn convert_row(
     Ok(())
 }
 
-/// Schema and table of a change: PostgreSQL/SQL Server `schema`, MySQL `db`, MongoDB
-/// `collection`; the topic (`prefix.schema.table`) when the source block lacks them.
-fn table_of(source: &Source<'_>, topic: &str) -> (Option<Name>, Name) {
-    let table = source.table.as_ref().or(source.collection.as_ref());
-    match table {
-        Some(t) => {
-            let schema = source.schema.as_ref().or(source.db.as_ref());
-            (
-                schema.map(|s| Name::from(s.as_ref())),
-                Name::from(t.as_ref()),
-            )
-        }
-        None => {
-            let mut parts = topic.rsplitn(3, '.');
-            let t = parts.next().unwrap_or("");
-            match parts.next() {
-                Some(s) => (Some(s.into()), t.into()),
-                None => (None, Name::default()),
-            }
-        }
-    }
-}
-
 /// `"db"."table"` or `"db"."schema"."table"` (quotes optional) → (schema, table).
 fn split_table_id(id: &str) -> (Option<Name>, Name) {
     let parts: Vec<&str> = id.split('.').map(|p| p.trim_matches('"')).collect();
@@ -673,99 +670,9 @@ fn split_table_id(id: &str) -> (Option<Name>, Name) {
     }
 }
 
-/// PostgreSQL's own text form of an LSN, `{:X}/{:X}` of the high and low 32 bits. Written
-/// by hand: `format!` was a visible share of decoding a small record.
-fn pg_lsn(lsn: u64) -> String {
-    fn hex(out: &mut String, v: u32) {
-        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-        let mut buf = [0u8; 8];
-        let mut i = buf.len();
-        let mut v = v;
-        loop {
-            i -= 1;
-            buf[i] = DIGITS[(v & 0xF) as usize];
-            v >>= 4;
-            if v == 0 {
-                break;
-            }
-        }
-        // Only ASCII hex digits were written.
-        buf[i..].iter().for_each(|&b| out.push(char::from(b)));
-    }
-    let mut out = String::with_capacity(17);
-    hex(&mut out, (lsn >> 32) as u32);
-    out.push('/');
-    hex(&mut out, lsn as u32);
-    out
-}
-
-/// Position, commit time, transaction id and snapshot flag from the source block.
-fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
-    // MySQL: `file:pos:row`, never the GTID alone: every row of one multi-row binlog event
-    // shares the file, the position and the GTID; only `row` tells them apart.
-    if let Some(lsn) = s.lsn {
-        e.position = Some(Position::new(pg_lsn(lsn as u64)));
-    } else if s.file.is_none()
-        && let Some(gtid) = s.gtid.as_ref().filter(|g| !g.is_empty())
-    {
-        e.position = Some(Position::new(gtid.to_string()));
-    } else if let (Some(file), Some(pos)) = (&s.file, s.pos) {
-        e.position = Some(Position::new(format!(
-            "{file}:{pos}:{}",
-            s.row.unwrap_or(0)
-        )));
-    } else if let Some(lsn) = s.change_lsn.as_ref().or(s.commit_lsn.as_ref()) {
-        e.position = Some(Position::new(lsn.to_string()));
-    }
-    e.commit_time = match (s.ts_us, s.ts_ms) {
-        (Some(us), _) => OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).ok(),
-        (None, Some(ms)) => millis(ms),
-        _ => None,
-    };
-    if let Some(tx) = s.tx_id {
-        e.transaction_id = Some(tx.to_string());
-    } else if let Some(gtid) = s.gtid.as_ref().filter(|g| !g.is_empty()) {
-        e.transaction_id = Some(gtid.to_string());
-    }
-    if let Some(ms) = s.ts_ms {
-        e.metadata.insert_static("source_ts_ms", Value::from(ms));
-    }
-    if let Some(snap) = s.snapshot {
-        let v = match snap.get() {
-            "true" => Some(Value::String("true".into())),
-            "false" | "null" | "\"false\"" => None,
-            other => match plain_string(other) {
-                Some(text) => Some(Value::String(text.to_owned())),
-                None => serde_json::from_str::<Value>(other).ok(),
-            },
-        };
-        if let Some(v) = v {
-            e.metadata.insert_static("snapshot", v);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pg_lsn_is_postgres_text_form() {
-        for lsn in [
-            0u64,
-            1,
-            0xF,
-            0x10,
-            40_334_528,
-            0x1_0000_0000,
-            0xDEAD_BEEF_0000_0001,
-            u64::MAX,
-        ] {
-            let want = format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF);
-            assert_eq!(pg_lsn(lsn), want);
-        }
-        assert_eq!(pg_lsn(40_334_528), "0/26774C0");
-    }
 
     #[test]
     fn fast_paths_agree_with_serde() {

@@ -1,0 +1,272 @@
+//! Records of every Debezium connector, as each writes them (source blocks from the
+//! connectors' documentation, Debezium 2.x and 3.x): each decodes to its operation, table,
+//! row, transaction and position. The source block differs by connector in the type of the
+//! same field (a transaction id is a number for PostgreSQL and a string for Oracle), and
+//! MongoDB writes its documents as JSON text: none of that may make a record undecodable.
+
+use cdc_core::{ChangeEvent, Operation};
+use cdc_debezium::decode::Decoder;
+use serde_json::{Value, json};
+
+fn decode(topic: &str, key: Option<Value>, value: Value) -> ChangeEvent {
+    let key = key.map(|k| k.to_string());
+    let value = value.to_string();
+    Decoder::new("s")
+        .decode(
+            topic,
+            key.as_deref().map(str::as_bytes),
+            Some(value.as_bytes()),
+        )
+        .unwrap_or_else(|e| panic!("{topic}: {e}"))
+        .expect("an event")
+}
+
+fn after(e: &ChangeEvent) -> Value {
+    e.after.as_ref().expect("an after image").value().clone()
+}
+
+#[test]
+fn sql_server_changes_and_snapshot_reads() {
+    let source = |change_lsn: Value| {
+        json!({"version": "3.0.0.Final", "connector": "sqlserver", "name": "server1",
+               "ts_ms": 1559729468470i64, "snapshot": "false", "db": "testDB", "sequence": null,
+               "schema": "dbo", "table": "customers", "change_lsn": change_lsn,
+               "commit_lsn": "00000027:00000758:0005", "event_serial_no": "1"})
+    };
+    let e = decode(
+        "server1.testDB.dbo.customers",
+        Some(json!({"id": 1005})),
+        json!({"before": null, "after": {"id": 1005, "first_name": "john"},
+               "source": source(json!("00000027:00000758:0003")), "op": "c",
+               "ts_ms": 1559729471739i64, "transaction": null}),
+    );
+    assert_eq!(e.operation, Operation::Insert);
+    assert_eq!(e.qualified_table(), "dbo.customers");
+    assert_eq!(after(&e)["first_name"], "john");
+    assert_eq!(
+        e.position.as_ref().map(|p| p.as_str()),
+        Some("00000027:00000758:0003")
+    );
+    // A snapshot read has no change LSN: the commit LSN is its position.
+    let e = decode(
+        "server1.testDB.dbo.customers",
+        None,
+        json!({"before": null, "after": {"id": 1}, "source": source(Value::Null), "op": "r",
+               "ts_ms": 1}),
+    );
+    assert_eq!(e.operation, Operation::SnapshotRead);
+    assert_eq!(
+        e.position.as_ref().map(|p| p.as_str()),
+        Some("00000027:00000758:0005")
+    );
+}
+
+#[test]
+fn oracle_transaction_ids_and_scns_are_strings() {
+    let e = decode(
+        "server1.INVENTORY.CUSTOMERS",
+        Some(json!({"ID": 1004})),
+        json!({"before": null,
+               "after": {"ID": 1004, "FIRST_NAME": "Anne", "EMAIL": "annek@noanswer.org"},
+               "source": {"version": "3.0.0.Final", "connector": "oracle", "name": "server1",
+                          "ts_ms": 1520085154000i64, "ts_us": 1520085154000000i64,
+                          "ts_ns": 1520085154000000000i64, "txId": "6.28.807",
+                          "scn": "2122185", "commit_scn": "2122185",
+                          "rs_id": "001234.00012345.0124", "ssn": 0, "redo_thread": 1,
+                          "user_name": "user", "snapshot": "false", "db": "ORCLPDB1",
+                          "sequence": null, "schema": "INVENTORY", "table": "CUSTOMERS",
+                          "row_id": "AAASgjAAMAAAACnAAA"},
+               "op": "c", "ts_ms": 1532592105975i64, "transaction": null}),
+    );
+    assert_eq!(e.operation, Operation::Insert);
+    assert_eq!(e.qualified_table(), "INVENTORY.CUSTOMERS");
+    assert_eq!(e.transaction_id.as_deref(), Some("6.28.807"));
+    assert_eq!(e.position.as_ref().map(|p| p.as_str()), Some("2122185"));
+    assert_eq!(after(&e)["EMAIL"], "annek@noanswer.org");
+}
+
+#[test]
+fn db2_and_informix_lsns_as_strings_or_numbers() {
+    for (connector, change, commit, expect) in [
+        (
+            "db2",
+            json!("00000000:00000000:0000000000047a8f"),
+            json!("00000000:00000000:0000000000047a91"),
+            "00000000:00000000:0000000000047a8f",
+        ),
+        (
+            "informix",
+            json!(25769811832u64),
+            json!(25769812088u64),
+            "25769811832",
+        ),
+    ] {
+        let e = decode(
+            "myconnector.mydatabase.MYSCHEMA.CUSTOMERS",
+            None,
+            json!({"before": null, "after": {"ID": 1},
+                   "source": {"version": "3.0.0.Final", "connector": connector,
+                              "name": "myconnector", "ts_ms": 1559729468470i64,
+                              "snapshot": "false", "db": "mydatabase", "schema": "MYSCHEMA",
+                              "table": "CUSTOMERS", "change_lsn": change, "commit_lsn": commit,
+                              "begin_lsn": commit, "txId": 7},
+                   "op": "u", "ts_ms": 1}),
+        );
+        assert_eq!(e.operation, Operation::Update, "{connector}");
+        assert_eq!(e.qualified_table(), "MYSCHEMA.CUSTOMERS", "{connector}");
+        assert_eq!(
+            e.position.as_ref().map(|p| p.as_str()),
+            Some(expect),
+            "{connector}"
+        );
+        assert_eq!(e.transaction_id.as_deref(), Some("7"), "{connector}");
+    }
+}
+
+fn mongo_source() -> Value {
+    json!({"version": "3.0.0.Final", "connector": "mongodb", "name": "fulfillment",
+           "ts_ms": 1558965508000i64, "snapshot": "false", "db": "inventory", "sequence": null,
+           "rs": "rs0", "collection": "customers", "ord": 31, "lsid": null,
+           "txnNumber": null, "wallTime": null})
+}
+
+const OID: &str = r#"{"$oid": "596e275826f08b2730779e1f"}"#;
+
+#[test]
+fn mongodb_documents_written_as_json_text_are_the_rows() {
+    let doc = format!(
+        r#"{{"_id": {OID}, "first_name": "Anne", "tags": ["a", "b"], "addr": {{"zip": "75001"}}}}"#
+    );
+    let key = json!({"id": OID});
+    let e = decode(
+        "fulfillment.inventory.customers",
+        Some(key.clone()),
+        json!({"after": doc, "before": null, "updateDescription": null,
+               "source": mongo_source(), "op": "c", "ts_ms": 1558965515240i64,
+               "transaction": null}),
+    );
+    assert_eq!(e.operation, Operation::Insert);
+    assert_eq!(e.qualified_table(), "inventory.customers");
+    let row = after(&e);
+    assert_eq!(row["_id"]["$oid"], "596e275826f08b2730779e1f");
+    assert_eq!(row["tags"], json!(["a", "b"]));
+    assert_eq!(row["addr"]["zip"], "75001");
+    assert_eq!(e.key.as_ref().unwrap().value().clone(), key);
+    assert_eq!(
+        e.position.as_ref().map(|p| p.as_str()),
+        Some("1558965508:31"),
+        "the oplog timestamp (seconds) and its ordinal"
+    );
+
+    // An update without the full document: the changes are in `updateDescription`.
+    let e = decode(
+        "fulfillment.inventory.customers",
+        Some(key.clone()),
+        json!({"after": null, "before": null,
+               "updateDescription": {"removedFields": ["tags"],
+                                     "updatedFields": "{\"first_name\": \"Anne Marie\"}",
+                                     "truncatedArrays": null},
+               "source": mongo_source(), "op": "u", "ts_ms": 1}),
+    );
+    assert_eq!(e.operation, Operation::Update);
+    assert!(e.after.is_none());
+    let d = e.metadata.get("update_description").expect("kept");
+    assert_eq!(d["updatedFields"]["first_name"], "Anne Marie", "{d}");
+    assert_eq!(d["removedFields"], json!(["tags"]));
+
+    // A delete with a pre-image (also text), then its tombstone.
+    let e = decode(
+        "fulfillment.inventory.customers",
+        Some(key),
+        json!({"after": null, "before": format!(r#"{{"_id": {OID}}}"#),
+               "source": mongo_source(), "op": "d", "ts_ms": 1}),
+    );
+    assert_eq!(e.operation, Operation::Delete);
+    assert_eq!(
+        e.before.as_ref().unwrap().value().clone()["_id"]["$oid"],
+        "596e275826f08b2730779e1f"
+    );
+}
+
+#[test]
+fn mongodb_text_that_is_not_a_document_is_an_error_naming_the_field() {
+    for bad in [json!("[1, 2]"), json!("{not json"), json!("\"text\"")] {
+        let value = json!({"after": bad, "source": mongo_source(), "op": "c"}).to_string();
+        let err = Decoder::new("s")
+            .decode("f.inventory.customers", None, Some(value.as_bytes()))
+            .expect_err("refused");
+        assert!(err.to_string().contains("after"), "{err}");
+    }
+}
+
+#[test]
+fn vitess_keyspace_names_the_schema_and_the_vgtid_is_the_position() {
+    let vgtid = r#"[{"keyspace":"commerce","shard":"0","gtid":"MySQL56/7a8e-11:1-68"}]"#;
+    let e = decode(
+        "connector.commerce.customer",
+        None,
+        json!({"before": null, "after": {"customer_id": 1},
+               "source": {"version": "3.0.0.Final", "connector": "vitess", "name": "connector",
+                          "ts_ms": 1, "snapshot": "false", "db": "", "sequence": null,
+                          "keyspace": "commerce", "table": "customer", "shard": "0",
+                          "vgtid": vgtid},
+               "op": "c", "ts_ms": 2}),
+    );
+    assert_eq!(e.qualified_table(), "commerce.customer");
+    assert_eq!(e.position.as_ref().map(|p| p.as_str()), Some(vgtid));
+}
+
+#[test]
+fn unexpected_types_in_fields_no_connector_relies_on_are_not_fatal() {
+    // A connector's own extra fields, of any type, are ignored; the ones the event is built
+    // from still name themselves when wrong.
+    let e = decode(
+        "p.public.t",
+        None,
+        json!({"before": null, "after": {"id": 1}, "op": "c",
+               "source": {"connector": "postgresql", "schema": "public", "table": "t",
+                          "txId": "829", "lsn": "40334528", "xmin": {"odd": true},
+                          "sequence": ["x", null]}}),
+    );
+    assert_eq!(e.transaction_id.as_deref(), Some("829"));
+    assert_eq!(e.position.as_ref().map(|p| p.as_str()), Some("40334528"));
+    let value = json!({"before": null, "after": {"id": 1}, "op": "c",
+                       "source": {"schema": "public", "table": 7}})
+    .to_string();
+    let err = Decoder::new("s")
+        .decode("p.public.t", None, Some(value.as_bytes()))
+        .expect_err("a table that is not a string");
+    assert!(err.to_string().contains("source"), "{err}");
+}
+
+#[test]
+fn mongodb_with_schemas_reads_the_same_document() {
+    let json_field = |name: &str| {
+        json!({"type": "string", "optional": true, "name": "io.debezium.data.Json",
+               "version": 1, "field": name})
+    };
+    let schema = json!({"type": "struct", "optional": false,
+        "name": "fulfillment.inventory.customers.Envelope",
+        "fields": [json_field("after"), json_field("before"),
+                   {"type": "struct", "optional": true, "field": "updateDescription",
+                    "fields": [{"type": "array", "optional": true, "field": "removedFields",
+                                "items": {"type": "string", "optional": false}},
+                               json_field("updatedFields")]},
+                   {"type": "struct", "optional": false, "field": "source", "fields": []},
+                   {"type": "string", "optional": true, "field": "op"},
+                   {"type": "int64", "optional": true, "field": "ts_ms"}]});
+    let doc = format!(r#"{{"_id": {OID}, "n": 1}}"#);
+    let key = json!({"schema": {"type": "struct", "optional": false,
+                                "fields": [{"type": "string", "optional": false, "field": "id"}]},
+                     "payload": {"id": OID}});
+    let e = decode(
+        "fulfillment.inventory.customers",
+        Some(key),
+        json!({"schema": schema,
+               "payload": {"after": doc, "before": null, "updateDescription": null,
+                           "source": mongo_source(), "op": "r", "ts_ms": 1}}),
+    );
+    assert_eq!(e.operation, Operation::SnapshotRead);
+    assert_eq!(after(&e)["n"], 1);
+    assert_eq!(e.key.as_ref().unwrap().value()["id"], OID);
+}
