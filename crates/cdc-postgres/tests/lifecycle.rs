@@ -39,6 +39,49 @@ async fn wait_state(
     }
 }
 
+/// A stop that comes while a handler takes a transaction's events, before the stream read
+/// its commit (batches of one event, a slow handler): the commit is read at the stop, the
+/// transaction acknowledged, and a restart does not deliver it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_during_a_handled_transaction_still_acknowledges_it() {
+    let pg = cluster().await;
+    let db = pg.connect().await.unwrap();
+    sql(&db, "create table t (id int primary key)").await;
+    let cfg = source(&pg, "drain", &["t"], json!({"batch_size": 1}));
+    let p = PostgresProvider::new();
+    p.connect(&cfg).await.unwrap();
+    let rec = Recorder::new();
+    *rec.delay.lock().unwrap() = Some(Duration::from_millis(1500));
+    let sub = rec.subscribe(&p, "drain");
+    sql(&db, "insert into t values (1)").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rec.batches.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        assert!(Instant::now() < deadline, "the handler never got the event");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The handler holds the event while the stop comes.
+    p.disconnect("drain").await.unwrap();
+    drop(sub);
+    assert_eq!(rec.len(), 1, "the handler took the event");
+
+    let p = PostgresProvider::new();
+    p.connect(&cfg).await.unwrap();
+    let rec = Recorder::new();
+    let _sub = rec.subscribe(&p, "drain");
+    sql(&db, "insert into t values (2)").await;
+    let rows = rec.wait_rows(1, 30).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ids: Vec<i64> = rec
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(id_of)
+        .collect();
+    assert_eq!(ids, vec![2], "first events {rows:?}");
+    p.disconnect("drain").await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_keeps_the_slot_and_a_reconnect_resumes() {
     let pg = cluster().await;

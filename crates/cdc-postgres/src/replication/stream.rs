@@ -35,6 +35,9 @@ use crate::provider::state::Shared;
 use crate::replication::session::wire_error;
 use crate::sql::ddl_capture::DDL_PREFIX;
 
+/// How long a stop waits for the commit of a transaction whose events were all delivered.
+const STOP_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Prefix of the logical messages cdc-rs writes itself; never delivered.
 pub const INTERNAL_PREFIX: &str = "cdc-rs";
 
@@ -104,6 +107,7 @@ impl Stream<'_> {
                     return StreamEnd::Stopped;
                 }
                 if !self.shared.wait_unpaused().await {
+                    self.finish_delivered_transaction().await;
                     return StreamEnd::Stopped;
                 }
             }
@@ -122,7 +126,10 @@ impl Stream<'_> {
             } else {
                 tokio::select! {
                     biased;
-                    () = self.shared.stop.cancelled() => return StreamEnd::Stopped,
+                    () = self.shared.stop.cancelled() => {
+                        self.finish_delivered_transaction().await;
+                        return StreamEnd::Stopped;
+                    }
                     r = self.client.recv() => r,
                 }
             };
@@ -147,6 +154,38 @@ impl Stream<'_> {
                 && let Err(Stopped) = self.flush().await
             {
                 return StreamEnd::Stopped;
+            }
+        }
+    }
+
+    /// At a stop with a transaction open whose events were all handed over (a batch flushed
+    /// before its commit was read): its commit is usually already on the wire, and reading
+    /// it lets the handled transaction be acknowledged, so that a restart does not deliver
+    /// it again. Waits at most [`STOP_DRAIN`]; reads no further than that commit, and gives
+    /// up at once if the transaction has events not yet delivered (nothing is delivered
+    /// after a stop).
+    async fn finish_delivered_transaction(&mut self) {
+        if self.txn.is_none() || self.replayed || !self.pending.is_empty() {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + STOP_DRAIN;
+        while self.txn.is_some() {
+            let event = match tokio::time::timeout_at(deadline, self.client.recv()).await {
+                Ok(Ok(Some(e))) => e,
+                _ => return,
+            };
+            let is_commit = matches!(event, ReplicationEvent::Commit { .. });
+            if !matches!(
+                event,
+                ReplicationEvent::XLogData { .. } | ReplicationEvent::Commit { .. }
+            ) || self.handle(event).await.is_err()
+                || !self.pending.is_empty()
+            {
+                return;
+            }
+            if is_commit {
+                // Nothing pending: this only acknowledges the commit.
+                let _ = self.flush().await;
             }
         }
     }
