@@ -362,6 +362,18 @@ fn main() {
         // Parallel snapshots (page ranges of one table), 1, 2 and 4 workers, at `rows` and
         // at ten times that, next to one COPY; and the server's own cost of text vs binary.
         if std::env::args().any(|a| a == "--parallel") {
+            // What a snapshot costs whatever the table's size (the slot and its exported
+            // snapshot, the workers' connections and ranges): a one-row table's.
+            db.batch_execute("truncate bench; insert into bench values (1, 1, 0.01, 'note', now())")
+                .await
+                .unwrap();
+            let fixed: f64 = [
+                our_snapshot(&pg, "fixed1", 2, 1).await,
+                our_snapshot(&pg, "fixed2", 2, 1).await,
+            ]
+            .into_iter()
+            .fold(f64::MAX, f64::min);
+            println!("snapshot of a one-row table (2 workers): {:.1} ms", fixed * 1000.0);
             for size in [rows, rows * 10] {
                 db.batch_execute(&format!(
                     "truncate bench; insert into bench select i, i % 100, i * 0.01, 'note ' || i, now() from generate_series(1, {size}) i"
@@ -376,8 +388,12 @@ fn main() {
                     copy / binary
                 );
                 for workers in [1u32, 2, 4] {
-                    let id = format!("par{size}w{workers}");
-                    let secs = our_snapshot(&pg, &id, workers, size).await;
+                    // The better of two, as the COPY's figure is.
+                    let mut secs = f64::MAX;
+                    for round in 0..2 {
+                        let id = format!("par{size}w{workers}r{round}");
+                        secs = secs.min(our_snapshot(&pg, &id, workers, size).await);
+                    }
                     line(&format!("  snapshot, {workers} worker(s)"), secs, copy, size, 1.0);
                 }
             }
