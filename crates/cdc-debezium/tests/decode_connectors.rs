@@ -270,3 +270,26 @@ fn mongodb_with_schemas_reads_the_same_document() {
     assert_eq!(after(&e)["n"], 1);
     assert_eq!(e.key.as_ref().unwrap().value()["id"], OID);
 }
+
+#[test]
+fn transaction_ids_as_strings_or_numbers() {
+    // The transaction topic's BEGIN / END records, and the block of a change event.
+    for id in [json!("5.6.641"), json!(571)] {
+        let text = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
+        let e = decode(
+            "server1.transaction",
+            None,
+            json!({"status": "BEGIN", "id": id, "ts_ms": 1, "event_count": null,
+                   "data_collections": null}),
+        );
+        assert_eq!(e.transaction_id.as_deref(), Some(text.as_str()), "{id}");
+        let e = decode(
+            "server1.INVENTORY.CUSTOMERS",
+            None,
+            json!({"before": null, "after": {"ID": 1}, "op": "c", "ts_ms": 1,
+                   "source": {"connector": "oracle", "schema": "INVENTORY", "table": "CUSTOMERS"},
+                   "transaction": {"id": id, "total_order": 1, "data_collection_order": 1}}),
+        );
+        assert_eq!(e.transaction_id.as_deref(), Some(text.as_str()), "{id}");
+    }
+}

@@ -43,7 +43,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::error::{DebeziumError, Result};
-use envelope::{Envelope, Part, Source};
+use envelope::{Envelope, Part, Scalar, Source};
 use memchr::memmem;
 pub use schema::{EnvelopeSchema, RowSchema, SchemaCache};
 use source::{fill_source, table_of};
@@ -276,8 +276,11 @@ impl Decoder {
         {
             let tx: Value = serde_json::from_str(raw.get())
                 .map_err(|e| ctx.err("transaction", e.to_string()))?;
-            if let Some(id) = tx.get("id").and_then(Value::as_str) {
-                e.transaction_id = Some(id.to_owned());
+            // A string for every connector we know; a number is taken as its digits.
+            match tx.get("id") {
+                Some(Value::String(id)) => e.transaction_id = Some(id.clone()),
+                Some(Value::Number(n)) => e.transaction_id = Some(n.to_string()),
+                _ => {}
             }
             e.metadata.insert_static("transaction", tx);
         }
@@ -493,8 +496,9 @@ impl Decoder {
             }
         };
         let mut e = ChangeEvent::control(self.source_name.clone(), kind);
-        let id: Option<Cow<'_, str>> = ctx.field(env.id, "id")?;
-        e.transaction_id = id.map(Cow::into_owned);
+        // A string for every connector we know; a number is taken as its digits.
+        let id: Option<Scalar<'_>> = ctx.field(env.id, "id")?;
+        e.transaction_id = id.and_then(|s| s.text().map(Cow::into_owned));
         if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
             e.commit_time = millis(ts);
         }
