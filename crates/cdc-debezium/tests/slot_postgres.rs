@@ -124,7 +124,19 @@ impl Write for Log {
 }
 
 impl Log {
+    /// This thread's events, into the log. A process-wide subscriber that wants every
+    /// event is installed first: with only thread-local ones, a callsite first reached by a
+    /// test running on another thread (no subscriber there) could be cached as uninteresting
+    /// and its events never reach this capture (seen once: "connector deleted" missing).
     fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let everything = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(std::io::sink)
+                .finish();
+            let _ = tracing::subscriber::set_global_default(everything);
+        });
         let log = self.clone();
         let sub = tracing_subscriber::fmt()
             .with_writer(move || log.clone())
