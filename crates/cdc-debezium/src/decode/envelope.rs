@@ -149,7 +149,7 @@ pub struct Source<'a> {
     /// MySQL GTID.
     #[serde(borrow, default)]
     pub gtid: Option<Scalar<'a>>,
-    /// SQL Server, Db2, Informix change LSN (a string, or a number for Informix).
+    /// SQL Server, Db2, Informix change LSN (a string; a number is read too).
     #[serde(borrow, default)]
     pub change_lsn: Option<Scalar<'a>>,
     /// SQL Server, Db2, Informix commit LSN.
