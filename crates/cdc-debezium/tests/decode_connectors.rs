@@ -21,6 +21,19 @@ fn decode(topic: &str, key: Option<Value>, value: Value) -> ChangeEvent {
         .expect("an event")
 }
 
+/// The error a record decodes to, as text.
+fn decode_err(topic: &str, value: Value, why: &str) -> String {
+    let value = value.to_string();
+    Decoder::new("s")
+        .decode(topic, None, Some(value.as_bytes()))
+        .expect_err(why)
+        .to_string()
+}
+
+fn position(e: &ChangeEvent) -> Option<&str> {
+    e.position.as_ref().map(|p| p.as_str())
+}
+
 fn after(e: &ChangeEvent) -> Value {
     e.after.as_ref().expect("an after image").value().clone()
 }
@@ -43,10 +56,7 @@ fn sql_server_changes_and_snapshot_reads() {
     assert_eq!(e.operation, Operation::Insert);
     assert_eq!(e.qualified_table(), "dbo.customers");
     assert_eq!(after(&e)["first_name"], "john");
-    assert_eq!(
-        e.position.as_ref().map(|p| p.as_str()),
-        Some("00000027:00000758:0003")
-    );
+    assert_eq!(position(&e), Some("00000027:00000758:0003"));
     // A snapshot read has no change LSN: the commit LSN is its position.
     let e = decode(
         "server1.testDB.dbo.customers",
@@ -55,10 +65,7 @@ fn sql_server_changes_and_snapshot_reads() {
                "ts_ms": 1}),
     );
     assert_eq!(e.operation, Operation::SnapshotRead);
-    assert_eq!(
-        e.position.as_ref().map(|p| p.as_str()),
-        Some("00000027:00000758:0005")
-    );
+    assert_eq!(position(&e), Some("00000027:00000758:0005"));
 }
 
 #[test]
@@ -81,7 +88,7 @@ fn oracle_transaction_ids_and_scns_are_strings() {
     assert_eq!(e.operation, Operation::Insert);
     assert_eq!(e.qualified_table(), "INVENTORY.CUSTOMERS");
     assert_eq!(e.transaction_id.as_deref(), Some("6.28.807"));
-    assert_eq!(e.position.as_ref().map(|p| p.as_str()), Some("2122185"));
+    assert_eq!(position(&e), Some("2122185"));
     assert_eq!(after(&e)["EMAIL"], "annek@noanswer.org");
 }
 
@@ -114,11 +121,7 @@ fn db2_and_informix_lsns_as_strings_or_numbers() {
         );
         assert_eq!(e.operation, Operation::Update, "{connector}");
         assert_eq!(e.qualified_table(), "MYSCHEMA.CUSTOMERS", "{connector}");
-        assert_eq!(
-            e.position.as_ref().map(|p| p.as_str()),
-            Some(expect),
-            "{connector}"
-        );
+        assert_eq!(position(&e), Some(expect), "{connector}");
         assert_eq!(e.transaction_id.as_deref(), Some("7"), "{connector}");
     }
 }
@@ -153,7 +156,7 @@ fn mongodb_documents_written_as_json_text_are_the_rows() {
     assert_eq!(row["addr"]["zip"], "75001");
     assert_eq!(e.key.as_ref().unwrap().value().clone(), key);
     assert_eq!(
-        e.position.as_ref().map(|p| p.as_str()),
+        position(&e),
         Some("1558965508:31"),
         "the oplog timestamp (seconds) and its ordinal"
     );
@@ -191,11 +194,12 @@ fn mongodb_documents_written_as_json_text_are_the_rows() {
 #[test]
 fn mongodb_text_that_is_not_a_document_is_an_error_naming_the_field() {
     for bad in [json!("[1, 2]"), json!("{not json"), json!("\"text\"")] {
-        let value = json!({"after": bad, "source": mongo_source(), "op": "c"}).to_string();
-        let err = Decoder::new("s")
-            .decode("f.inventory.customers", None, Some(value.as_bytes()))
-            .expect_err("refused");
-        assert!(err.to_string().contains("after"), "{err}");
+        let err = decode_err(
+            "f.inventory.customers",
+            json!({"after": bad, "source": mongo_source(), "op": "c"}),
+            "refused",
+        );
+        assert!(err.contains("after"), "{err}");
     }
 }
 
@@ -213,7 +217,7 @@ fn vitess_keyspace_names_the_schema_and_the_vgtid_is_the_position() {
                "op": "c", "ts_ms": 2}),
     );
     assert_eq!(e.qualified_table(), "commerce.customer");
-    assert_eq!(e.position.as_ref().map(|p| p.as_str()), Some(vgtid));
+    assert_eq!(position(&e), Some(vgtid));
 }
 
 #[test]
@@ -229,14 +233,14 @@ fn unexpected_types_in_fields_no_connector_relies_on_are_not_fatal() {
                           "sequence": ["x", null]}}),
     );
     assert_eq!(e.transaction_id.as_deref(), Some("829"));
-    assert_eq!(e.position.as_ref().map(|p| p.as_str()), Some("40334528"));
-    let value = json!({"before": null, "after": {"id": 1}, "op": "c",
-                       "source": {"schema": "public", "table": 7}})
-    .to_string();
-    let err = Decoder::new("s")
-        .decode("p.public.t", None, Some(value.as_bytes()))
-        .expect_err("a table that is not a string");
-    assert!(err.to_string().contains("source"), "{err}");
+    assert_eq!(position(&e), Some("40334528"));
+    let err = decode_err(
+        "p.public.t",
+        json!({"before": null, "after": {"id": 1}, "op": "c",
+               "source": {"schema": "public", "table": 7}}),
+        "a table that is not a string",
+    );
+    assert!(err.contains("source"), "{err}");
 }
 
 #[test]
