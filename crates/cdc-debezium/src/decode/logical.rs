@@ -6,6 +6,17 @@ use base64::engine::general_purpose::STANDARD as B64;
 use cdc_core::event::json_type_name;
 use serde_json::Value;
 
+/// The scales a decimal may have: PostgreSQL's widest (16 383 digits after the point),
+/// which covers every other database's (Oracle -84..=127, SQL Server and MySQL 0..=38), and
+/// the same the other way. A scale from a schema or a record outside this is an error: it
+/// would otherwise be a string of that many zeros, a few gigabytes for an `i32`.
+pub const SCALES: std::ops::RangeInclusive<i64> = -16_383..=16_383;
+
+/// The most bytes a decimal's unscaled value may have: PostgreSQL's widest numeric
+/// (131 072 digits before the point and 16 383 after) takes about 61 000. Larger is an
+/// error, not a conversion whose cost grows with the square of the size.
+pub const MAX_DECIMAL_BYTES: usize = 64 * 1024;
+
 /// How one column's value is converted, from the schema's `name` (and `parameters`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Logical {
@@ -34,11 +45,16 @@ pub enum Logical {
 }
 
 impl Logical {
-    /// The conversion for a schema `name`, if it has one.
-    pub fn from_schema_name(name: &str, scale: Option<&str>) -> Option<Self> {
-        Some(match name {
+    /// The conversion for a schema `name` (with its `parameters`), if it has one. `Err`
+    /// says what is wrong with a parameter the conversion needs (a `Decimal`'s `scale`:
+    /// missing, not an integer, or outside [`SCALES`]).
+    pub fn from_schema(
+        name: &str,
+        parameters: Option<&std::collections::HashMap<String, Value>>,
+    ) -> Result<Option<Self>, String> {
+        Ok(Some(match name {
             "org.apache.kafka.connect.data.Decimal" => Self::Decimal {
-                scale: scale.and_then(|s| s.parse().ok()).unwrap_or(0),
+                scale: decimal_scale(parameters.and_then(|p| p.get("scale")))?,
             },
             "io.debezium.data.VariableScaleDecimal" => Self::VariableScaleDecimal,
             "io.debezium.time.Date" | "org.apache.kafka.connect.data.Date" => Self::Date,
@@ -60,8 +76,8 @@ impl Logical {
             "io.debezium.time.NanoTimestamp" => Self::Timestamp {
                 per_second: 1_000_000_000,
             },
-            _ => return None,
-        })
+            _ => return Ok(None),
+        }))
     }
 
     /// Converts a value in place; `null` stays `null`. Errors say what was expected.
@@ -85,9 +101,7 @@ impl Logical {
                     .get("value")
                     .and_then(Value::as_str)
                     .ok_or("a VariableScaleDecimal needs a base64 `value`")?;
-                let scale =
-                    i32::try_from(scale).map_err(|_| format!("scale {scale} out of range"))?;
-                Value::String(decimal_from_base64(value, scale)?)
+                Value::String(decimal_from_base64(value, scale_in_range(scale)?)?)
             }
             Self::Date => {
                 let days = int(v, "Date (days since epoch)")?;
@@ -117,21 +131,83 @@ impl Logical {
     }
 }
 
+/// A `Decimal` schema's `scale` parameter: Connect writes it as a string (`"2"`); an integer
+/// is taken too. Without it the value cannot be read, so its absence is an error, not 0.
+fn decimal_scale(param: Option<&Value>) -> Result<i32, String> {
+    let scale = match param {
+        None => return Err("a Decimal schema needs its `scale` parameter".into()),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| format!("a Decimal schema's `scale` must be an integer, got {s:?}"))?,
+        Some(v) => v.as_i64().ok_or_else(|| {
+            format!(
+                "a Decimal schema's `scale` must be an integer, got {}",
+                json_type_name(v)
+            )
+        })?,
+    };
+    scale_in_range(scale)
+}
+
+fn scale_in_range(scale: i64) -> Result<i32, String> {
+    if !SCALES.contains(&scale) {
+        return Err(format!(
+            "decimal scale {scale} is out of range {}..={}",
+            SCALES.start(),
+            SCALES.end()
+        ));
+    }
+    // In range, so it fits.
+    Ok(scale as i32)
+}
+
 fn int(v: &Value, what: &str) -> Result<i64, String> {
     v.as_i64()
         .ok_or_else(|| format!("a {what} must be an integer, got {}", json_type_name(v)))
 }
 
-/// `"JxA="` with scale 2 → `"100.00"`: exact, any size.
+/// `"JxA="` with scale 2 → `"100.00"`: exact, up to [`MAX_DECIMAL_BYTES`] and a scale in
+/// [`SCALES`].
 pub fn decimal_from_base64(b64: &str, scale: i32) -> Result<String, String> {
+    // Four base64 characters hold three bytes: the length is checked before decoding.
+    if b64.len() / 4 * 3 > MAX_DECIMAL_BYTES + 3 {
+        return Err(format!(
+            "decimal of about {} bytes is larger than the {MAX_DECIMAL_BYTES} allowed",
+            b64.len() / 4 * 3
+        ));
+    }
+    scale_in_range(i64::from(scale))?;
     let bytes = B64
         .decode(b64)
-        .map_err(|e| format!("decimal {b64:?} is not base64: {e}"))?;
-    Ok(decimal_from_twos_complement(&bytes, scale))
+        .map_err(|e| format!("decimal {:?} is not base64: {e}", clip(b64)))?;
+    if bytes.len() > MAX_DECIMAL_BYTES {
+        return Err(format!(
+            "decimal of {} bytes is larger than the {MAX_DECIMAL_BYTES} allowed",
+            bytes.len()
+        ));
+    }
+    decimal_from_twos_complement(&bytes, scale)
 }
 
-/// Big-endian two's-complement unscaled integer and a scale → decimal string.
-pub fn decimal_from_twos_complement(bytes: &[u8], scale: i32) -> String {
+/// At most 40 characters of a value, for an error message.
+fn clip(s: &str) -> &str {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Big-endian two's-complement unscaled integer and a scale → decimal string; `Err` beyond
+/// [`MAX_DECIMAL_BYTES`] or [`SCALES`].
+pub fn decimal_from_twos_complement(bytes: &[u8], scale: i32) -> Result<String, String> {
+    if bytes.len() > MAX_DECIMAL_BYTES {
+        return Err(format!(
+            "decimal of {} bytes is larger than the {MAX_DECIMAL_BYTES} allowed",
+            bytes.len()
+        ));
+    }
+    scale_in_range(i64::from(scale))?;
     let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
     let digits = if bytes.len() <= 16 {
         let mut v: i128 = if negative { -1 } else { 0 };
@@ -156,33 +232,47 @@ pub fn decimal_from_twos_complement(bytes: &[u8], scale: i32) -> String {
         }
         big_to_decimal(&mag)
     };
-    place_point(negative && digits != "0", &digits, scale)
+    Ok(place_point(negative && digits != "0", &digits, scale))
 }
 
-/// Base-256 big-endian magnitude → base-10 digits, by repeated division by 1e9.
+/// Base-256 big-endian magnitude → base-10 digits: the magnitude in 32-bit limbs, divided
+/// by 10⁹ in place until nothing is left, each remainder nine digits.
 fn big_to_decimal(mag: &[u8]) -> String {
-    let mut num: Vec<u32> = mag.iter().map(|b| u32::from(*b)).collect();
+    // Big-endian limbs; the first takes what is left over from whole limbs.
+    let head = mag.len() % 4;
+    let mut limbs: Vec<u32> = Vec::with_capacity(mag.len() / 4 + 1);
+    if head > 0 {
+        limbs.push(mag[..head].iter().fold(0, |v, b| (v << 8) | u32::from(*b)));
+    }
+    limbs.extend(
+        mag[head..]
+            .chunks_exact(4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])),
+    );
+    let mut first = limbs.iter().position(|l| *l != 0).unwrap_or(limbs.len());
     let mut chunks: Vec<u32> = Vec::new();
-    while num.iter().any(|d| *d != 0) {
+    while first < limbs.len() {
         let mut rem: u64 = 0;
-        let mut next = Vec::with_capacity(num.len());
-        for d in &num {
-            let cur = (rem << 8) | u64::from(*d);
-            let q = cur / 1_000_000_000;
+        for limb in &mut limbs[first..] {
+            // rem < 10⁹ < 2³⁰: the shifted value fits 62 bits.
+            let cur = (rem << 32) | u64::from(*limb);
+            *limb = (cur / 1_000_000_000) as u32;
             rem = cur % 1_000_000_000;
-            if !(next.is_empty() && q == 0) {
-                next.push(q as u32);
-            }
         }
         chunks.push(rem as u32);
-        num = next;
+        while first < limbs.len() && limbs[first] == 0 {
+            first += 1;
+        }
     }
-    if chunks.is_empty() {
+    let Some(top) = chunks.last() else {
         return "0".into();
-    }
-    let mut out = chunks.last().map(|c| c.to_string()).unwrap_or_default();
+    };
+    let mut out = String::with_capacity(chunks.len() * 9);
+    out.push_str(&top.to_string());
     for c in chunks.iter().rev().skip(1) {
-        out.push_str(&format!("{c:09}"));
+        let text = c.to_string();
+        out.extend(std::iter::repeat_n('0', 9 - text.len()));
+        out.push_str(&text);
     }
     out
 }
@@ -229,8 +319,10 @@ pub fn format_date(days: i64) -> Result<String, String> {
 }
 
 fn date_of(days: i64) -> Result<time::Date, String> {
-    let jd = i32::try_from(days + 2_440_588)
-        .map_err(|_| format!("date {days} days from epoch is out of range"))?;
+    let jd = days
+        .checked_add(2_440_588)
+        .and_then(|jd| i32::try_from(jd).ok())
+        .ok_or_else(|| format!("date {days} days from epoch is out of range"))?;
     time::Date::from_julian_day(jd)
         .map_err(|_| format!("date {days} days from epoch is out of range"))
 }
@@ -295,8 +387,8 @@ mod tests {
         assert_eq!(decimal_from_base64("Jws=", 3).unwrap(), "9.995");
         assert_eq!(decimal_from_base64("AA==", 2).unwrap(), "0.00");
         assert_eq!(decimal_from_base64("", 0).unwrap(), "0");
-        assert_eq!(decimal_from_twos_complement(&[0xff], 0), "-1");
-        assert_eq!(decimal_from_twos_complement(&[0x05], -2), "500");
+        assert_eq!(decimal_from_twos_complement(&[0xff], 0).unwrap(), "-1");
+        assert_eq!(decimal_from_twos_complement(&[0x05], -2).unwrap(), "500");
         assert!(decimal_from_base64("not base64!", 2).is_err());
     }
 
@@ -306,16 +398,71 @@ mod tests {
         let mut b = [0u8; 18];
         b[0] = 0x01;
         assert_eq!(
-            decimal_from_twos_complement(&b[..18], 0),
+            decimal_from_twos_complement(&b[..18], 0).unwrap(),
             "87112285931760246646623899502532662132736"
         );
         // -(2^143): 0x80 followed by 17 zero bytes.
         let mut n = [0u8; 18];
         n[0] = 0x80;
         assert_eq!(
-            decimal_from_twos_complement(&n, 3),
+            decimal_from_twos_complement(&n, 3).unwrap(),
             "-11150372599265311570767859136324180752990.208"
         );
+    }
+
+    /// The byte-at-a-time conversion this module used before 32-bit limbs: the reference.
+    fn reference_decimal(mag: &[u8]) -> String {
+        let mut num: Vec<u32> = mag.iter().map(|b| u32::from(*b)).collect();
+        let mut chunks: Vec<u32> = Vec::new();
+        while num.iter().any(|d| *d != 0) {
+            let mut rem: u64 = 0;
+            let mut next = Vec::with_capacity(num.len());
+            for d in &num {
+                let cur = (rem << 8) | u64::from(*d);
+                let q = cur / 1_000_000_000;
+                rem = cur % 1_000_000_000;
+                if !(next.is_empty() && q == 0) {
+                    next.push(q as u32);
+                }
+            }
+            chunks.push(rem as u32);
+            num = next;
+        }
+        if chunks.is_empty() {
+            return "0".into();
+        }
+        let mut out = chunks.last().map(|c| c.to_string()).unwrap_or_default();
+        for c in chunks.iter().rev().skip(1) {
+            out.push_str(&format!("{c:09}"));
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn limbs_agree_with_the_bytewise_conversion(
+            mag in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+        ) {
+            proptest::prop_assert_eq!(big_to_decimal(&mag), reference_decimal(&mag));
+        }
+
+        #[test]
+        fn small_magnitudes_agree_with_u128(v in proptest::prelude::any::<u128>()) {
+            proptest::prop_assert_eq!(big_to_decimal(&v.to_be_bytes()), v.to_string());
+        }
+    }
+
+    #[test]
+    fn scales_and_sizes_have_a_range() {
+        assert!(decimal_from_twos_complement(&[1], 16_383).is_ok());
+        assert!(decimal_from_twos_complement(&[1], -16_383).is_ok());
+        assert!(decimal_from_twos_complement(&[1], 16_384).is_err());
+        assert!(decimal_from_twos_complement(&[1], i32::MIN).is_err());
+        assert!(decimal_from_twos_complement(&vec![1; MAX_DECIMAL_BYTES + 1], 0).is_err());
+        assert!(format_date(i64::MAX).is_err());
+        assert!(format_date(i64::MIN).is_err());
+        let mut v = json!({"scale": 2_000_000_000i64, "value": "AQ=="});
+        assert!(Logical::VariableScaleDecimal.apply(&mut v).is_err());
     }
 
     #[test]

@@ -28,21 +28,17 @@ struct ConnectSchema {
 }
 
 impl ConnectSchema {
-    fn logical(&self) -> Option<Logical> {
-        if let Some(name) = &self.name {
-            let scale = self
-                .parameters
-                .as_ref()
-                .and_then(|p| p.get("scale"))
-                .and_then(|v| v.as_str());
-            if let Some(l) = Logical::from_schema_name(name, scale) {
-                return Some(l);
-            }
+    /// The column's conversion; `Err` names what is wrong with its schema.
+    fn logical(&self) -> Result<Option<Logical>, String> {
+        if let Some(name) = &self.name
+            && let Some(l) = Logical::from_schema(name, self.parameters.as_ref())?
+        {
+            return Ok(Some(l));
         }
-        self.items
-            .as_ref()
-            .and_then(|i| i.logical())
-            .map(|l| Logical::Array(Box::new(l)))
+        Ok(match &self.items {
+            Some(items) => items.logical()?.map(|l| Logical::Array(Box::new(l))),
+            None => None,
+        })
     }
 
     fn field(&self, name: &str) -> Option<&ConnectSchema> {
@@ -51,14 +47,27 @@ impl ConnectSchema {
             .find(|f| f.field.as_deref() == Some(name))
     }
 
-    fn row_schema(&self) -> RowSchema {
-        RowSchema {
-            conversions: self
-                .fields
-                .iter()
-                .filter_map(|f| Some((f.field.clone()?, f.logical()?)))
-                .collect(),
+    /// The conversions of a struct's fields; `Err` names the field whose schema is wrong.
+    fn row_schema(&self) -> Result<RowSchema, String> {
+        let mut conversions = Vec::new();
+        for f in &self.fields {
+            let Some(column) = &f.field else { continue };
+            let logical = f
+                .logical()
+                .map_err(|m| format!("field `{}`: {m}", clip(column)))?;
+            if let Some(l) = logical {
+                conversions.push((column.clone(), l));
+            }
         }
+        Ok(RowSchema { conversions })
+    }
+}
+
+/// At most 64 characters of a name, for an error message.
+fn clip(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => &s[..i],
+        None => s,
     }
 }
 
@@ -80,11 +89,10 @@ pub struct EnvelopeSchema {
 pub fn envelope_schema(raw: &RawValue) -> Result<EnvelopeSchema, String> {
     let s: ConnectSchema = serde_json::from_str(raw.get())
         .map_err(|e| format!("schema is not a Connect schema: {e}"))?;
-    let row = s
-        .field("after")
-        .or_else(|| s.field("before"))
-        .map(ConnectSchema::row_schema)
-        .unwrap_or_default();
+    let row = match s.field("after").or_else(|| s.field("before")) {
+        Some(row) => row.row_schema()?,
+        None => RowSchema::default(),
+    };
     Ok(EnvelopeSchema { row })
 }
 
@@ -92,7 +100,7 @@ pub fn envelope_schema(raw: &RawValue) -> Result<EnvelopeSchema, String> {
 pub fn key_schema(raw: &RawValue) -> Result<RowSchema, String> {
     let s: ConnectSchema = serde_json::from_str(raw.get())
         .map_err(|e| format!("key schema is not a Connect schema: {e}"))?;
-    Ok(s.row_schema())
+    s.row_schema()
 }
 
 /// Per-topic cache of parsed schemas, keyed by the schema's exact text.
