@@ -12,6 +12,10 @@
 //! `cargo bench -p cdc-debezium --features kafka --bench kafka_consume` (env
 //! `KAFKA_BENCH_RECORDS`, `KAFKA_BENCH_ROUNDS` to change the size).
 
+/// The `cdc` binary's allocator (crates/cdc-cli/src/main.rs): what `cdc run` pays per event.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
