@@ -656,8 +656,10 @@ fn convert_row(
     schema: &RowSchema,
     skip: &[String],
 ) -> std::result::Result<(), (String, String)> {
+    // A set: a record may flag thousands of columns, and each conversion asks.
+    let skip: std::collections::HashSet<&str> = skip.iter().map(String::as_str).collect();
     for (col, conv) in &schema.conversions {
-        if skip.iter().any(|s| s == col) {
+        if skip.contains(col.as_str()) {
             continue;
         }
         if let Some(v) = obj.get_mut(col) {

@@ -40,14 +40,21 @@ impl Source<'_> {
         let text = |s: &Option<Scalar<'_>>| s.as_ref().and_then(|v| v.text()).map(Cow::into_owned);
         // MySQL: `file:pos:row`, never the GTID alone: every row of one multi-row binlog
         // event shares the file, the position and the GTID; only `row` tells them apart.
-        if let Some(lsn) = &self.lsn {
-            return match lsn {
-                Scalar::Int(n) => Some(pg_lsn(*n as u64)),
-                other => other.text().map(Cow::into_owned),
-            };
+        // PostgreSQL: a number, in PostgreSQL's `X/X` form. Anything else that is text (a
+        // negative number, a string) is kept as written rather than made into another LSN;
+        // an LSN that is neither says nothing, and the other fields are asked.
+        let lsn = self.lsn.as_ref().and_then(|lsn| match lsn {
+            Scalar::Int(n) => Some(u64::try_from(*n).map_or_else(|_| n.to_string(), pg_lsn)),
+            Scalar::Text(t) => Some(t.parse::<u64>().map_or_else(|_| t.to_string(), pg_lsn)),
+            Scalar::Other => None,
+        });
+        if lsn.is_some() {
+            return lsn;
         }
-        if let (Some(file), Some(pos)) = (&self.file, self.pos.as_ref().and_then(Scalar::int)) {
-            let row = self.row.as_ref().and_then(Scalar::int).unwrap_or(0);
+        // A position or row that is text is kept as written; a missing row is row 0 (the
+        // first row of its binlog event).
+        if let (Some(file), Some(pos)) = (&self.file, text(&self.pos)) {
+            let row = text(&self.row).unwrap_or_else(|| "0".into());
             return Some(format!("{file}:{pos}:{row}"));
         }
         if self.file.is_none()
@@ -78,11 +85,12 @@ fn non_empty<'s>(v: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
 /// Position, commit time, transaction id and snapshot flag from the source block.
 pub(super) fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
     e.position = s.position().map(Position::new);
-    e.commit_time = match (s.ts_us, s.ts_ms) {
-        (Some(us), _) => OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).ok(),
-        (None, Some(ms)) => millis(ms),
-        _ => None,
-    };
+    // Microseconds when the connector gives them; milliseconds when it does not, or when
+    // they are beyond the calendar.
+    e.commit_time = s
+        .ts_us
+        .and_then(|us| OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).ok())
+        .or_else(|| s.ts_ms.and_then(millis));
     e.transaction_id = s.transaction_id();
     if let Some(ms) = s.ts_ms {
         e.metadata.insert_static("source_ts_ms", Value::from(ms));

@@ -46,7 +46,9 @@ impl ClientContext for SourceContext {
                     .committable(&tp)
                     .max(Some(p.committed_offset).filter(|o| *o >= 0));
                 let base = committed.unwrap_or(p.lo_offset.max(0));
-                lag += (p.hi_offset - base).max(0);
+                // Saturating: the figures are the broker's, and a wrong one must not
+                // overflow (a panic here would be inside librdkafka's callback).
+                lag = lag.saturating_add(p.hi_offset.saturating_sub(base).max(0));
             }
         }
         drop(progress);

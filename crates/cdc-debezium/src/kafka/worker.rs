@@ -257,7 +257,7 @@ impl Worker {
         let mut delivered = 0u64;
         for ((tp, g), (n, error)) in groups.iter().zip(outcomes) {
             if n > 0 {
-                let next = g[n - 1].offset() + 1;
+                let next = g[n - 1].offset().saturating_add(1);
                 // Only while assigned: a partition revoked meanwhile is its next owner's.
                 lock(&self.progress).advance_assigned(tp, next);
             }
