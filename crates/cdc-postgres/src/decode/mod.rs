@@ -16,6 +16,7 @@ pub mod pgoutput;
 pub mod position;
 pub mod relation;
 pub mod row;
+mod txn_metadata;
 pub mod types;
 pub mod value;
 
@@ -33,6 +34,7 @@ pub use relation::{Relation, RelationCache};
 pub use types::TypeRegistry;
 
 use row::{Columns, image};
+use txn_metadata::RelationMetadata;
 
 /// The metadata key naming columns left out of a row image (unchanged TOAST values): the
 /// same key the Debezium decoder uses.
@@ -64,8 +66,9 @@ pub struct Txn {
     xid_text: String,
     /// The metadata of the transaction's events of each relation (`xid`, `commit_lsn`,
     /// `origin`, the relation's `column_types`), built at its first event and shared by the
-    /// others: a transaction touches few relations, so a list beats a map.
-    by_relation: Vec<(u32, Metadata)>,
+    /// others. Most transactions touch few relations, and a list beats a map for them (no
+    /// allocation for a one-relation transaction); see [`RelationMetadata`].
+    by_relation: RelationMetadata,
 }
 
 impl Txn {
@@ -78,13 +81,13 @@ impl Txn {
             next_ordinal: 0,
             origin: None,
             xid_text: xid.to_string(),
-            by_relation: Vec::new(),
+            by_relation: RelationMetadata::default(),
         }
     }
 
     /// The metadata of an event of `rel` in this transaction (shared, not copied).
     fn metadata_for(&mut self, rel: &Relation) -> Metadata {
-        if let Some((_, m)) = self.by_relation.iter().find(|(id, _)| *id == rel.rel_id) {
+        if let Some(m) = self.by_relation.get(rel.rel_id) {
             return m.clone();
         }
         let mut m = Metadata::new();
@@ -97,13 +100,13 @@ impl Txn {
         if let Some(origin) = &self.origin {
             m.insert_static("origin", Value::String(origin.clone()));
         }
-        self.by_relation.push((rel.rel_id, m.clone()));
+        self.by_relation.push(rel.rel_id, m.clone());
         m
     }
 
     /// Forgets the metadata built for `rel_id` (its columns changed).
     fn forget(&mut self, rel_id: u32) {
-        self.by_relation.retain(|(id, _)| *id != rel_id);
+        self.by_relation.retain_except(rel_id);
     }
 
     fn position(&mut self) -> Position {

@@ -137,7 +137,15 @@ impl Native {
                     i32::MIN => out.put(b"-infinity"),
                     i32::MAX => out.put(b"infinity"),
                     d => {
-                        let (y, m, d) = j2date(i64::from(d) + POSTGRES_EPOCH_JDATE);
+                        // As for timestamps: a Julian day PostgreSQL can hold (its
+                        // `date_recv` refuses others). Before day 0 `j2date` would overflow.
+                        let jd = i64::from(d) + POSTGRES_EPOCH_JDATE;
+                        if !(0..=i64::from(i32::MAX)).contains(&jd) {
+                            return Err(format!(
+                                "a date {d} days from 2000-01-01 is outside PostgreSQL's range"
+                            ));
+                        }
+                        let (y, m, d) = j2date(jd);
                         let mut a = Ascii::<24>::new();
                         push_date(&mut a, y, m, d);
                         a.flush(out);
@@ -381,6 +389,18 @@ mod tests {
             both(Native::Date, &366i32.to_be_bytes() /* 2001-01-01 */).0,
             "2001-01-01"
         );
+        // Julian day 0 (4714-11-24 BC) is the first date PostgreSQL holds; a day before it
+        // (which its date_recv refuses) is an error, not an overflow.
+        assert_eq!(
+            both(Native::Date, &(-2_451_545i32).to_be_bytes()).0,
+            "4714-11-24 BC"
+        );
+        for days in [-2_451_546i32, i32::MIN + 1] {
+            let err = Native::Date
+                .push_json(&mut Vec::new(), &days.to_be_bytes())
+                .unwrap_err();
+            assert!(err.contains("outside PostgreSQL's range"), "{days}: {err}");
+        }
     }
 
     #[test]

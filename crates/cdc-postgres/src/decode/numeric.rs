@@ -8,6 +8,8 @@ const NEG: u16 = 0x4000;
 const NAN: u16 = 0xC000;
 const PINF: u16 = 0xD000;
 const NINF: u16 = 0xF000;
+/// `NUMERIC_DSCALE_MASK`: the largest display scale.
+const DSCALE_MAX: u16 = 0x3FFF;
 
 /// Appends the text of the numeric whose binary form is `b`. `Err` says what is malformed.
 pub fn push_numeric(out: &mut impl Sink, b: &[u8]) -> Result<(), String> {
@@ -53,6 +55,13 @@ pub fn push_numeric(out: &mut impl Sink, b: &[u8]) -> Result<(), String> {
             .and_then(|d| word(4 + d))
             .unwrap_or(0)
     };
+    // PostgreSQL's numeric_recv refuses a display scale beyond its mask (16 383): a server
+    // never sends one, and printing it would be that many digits made up.
+    if dscale > DSCALE_MAX {
+        return Err(format!(
+            "a binary numeric with display scale {dscale}, above PostgreSQL's {DSCALE_MAX}"
+        ));
+    }
     let dscale = usize::from(dscale);
     // Most values fit a stack buffer, appended at once.
     let longest = 4 * (weight.max(0) as usize + 1) + dscale + 4;
@@ -144,5 +153,8 @@ mod tests {
         assert_eq!(text(&bin(&[], 0, NINF, 0)), "-Infinity");
         assert!(push_numeric(&mut String::new(), &[0, 1]).is_err());
         assert!(push_numeric(&mut String::new(), &bin(&[10000], 0, 0, 0)).is_err());
+        assert_eq!(text(&bin(&[1], -1, 0, 0x3FFF)).len(), 2 + 0x3FFF);
+        let err = push_numeric(&mut String::new(), &bin(&[], 0x7FFF, 0, 0xFFFF)).unwrap_err();
+        assert!(err.contains("display scale 65535"), "{err}");
     }
 }

@@ -7,6 +7,9 @@
 
 use std::fmt;
 
+/// The most columns a table has (`MaxHeapAttributeNumber`).
+pub const MAX_COLUMNS: usize = 1600;
+
 /// A pgoutput message that could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("cannot decode pgoutput {} message at byte {offset}: {reason}", kind_name(*.tag))]
@@ -385,6 +388,14 @@ pub fn decode(buf: &[u8]) -> Result<Message<'_>, DecodeError> {
             if n > buf.len() - r.pos {
                 return Err(r.fail(format!("column count {n} exceeds the message")));
             }
+            // A table has at most 1 600 columns (MaxHeapAttributeNumber): more is not a
+            // table, and the schema comparison of two such relations would take quadratic
+            // time in the count.
+            if n > MAX_COLUMNS {
+                return Err(r.fail(format!(
+                    "column count {n} exceeds PostgreSQL's {MAX_COLUMNS}"
+                )));
+            }
             let mut columns = Vec::with_capacity(n);
             for _ in 0..n {
                 columns.push(RelationColumn {
@@ -529,6 +540,37 @@ mod tests {
         let mut long = bytes.clone();
         long.push(0);
         assert!(decode(&long).unwrap_err().reason.contains("trailing"));
+    }
+
+    /// A Relation message of `n` columns named `c0`, `c1`, ...
+    fn relation(n: usize) -> Vec<u8> {
+        let mut b = vec![b'R'];
+        b.extend(16385u32.to_be_bytes());
+        b.extend(b"public\0t\0");
+        b.push(b'd');
+        b.extend((n as i16).to_be_bytes());
+        for i in 0..n {
+            b.push(0);
+            b.extend(format!("c{i}\0").as_bytes());
+            b.extend(23u32.to_be_bytes());
+            b.extend((-1i32).to_be_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn a_relation_of_more_columns_than_a_table_has_is_an_error() {
+        let bytes = relation(MAX_COLUMNS);
+        let Message::Relation { columns, .. } = decode(&bytes).unwrap() else {
+            panic!()
+        };
+        assert_eq!(columns.len(), MAX_COLUMNS);
+        let e = decode(&relation(MAX_COLUMNS + 1)).unwrap_err();
+        assert!(
+            e.reason
+                .contains("column count 1601 exceeds PostgreSQL's 1600"),
+            "{e}"
+        );
     }
 
     #[test]
