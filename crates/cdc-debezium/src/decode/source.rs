@@ -38,8 +38,6 @@ impl Source<'_> {
     /// Where the change is in its database's log, as the connector tells it.
     fn position(&self) -> Option<String> {
         let text = |s: &Option<Scalar<'_>>| s.as_ref().and_then(|v| v.text()).map(Cow::into_owned);
-        // MySQL: `file:pos:row`, never the GTID alone: every row of one multi-row binlog
-        // event shares the file, the position and the GTID; only `row` tells them apart.
         // PostgreSQL: a number, in PostgreSQL's `X/X` form. Anything else that is text (a
         // negative number, a string) is kept as written rather than made into another LSN;
         // an LSN that is neither says nothing, and the other fields are asked.
@@ -51,7 +49,9 @@ impl Source<'_> {
         if lsn.is_some() {
             return lsn;
         }
-        // A position or row that is text is kept as written; a missing row is row 0 (the
+        // MySQL: `file:pos:row`, never the GTID alone: every row of one multi-row binlog
+        // event shares the file, the position and the GTID; only `row` tells them apart. A
+        // position or row that is text is kept as written; a missing row is row 0 (the
         // first row of its binlog event).
         if let (Some(file), Some(pos)) = (&self.file, text(&self.pos)) {
             let row = text(&self.row).unwrap_or_else(|| "0".into());
