@@ -96,6 +96,10 @@ async fn bad_configs_are_clear_errors_naming_the_field() {
             "options.restart_backoff_max_ms",
         ),
         ("stderr_tail_lines: 100000000", "options.stderr_tail_lines"),
+        (
+            "restart_backoff_initial_ms: 5000, restart_backoff_max_ms: 100",
+            "100 is below options.restart_backoff_initial_ms (5000)",
+        ),
         ("poll_interval: 99999999999h", "options.poll_interval"),
     ] {
         let err = p

@@ -247,6 +247,10 @@ fn errors_name_the_field() {
             "options.retry.max_elapsed_ms",
         ),
         (json!({"database": db, "server_id": 0}), "options.server_id"),
+        (
+            json!({"database": db, "retry": {"initial_backoff_ms": 5000, "max_backoff_ms": 100}}),
+            "options.retry.max_backoff_ms: 100 is below options.retry.initial_backoff_ms (5000)",
+        ),
     ] {
         let e = DebeziumSource::from_config(&cfg("postgres", &[], options.clone()))
             .unwrap_err()
@@ -340,6 +344,10 @@ fn kafka_options_mask_their_secrets_and_refuse_the_consumers_own_keys() {
         (
             json!({"bootstrap_servers": "b:9092", "auto_offset_reset": "middle"}),
             "options",
+        ),
+        (
+            json!({"bootstrap_servers": "b:9092", "retry_initial_backoff_ms": 2000, "retry_max_backoff_ms": 1000}),
+            "options.kafka.retry_max_backoff_ms: 1000 is below options.kafka.retry_initial_backoff_ms (2000)",
         ),
     ] {
         let e = DebeziumSource::from_config(&cfg(

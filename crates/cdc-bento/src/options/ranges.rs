@@ -4,7 +4,7 @@
 //! | option | range |
 //! |---|---|
 //! | `max_changes_per_poll` | 1 ..= 1 000 000 |
-//! | `restart_backoff_initial_ms`, `restart_backoff_max_ms` | 1 ..= 3 600 000 (an hour) |
+//! | `restart_backoff_initial_ms`, `restart_backoff_max_ms` | 1 ..= 3 600 000 (an hour), max ≥ initial |
 //! | `stderr_tail_lines` | 1 ..= 10 000 |
 //! | `poll_interval` | more than 0, at most 24h |
 
@@ -38,6 +38,15 @@ impl BentoOptions {
                     format!("{v} is outside {min}..={max}"),
                 ));
             }
+        }
+        if self.restart_backoff_max_ms < self.restart_backoff_initial_ms {
+            return Err((
+                "options.restart_backoff_max_ms".into(),
+                format!(
+                    "{} is below options.restart_backoff_initial_ms ({}): the delay starts there and grows up to this",
+                    self.restart_backoff_max_ms, self.restart_backoff_initial_ms
+                ),
+            ));
         }
         let field = || "options.poll_interval".to_owned();
         let secs = go_duration_secs(&self.poll_interval).map_err(|m| (field(), m))?;

@@ -187,6 +187,15 @@ impl KafkaOptions {
                 return Err((field.into(), format!("{v} is outside {min}..={max}")));
             }
         }
+        if self.retry_max_backoff_ms < self.retry_initial_backoff_ms {
+            return Err((
+                "options.kafka.retry_max_backoff_ms".into(),
+                format!(
+                    "{} is below options.kafka.retry_initial_backoff_ms ({}): the delay starts there and grows up to this",
+                    self.retry_max_backoff_ms, self.retry_initial_backoff_ms
+                ),
+            ));
+        }
         for k in self.properties.keys() {
             if RESERVED_PROPERTIES.contains(&k.as_str()) {
                 return Err((

@@ -103,7 +103,7 @@ impl DebeziumSource {
 /// | `server_id` | 1 ..= 4294967295 |
 /// | `request_timeout_ms` | 1 ..= 3600000 (an hour) |
 /// | `retry.max_attempts` | 1 ..= 100 |
-/// | `retry.initial_backoff_ms`, `retry.max_backoff_ms` | 0 ..= 3600000 |
+/// | `retry.initial_backoff_ms`, `retry.max_backoff_ms` | 0 ..= 3600000, max ≥ initial |
 /// | `retry.max_elapsed_ms` | 0 ..= 86400000 (a day) |
 pub const OPTION_RANGES: &[(&str, u64, u64)] = &[
     ("options.tasks_max", 1, 1024),
@@ -131,6 +131,15 @@ fn check_ranges(o: &DebeziumOptions) -> std::result::Result<(), (&'static str, S
         {
             return Err((field, format!("{v} is outside {min}..={max}")));
         }
+    }
+    if o.retry.max_backoff_ms < o.retry.initial_backoff_ms {
+        return Err((
+            "options.retry.max_backoff_ms",
+            format!(
+                "{} is below options.retry.initial_backoff_ms ({}): the delay starts there and grows up to this",
+                o.retry.max_backoff_ms, o.retry.initial_backoff_ms
+            ),
+        ));
     }
     Ok(())
 }
