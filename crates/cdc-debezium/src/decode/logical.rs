@@ -6,6 +6,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use cdc_core::event::json_type_name;
 use serde_json::Value;
 
+use super::clip;
+
 /// The scales a decimal may have: PostgreSQL's widest (16 383 digits after the point),
 /// which covers every other database's (Oracle -84..=127, SQL Server and MySQL 0..=38), and
 /// the same the other way. A scale from a schema or a record outside this is an error: it
@@ -188,14 +190,6 @@ pub fn decimal_from_base64(b64: &str, scale: i32) -> Result<String, String> {
         ));
     }
     decimal_from_twos_complement(&bytes, scale)
-}
-
-/// At most 40 characters of a value, for an error message.
-fn clip(s: &str) -> &str {
-    match s.char_indices().nth(40) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
 }
 
 /// Big-endian two's-complement unscaled integer and a scale → decimal string; `Err` beyond

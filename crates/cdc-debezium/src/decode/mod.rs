@@ -629,7 +629,8 @@ fn not_an_object(ctx: &Ctx<'_>, name: &str, text: &str) -> DebeziumError {
     }
 }
 
-fn clip(s: &str) -> &str {
+/// At most 60 characters of a text, for an error message.
+pub(super) fn clip(s: &str) -> &str {
     match s.char_indices().nth(60) {
         Some((i, _)) => &s[..i],
         None => s,

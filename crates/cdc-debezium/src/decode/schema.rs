@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::clip;
 use super::logical::Logical;
 
 /// A Connect schema, as far as the decoder needs it.
@@ -60,14 +61,6 @@ impl ConnectSchema {
             }
         }
         Ok(RowSchema { conversions })
-    }
-}
-
-/// At most 64 characters of a name, for an error message.
-fn clip(s: &str) -> &str {
-    match s.char_indices().nth(64) {
-        Some((i, _)) => &s[..i],
-        None => s,
     }
 }
 
