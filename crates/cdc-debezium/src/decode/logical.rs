@@ -172,34 +172,27 @@ fn int(v: &Value, what: &str) -> Result<i64, String> {
 /// `"JxA="` with scale 2 → `"100.00"`: exact, up to [`MAX_DECIMAL_BYTES`] and a scale in
 /// [`SCALES`].
 pub fn decimal_from_base64(b64: &str, scale: i32) -> Result<String, String> {
-    // Four base64 characters hold three bytes: the length is checked before decoding.
-    if b64.len() / 4 * 3 > MAX_DECIMAL_BYTES + 3 {
-        return Err(format!(
-            "decimal of about {} bytes is larger than the {MAX_DECIMAL_BYTES} allowed",
-            b64.len() / 4 * 3
-        ));
+    // Four base64 characters hold three bytes: a text too long is refused before it is
+    // decoded; the decoded size and the scale are checked by the conversion.
+    let at_least = (b64.len() / 4).saturating_sub(1) * 3;
+    if at_least > MAX_DECIMAL_BYTES {
+        return Err(too_large(at_least));
     }
-    scale_in_range(i64::from(scale))?;
     let bytes = B64
         .decode(b64)
         .map_err(|e| format!("decimal {:?} is not base64: {e}", clip(b64)))?;
-    if bytes.len() > MAX_DECIMAL_BYTES {
-        return Err(format!(
-            "decimal of {} bytes is larger than the {MAX_DECIMAL_BYTES} allowed",
-            bytes.len()
-        ));
-    }
     decimal_from_twos_complement(&bytes, scale)
+}
+
+fn too_large(bytes: usize) -> String {
+    format!("decimal of {bytes} bytes is larger than the {MAX_DECIMAL_BYTES} allowed")
 }
 
 /// Big-endian two's-complement unscaled integer and a scale → decimal string; `Err` beyond
 /// [`MAX_DECIMAL_BYTES`] or [`SCALES`].
 pub fn decimal_from_twos_complement(bytes: &[u8], scale: i32) -> Result<String, String> {
     if bytes.len() > MAX_DECIMAL_BYTES {
-        return Err(format!(
-            "decimal of {} bytes is larger than the {MAX_DECIMAL_BYTES} allowed",
-            bytes.len()
-        ));
+        return Err(too_large(bytes.len()));
     }
     scale_in_range(i64::from(scale))?;
     let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
