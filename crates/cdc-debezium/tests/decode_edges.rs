@@ -1,5 +1,6 @@
 //! The decoder's edges: positions that tell apart the rows of one multi-row MySQL binlog
-//! event, schema-change records keeping their key, and events about no table.
+//! event, schema-change records keeping their key, events about no table, and records that
+//! are not JSON (the Schema Registry converters' framing).
 
 use cdc_core::Operation;
 use cdc_debezium::decode::Decoder;
@@ -86,4 +87,58 @@ fn schema_changes_keep_their_record_key_and_an_event_about_no_table_has_no_table
         .unwrap();
     assert_eq!(e.qualified_table(), "inventory.customers");
     assert_eq!(e.key.as_ref().unwrap()["databaseName"], "inventory");
+}
+
+/// An Avro (or Protobuf, or JSON Schema) record framed for the Schema Registry: a zero byte,
+/// the four-byte schema id, then the encoded data.
+fn registry_framed(schema_id: u32, body: &[u8]) -> Vec<u8> {
+    let mut v = vec![0];
+    v.extend_from_slice(&schema_id.to_be_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+#[test]
+fn schema_registry_records_are_an_error_naming_the_converter() {
+    let mut d = Decoder::new("s");
+    // An Avro value: the bytes after the id are not UTF-8, as Avro's zig-zag varints often are.
+    let value = registry_framed(42, &[0x02, 0xc8, 0x01, 0xff, 0x10]);
+    let err = d
+        .decode("pg.public.t", None, Some(&value))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("value"), "{err}");
+    assert!(err.contains("schema id 42"), "{err}");
+    assert!(err.contains("value.converter"), "{err}");
+    assert!(err.contains("JsonConverter"), "{err}");
+
+    // A JSON value with a framed key: the key is the part named.
+    let key = registry_framed(7, b"\x02");
+    let json_value = mysql_insert(1, 0);
+    let err = d
+        .decode(
+            "m.inventory.customers",
+            Some(&key),
+            Some(json_value.as_bytes()),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("key.converter"), "{err}");
+    assert!(err.contains("schema id 7"), "{err}");
+}
+
+#[test]
+fn text_that_is_not_json_still_says_what_it_is() {
+    let mut d = Decoder::new("s");
+    let err = d
+        .decode("pg.public.t", None, Some(&[0xff, 0xfe, b'{']))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not UTF-8"), "{err}");
+    // A zero byte too short to frame a schema id is not taken for the wire format.
+    let err = d
+        .decode("pg.public.t", None, Some(&[0, 1]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("value") && !err.contains("schema id"), "{err}");
 }

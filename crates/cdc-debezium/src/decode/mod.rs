@@ -123,8 +123,7 @@ impl Decoder {
         let Some(value) = value.filter(|v| !is_null_bytes(v)) else {
             return Ok(None);
         };
-        let text = std::str::from_utf8(value)
-            .map_err(|e| DebeziumError::decode(topic, "value", format!("not UTF-8: {e}")))?;
+        let text = json_text(topic, "value", value)?;
         // One pass over the bytes: rows and source block parsed with the envelope. A record
         // that does not parse that way is read again part by part, which gives the same result
         // for every record the one pass accepts, and names the part at fault for the others.
@@ -387,8 +386,7 @@ impl Decoder {
         let Some(bytes) = key.filter(|k| !is_null_bytes(k)) else {
             return Ok(None);
         };
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| DebeziumError::decode(topic, "key", format!("not UTF-8: {e}")))?;
+        let text = json_text(topic, "key", bytes)?;
         #[derive(Deserialize)]
         struct Wrapped<'a> {
             #[serde(borrow)]
@@ -641,6 +639,29 @@ pub(super) fn clip(s: &str) -> &str {
 /// `str::contains` spends more on building its searcher than on searching them.
 fn has_payload_key(text: &[u8]) -> bool {
     text.windows(9).any(|w| w == b"\"payload\"")
+}
+
+/// A record's key or value as text, or an error saying why it is not JSON text. Records of
+/// the Schema Registry converters (Avro, Protobuf, JSON Schema) are framed by a zero byte
+/// and a four-byte schema id, which no JSON text starts with: they get an error that says
+/// so and names the converter to use, where "not UTF-8" or "not JSON" would leave the user
+/// guessing.
+fn json_text<'b>(topic: &str, part: &str, bytes: &'b [u8]) -> Result<&'b str> {
+    if let [0, a, b, c, d, ..] = *bytes {
+        let id = u32::from_be_bytes([a, b, c, d]);
+        return Err(DebeziumError::decode(
+            topic,
+            part,
+            format!(
+                "in the Schema Registry wire format (magic byte 0, schema id {id}), as the \
+                 Avro, Protobuf and JSON Schema converters write it; only JSON records are \
+                 read: set the connector's {part}.converter to \
+                 org.apache.kafka.connect.json.JsonConverter"
+            ),
+        ));
+    }
+    std::str::from_utf8(bytes)
+        .map_err(|e| DebeziumError::decode(topic, part, format!("not UTF-8: {e}")))
 }
 
 fn is_null_bytes(b: &[u8]) -> bool {
