@@ -113,6 +113,8 @@ pub(crate) const SERVICE_SUITES: &[ServiceSuite] = &[
             "kafka_delivery",
             "--test",
             "kafka_control",
+            "--test",
+            "kafka_undecodable",
         ],
         setup: |_ws| {
             println!("debezium-kafka: the tests start rdkafka's mock cluster in-process");

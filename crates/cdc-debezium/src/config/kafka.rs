@@ -66,6 +66,24 @@ impl OffsetReset {
     }
 }
 
+/// `options.kafka.on_undecodable`: what a record that cannot be decoded does to its partition.
+///
+/// Decoding is deterministic: a record that failed once fails every time, so holding waits
+/// for somebody to act (fix the converter, or restart with `skip`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnUndecodable {
+    /// The partition stops at the record: status `error` names it (topic, partition,
+    /// offset, why), nothing after it is delivered or committed. The default: nothing is
+    /// ever lost without somebody deciding so.
+    #[default]
+    Hold,
+    /// The record is logged (error level, with its topic, partition, offset and why),
+    /// counted in status (`details.kafka.skipped_records`, `last_skipped`) and committed
+    /// past; the partition goes on. Kafka Connect's `errors.tolerance: all`.
+    Skip,
+}
+
 /// `options.kafka`: the consumer of the connector's topics.
 ///
 /// ```yaml
@@ -113,6 +131,9 @@ pub struct KafkaOptions {
     /// Cap of that backoff, milliseconds (1..=600000, default 10000).
     #[serde(default = "default_max_backoff")]
     pub retry_max_backoff_ms: u64,
+    /// A record that cannot be decoded: `hold` its partition there (the default) or `skip` it.
+    #[serde(default)]
+    pub on_undecodable: OnUndecodable,
     /// librdkafka properties passed through (security, timeouts). The consumer's own keys
     /// (`bootstrap.servers`, `group.id`, `enable.auto.commit`, `enable.auto.offset.store`)
     /// are refused here.

@@ -122,6 +122,7 @@ impl Transport {
             progress,
             commands: rx,
             batch_max: k.batch_max,
+            skip_undecodable: k.on_undecodable == crate::config::OnUndecodable::Skip,
             backoff: Backoff::new(
                 Duration::from_millis(k.retry_initial_backoff_ms),
                 Duration::from_millis(k.retry_max_backoff_ms),

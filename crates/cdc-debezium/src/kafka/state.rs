@@ -31,12 +31,17 @@ pub(crate) struct View {
     pub lag_records: Option<i64>,
     /// The latest broker or client error, cleared once the brokers answer again.
     pub broker_error: Option<String>,
-    /// A delivery failing (handler or undecodable record): retried, nothing skipped.
+    /// A delivery failing: a handler failure (retried) or an undecodable record (held there
+    /// unless `on_undecodable: skip`); nothing is skipped without being told to.
     pub delivery_error: Option<String>,
     /// Captured tables' topics the brokers do not have.
     pub missing_topics: Vec<String>,
     /// Records handed to the handlers and committable.
     pub delivered: u64,
+    /// Undecodable records skipped (`options.kafka.on_undecodable: skip`).
+    pub skipped: u64,
+    /// The last of them: `topic[partition] offset N: why`.
+    pub last_skipped: Option<String>,
     /// Whether the consumer thread is running.
     pub running: bool,
 }
@@ -70,6 +75,8 @@ impl View {
             "paused": paused,
             "running": self.running,
             "delivered_records": self.delivered,
+            "skipped_records": self.skipped,
+            "last_skipped": self.last_skipped,
             "last_error": self.delivery_error.clone().or_else(|| self.broker_error.clone()),
             "missing_topics": self.missing_topics,
         })

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use rdkafka::Offset;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::context::{SourceContext, names};
 use super::progress::{Progress, Tp};
@@ -84,6 +84,8 @@ pub(crate) struct Worker {
     pub progress: Arc<Mutex<Progress>>,
     pub commands: Receiver<Command>,
     pub batch_max: usize,
+    /// `options.kafka.on_undecodable: skip`.
+    pub skip_undecodable: bool,
     pub backoff: Backoff,
     pub expected_topics: Vec<String>,
     /// When the last asynchronous commit was sent.
@@ -244,25 +246,57 @@ impl Worker {
         let slices: Vec<&[RawRecord<'_>]> = records.iter().map(Vec::as_slice).collect();
         // All partitions' records decoded together (on two threads when there are many),
         // then handed over partition by partition.
-        let outcomes: Vec<(usize, Option<String>)> =
+        let outcomes: Vec<(usize, Option<String>, bool)> =
             match self.runtime.block_on(provider.deliver_groups(&slices)) {
                 Ok(o) => o
                     .into_iter()
                     .zip(&groups)
-                    .map(|(o, (_, g))| (o.committable.min(g.len()), o.error.map(|e| e.to_string())))
+                    .map(|(o, (_, g))| {
+                        let n = o.committable.min(g.len());
+                        (
+                            n,
+                            o.error.map(|e| e.to_string()),
+                            o.undecodable && n < g.len(),
+                        )
+                    })
                     .collect(),
-                Err(e) => groups.iter().map(|_| (0, Some(e.to_string()))).collect(),
+                Err(e) => groups
+                    .iter()
+                    .map(|_| (0, Some(e.to_string()), false))
+                    .collect(),
             };
         let mut failed = false;
         let mut delivered = 0u64;
-        for ((tp, g), (n, error)) in groups.iter().zip(outcomes) {
-            if n > 0 {
-                let next = g[n - 1].offset().saturating_add(1);
+        for ((tp, g), (n, error, undecodable)) in groups.iter().zip(outcomes) {
+            // A record that cannot be decoded, skipped when told to: committed past as if
+            // delivered, and the rest of the batch read again after it.
+            let skip = undecodable && self.skip_undecodable;
+            let done = if skip { n + 1 } else { n };
+            if done > 0 {
+                let next = g[done - 1].offset().saturating_add(1);
                 // Only while assigned: a partition revoked meanwhile is its next owner's.
                 lock(&self.progress).advance_assigned(tp, next);
             }
             delivered += n as u64;
-            if n < g.len() {
+            if skip {
+                let text = error.unwrap_or_default();
+                let offset = g[n].offset();
+                error!(
+                    source_id = self.source_id,
+                    topic = tp.0,
+                    partition = tp.1,
+                    offset,
+                    error = text,
+                    "debezium kafka: undecodable record skipped (options.kafka.on_undecodable: skip)"
+                );
+                self.shared.update(|v| {
+                    v.skipped += 1;
+                    v.last_skipped = Some(format!("{}[{}] offset {offset}: {text}", tp.0, tp.1));
+                });
+                if done < g.len() {
+                    self.seek(tp, g[done].offset());
+                }
+            } else if n < g.len() {
                 failed = true;
                 let text = error.unwrap_or_else(|| "not delivered".into());
                 warn!(

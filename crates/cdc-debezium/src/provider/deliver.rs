@@ -74,6 +74,9 @@ pub struct BatchOutcome {
     /// Why the batch stopped short, when it did (a handler failure, or an undecodable
     /// record at index `committable`).
     pub error: Option<CdcError>,
+    /// The batch stopped at an undecodable record (the one at index `committable`), not at
+    /// a handler failure: a transport may skip that record when told to.
+    pub undecodable: bool,
 }
 
 impl BatchOutcome {
@@ -83,6 +86,7 @@ impl BatchOutcome {
             committable: 0,
             delivered: 0,
             error: None,
+            undecodable: false,
         }
     }
 }
@@ -184,6 +188,7 @@ impl DebeziumProvider {
         let mut record_of: Vec<usize> = Vec::with_capacity(decoded.len());
         let mut decode_error = None;
         let mut decoded_upto = decoded.len();
+        let mut undecodable = false;
         for (i, d) in decoded.into_iter().enumerate() {
             match d {
                 Decoded::Event(ev) => {
@@ -204,6 +209,7 @@ impl DebeziumProvider {
                 }
                 Decoded::Failed(e) => {
                     log_warn(source_id, "undecodable record", &e);
+                    undecodable = true;
                     decode_error = Some(e.into_cdc(source_id));
                     decoded_upto = i;
                     break;
@@ -216,6 +222,7 @@ impl DebeziumProvider {
                 committable: decoded_upto,
                 delivered: 0,
                 error: decode_error,
+                undecodable,
             };
         }
         // Heartbeats carry no change: committable at once, whatever the handlers say; they
@@ -234,6 +241,7 @@ impl DebeziumProvider {
                 committable: decoded_upto,
                 delivered: events.len(),
                 error: decode_error,
+                undecodable,
             };
         }
         if subscribers.is_empty() {
@@ -247,6 +255,7 @@ impl DebeziumProvider {
                         "no handler is subscribed to this source; the records stay uncommitted"
                             .into(),
                 }),
+                undecodable: false,
             };
         }
         match subscribers.deliver(&events).await {
@@ -257,6 +266,7 @@ impl DebeziumProvider {
                     committable: decoded_upto,
                     delivered: events.len(),
                     error: decode_error,
+                    undecodable,
                 }
             }
             Err(failure) => {
@@ -272,6 +282,7 @@ impl DebeziumProvider {
                         source_id: source_id.to_owned(),
                         message: failure.to_string(),
                     }),
+                    undecodable: false,
                 }
             }
         }
