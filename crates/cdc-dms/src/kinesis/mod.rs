@@ -6,7 +6,9 @@
 //!   are listed again periodically: new shards (after a resharding) are followed, a child only
 //!   once its parents are read to their end.
 //! - A shard starts after its checkpoint (`AFTER_SEQUENCE_NUMBER`) when it has one, else at
-//!   `TRIM_HORIZON` or `LATEST` as configured.
+//!   `TRIM_HORIZON` or `LATEST` as configured. A `LATEST` shard whose iterator is lost before
+//!   its first checkpoint starts again `AT_TIMESTAMP` of its first iterator (less a few
+//!   seconds of clock slack), not at a new `LATEST` that would skip what came in between.
 //! - Nothing is read while the source has no subscriber (records would be checkpointed with
 //!   nobody having seen them) or while it is paused (pause relieves backpressure: the backlog
 //!   already on the stream waits too).
@@ -14,26 +16,33 @@
 //!   records every handler succeeded on. After a handler failure the rest of the batch is
 //!   delivered again after `kinesis_retry_backoff_ms` (so handlers that succeeded may see
 //!   those events again: at-least-once), until it succeeds or the source is disconnected.
-//! - A record that cannot be decoded stops its shard (the checkpoint stays before it) and is
-//!   reported in the status: skipping it would lose a change.
+//! - A record that cannot be decoded, or comes without a valid sequence number, stops its
+//!   shard (the checkpoint stays before it) and is reported in the status: skipping it would
+//!   lose a change, and positioning it would make a position up.
 //!
 //! Event positions are `shard-id:sequence-number`.
 
+mod batch;
+mod start;
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::DisplayErrorContext;
 use aws_sdk_kinesis::types::{Shard, ShardIteratorType};
 use cdc_core::{SharedEvent, Subscribers};
-use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{KinesisSettings, StartingPosition};
+use crate::config::KinesisSettings;
 use crate::delivery::DeliveryState;
 use crate::record::DmsRecordDecoder;
+use batch::{Batch, decode_batch};
+use start::{Start, next_start};
 
 /// How often shards are listed again to find new ones, in poll intervals.
 const SHARD_REFRESH_POLLS: u32 = 10;
@@ -179,20 +188,31 @@ async fn list_shards(ctx: &Ctx) -> Result<Vec<Shard>, String> {
     }
 }
 
-async fn shard_iterator(ctx: &Ctx, shard: &str) -> Result<Option<String>, String> {
-    let mut req = ctx
+async fn shard_iterator(
+    ctx: &Ctx,
+    shard: &str,
+    latest_since: &mut Option<SystemTime>,
+) -> Result<Option<String>, String> {
+    let req = ctx
         .client
         .get_shard_iterator()
         .stream_arn(&ctx.settings.stream_arn)
         .shard_id(shard);
-    req = match ctx.delivery.checkpoint(shard) {
-        Some(seq) => req
+    let start = next_start(
+        ctx.delivery.checkpoint(shard),
+        ctx.settings.start,
+        latest_since,
+        SystemTime::now(),
+    );
+    let req = match start {
+        Start::After(seq) => req
             .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
             .starting_sequence_number(seq),
-        None => req.shard_iterator_type(match ctx.settings.start {
-            StartingPosition::TrimHorizon => ShardIteratorType::TrimHorizon,
-            StartingPosition::Latest => ShardIteratorType::Latest,
-        }),
+        Start::TrimHorizon => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        Start::Latest => req.shard_iterator_type(ShardIteratorType::Latest),
+        Start::Since(t) => req
+            .shard_iterator_type(ShardIteratorType::AtTimestamp)
+            .timestamp(aws_smithy_types::DateTime::from(t)),
     };
     let out = req
         .send()
@@ -205,6 +225,7 @@ async fn shard_iterator(ctx: &Ctx, shard: &str) -> Result<Option<String>, String
 async fn read_shard(ctx: Arc<Ctx>, shard: String) {
     let sid = ctx.source_id().to_owned();
     let mut iterator: Option<String> = None;
+    let mut latest_since: Option<SystemTime> = None;
     loop {
         if ctx.cancel.is_cancelled() {
             return;
@@ -217,7 +238,7 @@ async fn read_shard(ctx: Arc<Ctx>, shard: String) {
         }
         let it = match iterator.take() {
             Some(it) => it,
-            None => match shard_iterator(&ctx, &shard).await {
+            None => match shard_iterator(&ctx, &shard, &mut latest_since).await {
                 Ok(Some(it)) => it,
                 Ok(None) => {
                     ctx.finish(&shard);
@@ -259,30 +280,11 @@ async fn read_shard(ctx: Arc<Ctx>, shard: String) {
             ctx.delivery.behind(&shard, ms);
         }
 
-        let mut events: Vec<SharedEvent> = Vec::with_capacity(out.records().len());
-        let mut sequences: Vec<&str> = Vec::with_capacity(out.records().len());
-        let mut poison: Option<String> = None;
-        for record in out.records() {
-            match ctx.decoder.decode(record.data().as_ref()) {
-                Ok(mut event) => {
-                    event = event.with_position(format!("{shard}:{}", record.sequence_number()));
-                    if let Some(pk) = record.partition_key() {
-                        event
-                            .metadata
-                            .insert("kinesis_partition_key".into(), Value::String(pk.into()));
-                    }
-                    events.push(Arc::new(event));
-                    sequences.push(record.sequence_number());
-                }
-                Err(e) => {
-                    poison = Some(format!(
-                        "record {} on shard {shard} cannot be decoded ({e}); this shard stops before it",
-                        record.sequence_number()
-                    ));
-                    break;
-                }
-            }
-        }
+        let Batch {
+            events,
+            sequences,
+            poison,
+        } = decode_batch(&ctx.decoder, &shard, out.records());
 
         if !deliver(&ctx, &shard, &events, &sequences).await {
             return;
@@ -320,15 +322,23 @@ async fn deliver(ctx: &Ctx, shard: &str, events: &[SharedEvent], sequences: &[&s
                 return true;
             }
             Err(failure) => {
+                // cdc-core caps `handled` at the length of what was delivered.
                 if failure.handled > 0 {
                     done += failure.handled;
                     ctx.delivery.handled(shard, sequences[done - 1], false);
                 }
+                let Some(held_before) = sequences.get(done) else {
+                    // Every handler says it handled the whole batch although one failed:
+                    // nothing is left to deliver again, and there is no record to name.
+                    tracing::warn!(source_id = ctx.source_id(), shard, %failure,
+                        "handler failed after handling the whole batch");
+                    ctx.delivery.failed(format!("shard {shard}: {failure}"));
+                    return true;
+                };
                 tracing::warn!(source_id = ctx.source_id(), shard, %failure,
                     "handler failed; delivering the rest again after a pause");
                 ctx.delivery.failed(format!(
-                    "shard {shard}: {failure}; checkpoint held before record {}",
-                    sequences[done]
+                    "shard {shard}: {failure}; checkpoint held before record {held_before}"
                 ));
                 if !ctx.pause(ctx.settings.retry_backoff).await {
                     return false;

@@ -21,16 +21,20 @@
 //!
 //! `commit_time` is `metadata.commit-timestamp` (written with `IncludeTransactionDetails`), else
 //! `metadata.timestamp`, which is when DMS produced the record. `transaction_id` is
-//! `metadata.transaction-id`. The before image (task setting `BeforeImageSettings`) is read from
+//! `metadata.transaction-id`. A field the decoder reads of the wrong type, a malformed
+//! timestamp or a numeric id outside `0..=u64::MAX` is an error naming the field. The before image (task setting `BeforeImageSettings`) is read from
 //! the top-level field `before-image` unless [`DmsRecordDecoder::before_image_field`] says
-//! otherwise. Every other metadata field, and the top-level `control` object of
+//! otherwise; an empty one (`{}`, which DMS writes when it captured no column) counts as none.
+//! Every other metadata field, and the top-level `control` object of
 //! `IncludeControlDetails`, is kept in [`ChangeEvent::metadata`] under its DMS name.
 
+mod fields;
+
+use cdc_core::event::json_type_name;
 use cdc_core::{ChangeEvent, Operation, Row};
-use serde_json::{Map, Value};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
+use serde_json::Value;
+
+use fields::{clip, opt_id, opt_str_field, opt_time, str_field};
 
 /// Control operations that change a table's definition.
 const DDL_OPERATIONS: &[&str] = &[
@@ -93,26 +97,58 @@ impl DmsRecordDecoder {
 
     /// Decodes one record from its bytes (UTF-8 JSON).
     pub fn decode(&self, bytes: &[u8]) -> Result<ChangeEvent, RecordError> {
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| RecordError::new(format!("not JSON: {e}")))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(RecordError::new(format!(
+                "the record is empty ({} bytes, no JSON document)",
+                bytes.len()
+            )));
+        }
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+            // Looked at only on failure: serde_json's message for bytes that are not UTF-8
+            // ("invalid unicode code point", or "expected value" outside a string) hides it.
+            match std::str::from_utf8(bytes) {
+                Err(u) => RecordError::new(format!(
+                    "not UTF-8: invalid byte at offset {}",
+                    u.valid_up_to()
+                )),
+                Ok(_) => RecordError::new(format!("not JSON: {e}")),
+            }
+        })?;
         self.decode_value(value)
     }
 
     /// Decodes one record already parsed as JSON.
     pub fn decode_value(&self, value: Value) -> Result<ChangeEvent, RecordError> {
-        let Value::Object(mut record) = value else {
-            return Err(RecordError::new("a record must be a JSON object"));
+        let mut record = match value {
+            Value::Object(record) => record,
+            other => {
+                return Err(RecordError::new(format!(
+                    "a record must be a JSON object, not {}",
+                    json_type_name(&other)
+                )));
+            }
         };
         let metadata = match record.remove("metadata") {
             Some(Value::Object(m)) => m,
-            Some(_) => return Err(RecordError::new("metadata must be an object")),
+            Some(other) => {
+                return Err(RecordError::new(format!(
+                    "metadata must be an object, not {}",
+                    json_type_name(&other)
+                )));
+            }
             None => return Err(RecordError::new("metadata is missing")),
         };
         let record_type = str_field(&metadata, "record-type")?;
         let operation = str_field(&metadata, "operation")?;
         let schema = opt_str_field(&metadata, "schema-name")?.filter(|s| !s.is_empty());
         let table = opt_str_field(&metadata, "table-name")?.unwrap_or_default();
+        let transaction_id = opt_id(&metadata, "transaction-id")?;
+        // Both are read (and so checked) even when the first is there: a malformed
+        // `timestamp` is refused whether or not `commit-timestamp` hides it.
+        let commit_time = opt_time(&metadata, "commit-timestamp")?;
+        let written_time = opt_time(&metadata, "timestamp")?;
 
+        let mut ddl_operation = None;
         let mut event = match (record_type, operation) {
             ("data", op) => {
                 let op = match op {
@@ -122,27 +158,37 @@ impl DmsRecordDecoder {
                     "delete" => Operation::Delete,
                     other => {
                         return Err(RecordError::new(format!(
-                            "metadata.operation {other:?} is not a data operation (load, insert, update, delete)"
+                            "metadata.operation {:?} is not a data operation (load, insert, update, delete)",
+                            clip(other)
                         )));
                     }
                 };
                 if table.is_empty() {
                     return Err(RecordError::new(
-                        "metadata.table-name is missing on a data record",
+                        "metadata.table-name is missing or empty on a data record",
                     ));
                 }
                 let data = match record.remove("data") {
                     Some(Value::Object(d)) => Value::Object(d),
-                    Some(_) => return Err(RecordError::new("data must be an object")),
+                    Some(other) => {
+                        return Err(RecordError::new(format!(
+                            "data must be an object, not {}",
+                            json_type_name(&other)
+                        )));
+                    }
                     None => return Err(RecordError::new("data is missing on a data record")),
                 };
                 let before = match record.remove(&self.before_image_field) {
                     None | Some(Value::Null) => None,
+                    // `{}` is DMS saying it captured no column, not an image of a row with
+                    // none: taken as one, a delete would lose the deleted row in `data`.
+                    Some(Value::Object(b)) if b.is_empty() => None,
                     Some(Value::Object(b)) => Some(Value::Object(b)),
-                    Some(_) => {
+                    Some(other) => {
                         return Err(RecordError::new(format!(
-                            "{} must be an object",
-                            self.before_image_field
+                            "{} must be an object, not {}",
+                            self.before_image_field,
+                            json_type_name(&other)
                         )));
                     }
                 };
@@ -157,8 +203,8 @@ impl DmsRecordDecoder {
                 e
             }
             ("control", op) if DDL_OPERATIONS.contains(&op) => {
+                ddl_operation = Some(op.to_owned());
                 ChangeEvent::new(&self.source_id, Operation::SchemaChange, "")
-                    .with_metadata("ddl_operation", Value::String(op.to_owned()))
             }
             ("control", "truncate-table") => {
                 ChangeEvent::new(&self.source_id, Operation::Truncate, "")
@@ -166,72 +212,37 @@ impl DmsRecordDecoder {
             ("control", op) => ChangeEvent::control(&self.source_id, op),
             (other, _) => {
                 return Err(RecordError::new(format!(
-                    "metadata.record-type {other:?} is neither \"data\" nor \"control\""
+                    "metadata.record-type {:?} is neither \"data\" nor \"control\"",
+                    clip(other)
                 )));
             }
         };
         event.schema = schema.map(Into::into);
         event.table = table.into();
+        event.transaction_id = transaction_id;
+        event.commit_time = commit_time.or(written_time);
 
-        if let Some(tx) = metadata.get("transaction-id") {
-            match tx {
-                Value::String(s) if !s.is_empty() => event.transaction_id = Some(s.clone()),
-                Value::Number(n) => event.transaction_id = Some(n.to_string()),
-                Value::Null | Value::String(_) => {}
-                _ => {
-                    return Err(RecordError::new(
-                        "metadata.transaction-id must be a string or a number",
-                    ));
-                }
-            }
-        }
-        event.commit_time = ["commit-timestamp", "timestamp"].iter().find_map(|k| {
-            metadata
-                .get(*k)
-                .and_then(Value::as_str)
-                .and_then(parse_time)
-        });
-
-        for (k, v) in metadata {
-            if !MAPPED_METADATA.contains(&k.as_str()) {
-                event.metadata.insert(k, v);
-            }
+        // Sorted first: `Metadata` keeps its keys sorted in a vector, so inserting them in the
+        // record's order costs a shift per key, quadratic in a hostile record of many keys
+        // in descending order; in key order every insert is an append.
+        let mut copied: Vec<(String, Value)> = metadata
+            .into_iter()
+            .filter(|(k, _)| !MAPPED_METADATA.contains(&k.as_str()))
+            .collect();
+        copied.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        event.metadata.extend(copied);
+        // What the decoder sets itself goes in last, so that a record's own metadata field
+        // of the same name cannot stand in for it.
+        if let Some(op) = ddl_operation {
+            event
+                .metadata
+                .insert_static("ddl_operation", Value::String(op));
         }
         if let Some(control) = record.remove("control") {
-            event.metadata.insert("control".into(), control);
+            event.metadata.insert_static("control", control);
         }
         Ok(event)
     }
-}
-
-fn str_field<'a>(m: &'a Map<String, Value>, name: &str) -> Result<&'a str, RecordError> {
-    opt_str_field(m, name)?.ok_or_else(|| RecordError::new(format!("metadata.{name} is missing")))
-}
-
-fn opt_str_field<'a>(
-    m: &'a Map<String, Value>,
-    name: &str,
-) -> Result<Option<&'a str>, RecordError> {
-    match m.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(RecordError::new(format!(
-            "metadata.{name} must be a string"
-        ))),
-    }
-}
-
-/// RFC 3339, or DMS's zone-less `2026-03-01T12:00:00.123456` (UTC).
-fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Some(t);
-    }
-    let naive = format_description!(
-        "[year]-[month]-[day][first [T][ ]][hour]:[minute]:[second][optional [.[subsecond]]]"
-    );
-    time::PrimitiveDateTime::parse(s, naive)
-        .ok()
-        .map(|t| t.assume_utc())
 }
 
 #[cfg(test)]
@@ -330,14 +341,5 @@ mod tests {
             assert!(err.contains(want), "{v}: {err}");
         }
         assert!(DmsRecordDecoder::new("s").decode(b"not json").is_err());
-    }
-
-    #[test]
-    fn zone_less_timestamps_are_utc() {
-        assert_eq!(
-            parse_time("2026-11-24T03:56:40.254118"),
-            Some(time::macros::datetime!(2026-11-24 03:56:40.254118 UTC))
-        );
-        assert_eq!(parse_time("yesterday"), None);
     }
 }
