@@ -89,14 +89,19 @@ pub async fn read(
         splitter
             .feed(&chunk, |line| {
                 let (event, texts) = parser.parse(line, |values| {
-                    let texts: Vec<String> = rel
+                    // The next chunk starts after this text: a key column without one
+                    // (NULL cannot be in a key; a changed table could) is an error, not ''.
+                    let texts = rel
                         .key
                         .iter()
                         .map(|&i| match values.get(i) {
-                            Some(TupleValue::Text(t)) => (*t).to_owned(),
-                            _ => String::new(),
+                            Some(TupleValue::Text(t)) => Ok((*t).to_owned()),
+                            _ => Err(format!(
+                                "key column {:?} of a row has no value",
+                                rel.columns[i].name
+                            )),
                         })
-                        .collect();
+                        .collect::<Result<Vec<String>, String>>()?;
                     snapshot_event(source_id, rel, values, placeholder, &mut buf)
                         .map(|e| (e, texts))
                 })??;

@@ -18,7 +18,9 @@
 //! and the report of the request says so.
 
 pub mod chunk;
+pub mod mark;
 mod persist;
+pub mod shape;
 pub mod window;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -31,9 +33,11 @@ use pgwire_replication::Lsn;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
+use tracing::{debug, warn};
 
+use mark::{Kind, Mark, Verdict};
 pub use persist::{load as load_persisted, save as save_persisted};
-use window::Pending;
+use window::{Closed, Pending};
 
 /// Prefix of the watermark messages.
 pub const WATERMARK_PREFIX: &str = "cdc-rs.wm";
@@ -63,13 +67,17 @@ pub struct TableProgress {
     pub error: Option<String>,
 }
 
-/// A watermark message.
-#[derive(Debug, Serialize, Deserialize)]
-struct Mark {
-    slot: String,
-    run: String,
+/// The last chunk the stream emitted, kept until the next chunk's window opens: a stream
+/// that loses its session before the handlers took the rows reads the high watermark again
+/// after the reconnect, and must emit them again there.
+#[derive(Debug)]
+struct Emitted {
     seq: u64,
-    mark: String,
+    /// LSN of its high watermark.
+    lsn: Lsn,
+    /// The chunk must be read again (see [`Closed::Reread`]).
+    reread: bool,
+    rows: Vec<ChangeEvent>,
 }
 
 /// The backfill state of one source, shared by its backfill task and its stream.
@@ -85,8 +93,8 @@ pub struct Backfill {
     window: Mutex<Option<Pending>>,
     /// Fast check for the stream: a window exists.
     active: AtomicBool,
-    /// The last chunk the stream emitted: sequence number and the LSN of its high mark.
-    emitted: Mutex<(u64, Lsn)>,
+    /// The last chunk the stream emitted.
+    emitted: Mutex<Option<Emitted>>,
     /// Wakes the task when a chunk was emitted.
     emitted_notify: Notify,
     /// Progress by table, and what runs.
@@ -98,16 +106,15 @@ pub struct Backfill {
 
 impl Default for Backfill {
     fn default() -> Self {
-        let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
         Self {
             queue: Mutex::new((VecDeque::new(), false)),
             wake: Notify::new(),
             window: Mutex::new(None),
             active: AtomicBool::new(false),
-            emitted: Mutex::new((0, Lsn::ZERO)),
+            emitted: Mutex::new(None),
             emitted_notify: Notify::new(),
             progress: Mutex::new(("idle".into(), BTreeMap::new())),
-            run: format!("{:x}-{:x}", std::process::id(), nanos),
+            run: mark::new_run(),
             seq: AtomicU64::new(0),
         }
     }
@@ -157,48 +164,96 @@ impl Backfill {
         self.active.load(Ordering::Relaxed)
     }
 
-    /// The stream saw these events while a window may be open.
-    pub fn note(&self, events: &[ChangeEvent]) {
+    /// The stream saw these events of a transaction committed at `commit_lsn`, while a
+    /// window may be open.
+    pub fn note(&self, events: &[ChangeEvent], commit_lsn: u64) {
         if let Some(p) = lock(&self.window).as_mut() {
             for e in events {
-                p.note(e);
+                p.note(e, commit_lsn);
             }
         }
     }
 
-    /// A watermark message of `slot` arrived at `lsn`: a low one opens the window, a high
-    /// one closes it and returns the rows to emit there.
-    pub fn on_watermark(&self, slot: &str, content: &[u8], lsn: Lsn) -> Option<Vec<ChangeEvent>> {
-        let mark: Mark = serde_json::from_slice(content).ok()?;
-        if mark.slot != slot || mark.run != self.run {
-            return None;
-        }
+    /// A message with the watermark prefix arrived at `lsn` on `slot`'s stream (in the
+    /// transaction committed at `commit_lsn`): a low watermark of ours opens the window, a
+    /// high one closes it and returns the rows to emit there (again, when the stream reads
+    /// it again after a reconnect). Anything else is ignored (see [`mark`]), with a warning
+    /// when it cannot be a watermark of any source.
+    pub fn on_watermark(
+        &self,
+        slot: &str,
+        transactional: bool,
+        content: &[u8],
+        lsn: Lsn,
+        commit_lsn: u64,
+    ) -> Option<Vec<ChangeEvent>> {
+        let (kind, seq) = match mark::judge(slot, &self.run, transactional, content) {
+            Verdict::Ours(kind, seq) => (kind, seq),
+            Verdict::Foreign => {
+                debug!(%lsn, "postgres: a watermark of another source or an earlier run, ignored");
+                return None;
+            }
+            Verdict::Invalid(why) => {
+                warn!(%lsn, slot, "postgres: ignored a message with the watermark prefix {WATERMARK_PREFIX:?} that is not one of ours: {why}");
+                return None;
+            }
+        };
         let mut window = lock(&self.window);
-        let matches = window.as_ref().is_some_and(|p| p.seq == mark.seq);
-        if !matches {
-            return None;
-        }
-        match mark.mark.as_str() {
-            "low" => {
-                window.as_mut().expect("checked").open();
+        let Some(pending) = window.as_mut().filter(|p| p.seq == seq) else {
+            drop(window);
+            return self.again(kind, seq, lsn);
+        };
+        match kind {
+            Kind::Low => {
+                pending.open(commit_lsn);
                 None
             }
-            "high" if window.as_ref().is_some_and(Pending::is_open) => {
-                let pending = window.take().expect("checked");
-                // What the stream delivers until the next chunk's window is kept for it
-                // (`window` explains why); `active` stays set.
-                *window = Some(Pending::between_chunks(
+            // Ours are written after the rows are set and the window opened: one before
+            // that is forged (by a role that learnt the run) or out of order; closing on it
+            // would emit nothing and skip the chunk.
+            Kind::High if !pending.is_open() || !pending.has_rows() => {
+                warn!(%lsn, seq, "postgres: ignored a high watermark that came before its chunk was read");
+                None
+            }
+            Kind::High => {
+                let next = Pending::between_chunks(
                     &pending.schema,
                     &pending.table,
                     pending.key_cols.clone(),
-                ));
+                );
+                // What the stream delivers until the next chunk's window is kept for it
+                // (`window` explains why); `active` stays set.
+                let pending = window.replace(next)?;
                 drop(window);
-                let rows = pending.close();
-                *lock(&self.emitted) = (mark.seq, lsn);
+                let (reread, rows) = match pending.close() {
+                    Closed::Rows(rows) => (false, rows),
+                    Closed::Reread => (true, Vec::new()),
+                };
+                *lock(&self.emitted) = Some(Emitted {
+                    seq,
+                    lsn,
+                    reread,
+                    rows: rows.clone(),
+                });
                 self.emitted_notify.notify_waiters();
                 Some(rows)
             }
-            _ => None,
+        }
+    }
+
+    /// A watermark of ours for no open window: the high one of the chunk last emitted,
+    /// read again after a reconnect, emits its rows again (the stream skips them when their
+    /// transaction was delivered already). Others are older ones read again.
+    fn again(&self, kind: Kind, seq: u64, lsn: Lsn) -> Option<Vec<ChangeEvent>> {
+        let emitted = lock(&self.emitted);
+        match emitted.as_ref() {
+            Some(e) if kind == Kind::High && e.seq == seq && e.lsn == lsn && !e.rows.is_empty() => {
+                Some(e.rows.clone())
+            }
+            _ => {
+                debug!(%lsn, seq, "postgres: an earlier watermark read again, ignored");
+                None
+            }
         }
     }
 
@@ -235,6 +290,10 @@ impl Backfill {
     }
 
     fn open_window(&self, mut pending: Pending) {
+        // The chunk before was acknowledged: its rows are not needed again.
+        if let Some(e) = lock(&self.emitted).as_mut() {
+            e.rows = Vec::new();
+        }
         let mut window = lock(&self.window);
         if let Some(earlier) = window.take() {
             pending.inherit(earlier);
@@ -254,32 +313,28 @@ impl Backfill {
 
     fn abandon(&self) {
         *lock(&self.window) = None;
+        if let Some(e) = lock(&self.emitted).as_mut() {
+            e.rows = Vec::new();
+        }
         self.active.store(false, Ordering::Relaxed);
     }
 
-    fn mark(&self, slot: &str, seq: u64, mark: &str) -> String {
-        serde_json::to_string(&Mark {
-            slot: slot.to_owned(),
-            run: self.run.clone(),
-            seq,
-            mark: mark.to_owned(),
-        })
-        .unwrap_or_default()
+    fn mark(&self, slot: &str, seq: u64, kind: Kind) -> String {
+        Mark::encode(slot, &self.run, seq, kind)
     }
 
-    /// Waits until the stream emitted chunk `seq`; the LSN of its high watermark, or `None`
-    /// when `give_up` resolves first.
+    /// Waits until the stream emitted chunk `seq`; the LSN of its high watermark and
+    /// whether the chunk must be read again, or `None` when `give_up` resolves first.
     async fn wait_emitted(
         &self,
         seq: u64,
         give_up: impl std::future::Future<Output = ()>,
-    ) -> Option<Lsn> {
+    ) -> Option<(Lsn, bool)> {
         let mut give_up = std::pin::pin!(give_up);
         loop {
             let notified = self.emitted_notify.notified();
-            let (done, lsn) = *lock(&self.emitted);
-            if done >= seq {
-                return Some(lsn);
+            if let Some(e) = lock(&self.emitted).as_ref().filter(|e| e.seq >= seq) {
+                return Some((e.lsn, e.reread));
             }
             tokio::select! {
                 () = &mut give_up => return None,
@@ -294,29 +349,4 @@ mod task;
 pub use task::run;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn req(t: &str) -> Request {
-        Request {
-            tables: vec![t.to_owned()],
-            after: None,
-        }
-    }
-
-    #[test]
-    fn a_request_counts_the_one_being_worked_on_between_chunks() {
-        let bf = Backfill::default();
-        assert_eq!(bf.request(req("public.a")), 0);
-        let taken = bf.next_request().expect("queued");
-        assert_eq!(taken.tables, ["public.a"]);
-        // No chunk window is open (between chunks), yet the taken request is ahead.
-        assert!(!bf.is_active());
-        assert_eq!(bf.request(req("public.b")), 1);
-        assert_eq!(bf.request(req("public.c")), 2);
-        bf.finish_request();
-        assert_eq!(bf.request(req("public.d")), 2);
-        assert_eq!(bf.next_request().unwrap().tables, ["public.b"]);
-        assert_eq!(bf.queued().len(), 2);
-    }
-}
+mod tests;

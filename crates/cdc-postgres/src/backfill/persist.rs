@@ -45,8 +45,16 @@ pub async fn load(client: &Client, publication: &str) -> Result<Vec<Request>> {
         .await
         .map_err(|e| PostgresError::sql("reading the backfill position", &e))?;
     let text: Option<String> = row.and_then(|r| r.get(0));
-    Ok(text
-        .and_then(|t| serde_json::from_str::<Saved>(&t).ok())
-        .map(|s| s.backfill)
-        .unwrap_or_default())
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    // The comment is the publication owner's to change: one that is not ours (or damaged)
+    // leaves no backfill to resume, and says so instead of passing in silence.
+    match serde_json::from_str::<Saved>(&text) {
+        Ok(saved) => Ok(saved.backfill),
+        Err(e) => {
+            tracing::warn!(publication, error = %e, "postgres: the publication's comment holds no backfill position of ours; none is resumed");
+            Ok(Vec::new())
+        }
+    }
 }

@@ -8,13 +8,15 @@ use std::time::Duration;
 use tokio_postgres::Client;
 use tracing::{info, warn};
 
+use super::mark::Kind;
+use super::shape::Shape;
 use super::window::{Pending, Unseen};
 use super::{Request, WATERMARK_PREFIX, chunk};
 use crate::config::PostgresSource;
 use crate::error::{PostgresError, Result};
 use crate::provider::state::Shared;
-use crate::sql::catalog::{self, TableInfo};
 use crate::sql::connect::connect;
+use crate::sql::quote::literal;
 
 /// Runs until the source stops.
 pub async fn run(src: Arc<PostgresSource>, shared: Arc<Shared>) {
@@ -64,70 +66,101 @@ pub async fn run(src: Arc<PostgresSource>, shared: Arc<Shared>) {
     }
 }
 
+/// Times in a row a chunk is read again (see [`super::window::Closed::Reread`]) before its
+/// table fails: rows whose key the stream does not carry keep changing in its windows.
+const MAX_REREADS: u32 = 20;
+
 /// Backfills the first table of `request` from its resume key; `Ok(false)` when stopped.
 async fn one_table(src: &PostgresSource, shared: &Shared, request: &mut Request) -> Result<bool> {
     let bf = &shared.backfill;
     let name = request.tables[0].clone();
     let client = connect(src).await?;
-    let table = resolve(&client, &name).await?;
-    if table.key_columns().is_empty() {
-        return Err(PostgresError::preflight(format!(
-            "{name} has neither a primary key nor a replica identity index: it cannot be read in key order while streaming"
-        )));
+    let mut shape = Shape::read(&client, &name).await?;
+    if let Some(after) = &request.after
+        && let Some(why) = misfit(&client, &shape, after).await?
+    {
+        // Kept by an earlier process for another key (or damaged): reading the table
+        // whole again delivers rows twice at worst, never skips one.
+        warn!(source_id = %src.source_id, table = %name, "postgres: the saved backfill position {after:?} does not fit the key {:?} ({why}); the table is read from its start", shape.key_cols);
+        request.after = None;
     }
-    let rel = crate::snapshot::relation(&client, &table).await?;
-    let key_cols: Vec<String> = rel
-        .key
-        .iter()
-        .map(|&i| rel.columns[i].name.clone())
-        .collect();
-    let key_types = catalog::column_sql_types(&client, table.oid, &key_cols).await?;
     bf.update(&name, |p| {
-        p.estimated = table.estimated_rows;
+        p.estimated = shape.info.estimated_rows;
         p.done = false;
         p.error = None;
     });
     let limit = src.options.chunk_size;
+    let mut rereads = 0;
     loop {
         let seq = bf.next_seq();
         bf.open_window(Pending::new(
             seq,
-            &table.schema,
-            &table.name,
-            key_cols.clone(),
+            &shape.info.schema,
+            &shape.info.name,
+            shape.key_cols.clone(),
         ));
-        emit(&client, bf.mark(&src.slot, seq, "low")).await?;
-        let sql = chunk::query(
-            &table.schema,
-            &table.name,
-            &rel,
-            &key_types,
-            request.after.as_deref(),
-            limit,
-        );
-        // The chunk and the figures of its snapshot, in one REPEATABLE READ transaction.
+        emit(&client, bf.mark(&src.slot, seq, Kind::Low)).await?;
+        // The chunk, the figures of its snapshot and its high watermark, in one REPEATABLE
+        // READ transaction holding the table's lock from before the snapshot (LOCK takes
+        // none) until the high watermark commits. Not READ ONLY: the watermark is a WAL
+        // write, which no server version is promised to allow in one.
         let sql_err =
             |ctx: &'static str| move |e: tokio_postgres::Error| PostgresError::sql(ctx, &e);
         client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ; {}",
+                shape.lock_sql()
+            ))
             .await
-            .map_err(sql_err("starting a backfill chunk's transaction"))?;
+            .map_err(|e| gone(&name, &e))?;
         let unseen = unseen_by_snapshot(&client).await?;
-        let read = chunk::read(&client, &src.source_id, &rel, &sql).await?;
+        let now = Shape::read(&client, &name).await?;
+        if !shape.same_key(&now) {
+            // The key (or the table, dropped and created again) changed since the last
+            // chunk: the resume key means nothing now.
+            client
+                .batch_execute("ROLLBACK")
+                .await
+                .map_err(sql_err("ending a backfill chunk's transaction"))?;
+            warn!(source_id = %src.source_id, table = %name, "postgres: the table or its key changed during its backfill; it is read again from its start");
+            shape = now;
+            request.after = None;
+            continue;
+        }
+        shape = now;
+        let sql = chunk::query(
+            &shape.info.schema,
+            &shape.info.name,
+            &shape.rel,
+            &shape.key_types,
+            request.after.as_deref(),
+            limit,
+        );
+        let read = chunk::read(&client, &src.source_id, &shape.rel, &sql).await?;
+        let rows = read.rows.events.len();
+        bf.set_rows(seq, read.rows, unseen);
+        emit(&client, bf.mark(&src.slot, seq, Kind::High)).await?;
         client
             .batch_execute("COMMIT")
             .await
             .map_err(sql_err("ending a backfill chunk's transaction"))?;
-        let rows = read.rows.events.len();
-        bf.set_rows(seq, read.rows, unseen);
-        emit(&client, bf.mark(&src.slot, seq, "high")).await?;
-        let Some(high) = bf.wait_emitted(seq, shared.stop.cancelled()).await else {
+        let Some((high, reread)) = bf.wait_emitted(seq, shared.stop.cancelled()).await else {
             return Ok(false);
         };
         // Delivered when the server has the position past the high mark.
         if !wait_acknowledged(shared, high).await {
             return Ok(false);
         }
+        if reread {
+            rereads += 1;
+            if rereads > MAX_REREADS {
+                return Err(PostgresError::preflight(format!(
+                    "{name}: {MAX_REREADS} chunks in a row were changed by UPDATEs whose key the stream does not carry (a key column stored out of line, TOAST, and unchanged): set REPLICA IDENTITY FULL on the table, or request the backfill when it is quieter"
+                )));
+            }
+            continue;
+        }
+        rereads = 0;
         bf.update(&name, |p| {
             p.chunks += 1;
             p.rows += rows as u64;
@@ -144,6 +177,49 @@ async fn one_table(src: &PostgresSource, shared: &Shared, request: &mut Request)
             }
         }
     }
+}
+
+/// Why a resume key (text) is not one of the key, if it is not: as many values, each one
+/// of its type. Errors other than a value's are errors.
+async fn misfit(client: &Client, shape: &Shape, after: &[String]) -> Result<Option<String>> {
+    if after.len() != shape.key_types.len() {
+        return Ok(Some(format!(
+            "{} value(s) for {} key column(s)",
+            after.len(),
+            shape.key_types.len()
+        )));
+    }
+    let casts: Vec<String> = after
+        .iter()
+        .zip(&shape.key_types)
+        .map(|(v, t)| format!("{}::{t}", literal(v)))
+        .collect();
+    match client
+        .batch_execute(&format!("SELECT {}", casts.join(", ")))
+        .await
+    {
+        Ok(()) => Ok(None),
+        // Class 22: data exception (a value that is not of the type).
+        Err(e) if e.code().is_some_and(|c| c.code().starts_with("22")) => Ok(Some(e.to_string())),
+        Err(e) => Err(PostgresError::sql(
+            "checking the saved backfill position",
+            &e,
+        )),
+    }
+}
+
+/// The error of a chunk's `LOCK TABLE`: a table dropped or renamed since the backfill
+/// started is named as such.
+fn gone(name: &str, e: &tokio_postgres::Error) -> PostgresError {
+    let mut err = PostgresError::sql(format!("locking {name} for a backfill chunk"), e);
+    if err.sqlstate() == Some("42P01")
+        && let PostgresError::Database { message, .. } = &mut err
+    {
+        message.push_str(&format!(
+            "; {name} was dropped or renamed during its backfill: request it again (by its new name)"
+        ));
+    }
+    err
 }
 
 /// What the transaction's snapshot (taken by this, its first statement) does not see: the
@@ -164,11 +240,6 @@ async fn unseen_by_snapshot(client: &Client) -> Result<Unseen> {
         xmax: xmax as u32,
         xip: xip.into_iter().map(|x| x as u32).collect(),
     })
-}
-
-async fn resolve(client: &Client, name: &str) -> Result<TableInfo> {
-    let t = cdc_core::TableRef::parse(name).map_err(|m| PostgresError::config("tables", m))?;
-    Ok(catalog::resolve_tables(client, &[t]).await?.remove(0))
 }
 
 async fn emit(client: &Client, content: String) -> Result<()> {

@@ -10,6 +10,14 @@
 //! the keys of changes delivered before the window opened are kept with their transaction id
 //! (from the previous chunk's high watermark on), and at the high watermark those of
 //! transactions the chunk's snapshot did not see are dropped too.
+//!
+//! After a reconnect the stream reads again from the slot's confirmed position, which may
+//! be before the low watermark of an open window: changes are placed by the commit LSN of
+//! their transaction against the low watermark's, not by when the stream happens to read
+//! them. A change whose key no row image carries (an UPDATE of a row whose key column is
+//! stored out of line and unchanged: pgoutput sends it as "unchanged TOAST") matches no
+//! row; the chunk is then read again instead of emitted, since any of its rows may be the
+//! one changed.
 
 use std::collections::HashSet;
 
@@ -43,6 +51,19 @@ impl Unseen {
     }
 }
 
+/// Stands for a change whose key no image carries (no canonical key, a JSON array, is this).
+const UNIDENTIFIED: &str = "?";
+
+/// What closing a window gives.
+#[derive(Debug, PartialEq)]
+pub enum Closed {
+    /// The rows to emit (those no change touched).
+    Rows(Vec<ChangeEvent>),
+    /// A change the window could not match to a key may concern any row: read the chunk
+    /// again.
+    Reread,
+}
+
 /// Keys noted before the window opened are kept at most this many (oldest dropped first): a
 /// transaction invisible to the chunk's snapshot committed just before the low watermark.
 const BEFORE_OPEN_MAX: usize = 200_000;
@@ -62,6 +83,10 @@ pub struct Pending {
     pub rows: Option<ChunkRows>,
     /// Whether the stream passed the low watermark.
     open: bool,
+    /// Commit LSN of the low watermark's transaction (set when `open`).
+    opened_at: u64,
+    /// A change inside the window whose key no image carries.
+    unidentified: bool,
     /// Keys of changes seen since the low watermark.
     seen: HashSet<String>,
     /// Keys of changes delivered before the low watermark, with their transaction id.
@@ -82,6 +107,8 @@ impl Pending {
             key_cols,
             rows: None,
             open: false,
+            opened_at: 0,
+            unidentified: false,
             seen: HashSet::new(),
             before_open: std::collections::VecDeque::new(),
             unseen: None,
@@ -109,9 +136,13 @@ impl Pending {
         }
     }
 
-    /// The stream passed the low watermark (again, after a replay: what was noted stays).
-    pub fn open(&mut self) {
-        self.open = true;
+    /// The stream passed the low watermark, in the transaction committed at `commit_lsn`
+    /// (again, after a replay: what was noted stays, and the first position counts).
+    pub fn open(&mut self, commit_lsn: u64) {
+        if !self.open {
+            self.open = true;
+            self.opened_at = commit_lsn;
+        }
     }
 
     /// Whether the window is open.
@@ -119,26 +150,35 @@ impl Pending {
         self.open
     }
 
-    /// Notes a change the stream delivers while the window is open.
-    pub fn note(&mut self, e: &ChangeEvent) {
+    /// Notes a change the stream delivers, of a transaction committed at `commit_lsn`.
+    pub fn note(&mut self, e: &ChangeEvent, commit_lsn: u64) {
         if e.table != self.table || e.schema.as_deref() != Some(self.schema.as_str()) {
             return;
         }
-        if !self.open {
+        // Read again after a reconnect, a change committed before the low watermark is
+        // still one from before the window (the snapshot may well have seen it).
+        if !self.open || commit_lsn < self.opened_at {
             self.note_before_open(e);
             return;
         }
         match e.operation {
             Operation::Truncate => self.truncated = true,
             Operation::Insert | Operation::Update | Operation::Delete => {
-                for row in [&e.key, &e.before, &e.after].into_iter().flatten() {
-                    if let Some(k) = canonical_key(row, &self.key_cols) {
-                        self.seen.insert(k);
-                    }
-                }
+                let keys = self.keys_of(e);
+                self.unidentified |= keys.is_empty();
+                self.seen.extend(keys);
             }
             _ => {}
         }
+    }
+
+    /// The canonical keys a change's images carry (none: it cannot be matched to a row).
+    fn keys_of(&self, e: &ChangeEvent) -> Vec<String> {
+        [&e.key, &e.before, &e.after]
+            .into_iter()
+            .flatten()
+            .filter_map(|row| canonical_key(row, &self.key_cols))
+            .collect()
     }
 
     /// A change delivered before the low watermark: kept with its xid, in case the chunk's
@@ -152,11 +192,11 @@ impl Pending {
             // Known only by the xid: a truncate the snapshot may not see drops the chunk.
             Operation::Truncate => self.before_open.push_back((xid, String::new())),
             Operation::Insert | Operation::Update | Operation::Delete => {
-                for row in [&e.key, &e.before, &e.after].into_iter().flatten() {
-                    if let Some(k) = canonical_key(row, &self.key_cols) {
-                        self.before_open.push_back((xid, k));
-                    }
+                let keys = self.keys_of(e);
+                if keys.is_empty() {
+                    self.before_open.push_back((xid, UNIDENTIFIED.to_owned()));
                 }
+                self.before_open.extend(keys.into_iter().map(|k| (xid, k)));
             }
             _ => {}
         }
@@ -165,10 +205,11 @@ impl Pending {
         }
     }
 
-    /// At the high watermark: the rows to emit (those whose keys no change touched).
-    pub fn close(mut self) -> Vec<ChangeEvent> {
+    /// At the high watermark: the rows to emit (those whose keys no change touched), or
+    /// [`Closed::Reread`]. Only called once the rows are set.
+    pub fn close(mut self) -> Closed {
         let Some(rows) = self.rows.take() else {
-            return Vec::new();
+            return Closed::Rows(Vec::new());
         };
         // Changes delivered before the window whose transactions the snapshot did not see.
         // Without the snapshot's figures, every one of them counts.
@@ -176,20 +217,32 @@ impl Pending {
             if self.unseen.as_ref().is_none_or(|u| u.contains(xid)) {
                 if k.is_empty() {
                     self.truncated = true;
+                } else if k == UNIDENTIFIED {
+                    self.unidentified = true;
                 } else {
                     self.seen.insert(k);
                 }
             }
         }
         if self.truncated {
-            return Vec::new();
+            return Closed::Rows(Vec::new());
         }
-        rows.events
-            .into_iter()
-            .zip(rows.keys)
-            .filter(|(_, k)| !self.seen.contains(k))
-            .map(|(e, _)| e)
-            .collect()
+        if self.unidentified {
+            return Closed::Reread;
+        }
+        Closed::Rows(
+            rows.events
+                .into_iter()
+                .zip(rows.keys)
+                .filter(|(_, k)| !self.seen.contains(k))
+                .map(|(e, _)| e)
+                .collect(),
+        )
+    }
+
+    /// Whether the rows were read (a high watermark before that is not the chunk's).
+    pub fn has_rows(&self) -> bool {
+        self.rows.is_some()
     }
 }
 
@@ -201,118 +254,5 @@ pub fn canonical_key(row: &Row, key_cols: &[String]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn ev(op: Operation, id: i64) -> ChangeEvent {
-        ChangeEvent::new("s", op, "public.t").with_key(json!({"id": id}))
-    }
-
-    #[test]
-    fn rows_touched_inside_the_window_are_dropped() {
-        let mut p = Pending::new(1, "public", "t", vec!["id".into()]);
-        p.note(&ev(Operation::Update, 1)); // before the low watermark: not noted
-        p.open();
-        p.note(&ev(Operation::Update, 2));
-        p.note(&ev(Operation::Delete, 3));
-        p.note(
-            &ChangeEvent::new("s", Operation::Delete, "public.other").with_key(json!({"id": 4})),
-        );
-        p.rows = Some(ChunkRows {
-            events: (1..=4).map(|i| ev(Operation::SnapshotRead, i)).collect(),
-            keys: (1..=4).map(|i| format!("[{i}]")).collect(),
-        });
-        let kept: Vec<i64> = p
-            .close()
-            .iter()
-            .map(|e| e.key.as_ref().unwrap()["id"].as_i64().unwrap())
-            .collect();
-        assert_eq!(kept, vec![1, 4]);
-        let mut t = Pending::new(2, "public", "t", vec!["id".into()]);
-        t.open();
-        t.note(&ChangeEvent::new("s", Operation::Truncate, "public.t"));
-        t.rows = Some(ChunkRows {
-            events: vec![ev(Operation::SnapshotRead, 9)],
-            keys: vec!["[9]".into()],
-        });
-        assert!(t.close().is_empty());
-        assert_eq!(
-            canonical_key(
-                &Row::from(json!({"b": "x", "a": 1, "c": 0})),
-                &["a".into(), "b".into()]
-            ),
-            Some(r#"[1,"x"]"#.into())
-        );
-    }
-
-    fn ev_in(op: Operation, id: i64, xid: u32) -> ChangeEvent {
-        let mut e = ev(op, id);
-        e.metadata.insert_static("xid", xid.into());
-        e
-    }
-
-    /// A transaction whose commit came before the low watermark but that the chunk's
-    /// snapshot did not see (still in progress for it, or from its xmax on): its rows are
-    /// dropped from the chunk; those of transactions the snapshot saw are kept.
-    #[test]
-    fn changes_before_the_window_the_snapshot_did_not_see_drop_their_rows() {
-        // Kept between two chunks, then taken over by the next chunk's window.
-        let mut between = Pending::between_chunks("public", "t", vec!["id".into()]);
-        between.note(&ev_in(Operation::Update, 1, 100)); // seen by the snapshot
-        between.note(&ev_in(Operation::Update, 2, 105)); // in progress for it
-        let mut p = Pending::new(7, "public", "t", vec!["id".into()]);
-        p.inherit(between);
-        p.note(&ev_in(Operation::Delete, 3, 120)); // at/after its xmax
-        p.note(&ev_in(Operation::Update, 4, 101)); // seen
-        p.note(&ev_in(Operation::Update, 6, 105));
-        p.open();
-        p.note(&ev_in(Operation::Update, 5, 90)); // inside the window: always noted
-        p.rows = Some(ChunkRows {
-            events: (1..=7).map(|i| ev(Operation::SnapshotRead, i)).collect(),
-            keys: (1..=7).map(|i| format!("[{i}]")).collect(),
-        });
-        p.unseen = Some(Unseen {
-            xmax: 110,
-            xip: [105].into_iter().collect(),
-        });
-        let kept: Vec<i64> = p
-            .close()
-            .iter()
-            .map(|e| e.key.as_ref().unwrap()["id"].as_i64().unwrap())
-            .collect();
-        assert_eq!(kept, vec![1, 4, 7]);
-
-        // A truncate before the window that the snapshot did not see drops the chunk.
-        let mut t = Pending::new(8, "public", "t", vec!["id".into()]);
-        t.note(&{
-            let mut e = ChangeEvent::new("s", Operation::Truncate, "public.t");
-            e.metadata.insert_static("xid", 200u32.into());
-            e
-        });
-        t.open();
-        t.rows = Some(ChunkRows {
-            events: vec![ev(Operation::SnapshotRead, 1)],
-            keys: vec!["[1]".into()],
-        });
-        t.unseen = Some(Unseen {
-            xmax: 150,
-            xip: Default::default(),
-        });
-        assert!(t.close().is_empty());
-    }
-
-    #[test]
-    fn unseen_compares_xids_modulo_2_32() {
-        let u = Unseen {
-            xmax: u32::MAX - 1,
-            xip: [u32::MAX - 10].into_iter().collect(),
-        };
-        assert!(u.contains(u32::MAX - 1));
-        assert!(u.contains(u32::MAX));
-        assert!(u.contains(3)); // wrapped past 2^32: after xmax
-        assert!(u.contains(u32::MAX - 10));
-        assert!(!u.contains(u32::MAX - 11));
-        assert!(!u.contains(u32::MAX - 1_000_000));
-    }
-}
+#[path = "window_tests.rs"]
+mod tests;

@@ -19,19 +19,18 @@
 
 use std::sync::Arc;
 
-use cdc_core::{ChangeEvent, Operation, Position, SharedEvent};
+use cdc_core::{ChangeEvent, Position, SharedEvent};
 use futures::FutureExt;
 use pgwire_replication::{Lsn, ReplicationClient, ReplicationEvent};
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::backfill::WATERMARK_PREFIX;
 use crate::config::PostgresSource;
-use crate::decode::ddl::DdlMessage;
 use crate::decode::{PgPosition, SchemaNote, StreamDecoder, Txn, pg_time};
 use crate::error::PostgresError;
 use crate::provider::deliver::{Stopped, deliver};
 use crate::provider::state::Shared;
+use crate::replication::message::{ddl_message, message_event};
 use crate::replication::session::wire_error;
 use crate::sql::ddl_capture::DDL_PREFIX;
 
@@ -214,7 +213,8 @@ impl Stream<'_> {
                     .map_err(|e| End::Failed(e.into()))?;
                 if self.shared.backfill.is_active() {
                     // A backfill chunk is between its watermarks: it drops rows these touch.
-                    self.shared.backfill.note(&self.scratch);
+                    let commit_lsn = self.txn.as_ref().map_or(0, |t| t.commit_lsn);
+                    self.shared.backfill.note(&self.scratch, commit_lsn);
                 }
                 if self.replayed {
                     // Delivered by an earlier session; decoded only to keep the relations.
@@ -248,15 +248,21 @@ impl Stream<'_> {
                 content,
             } => {
                 if prefix == DDL_PREFIX {
-                    self.on_ddl(&content, lsn);
+                    self.on_ddl(transactional, &content, lsn);
                     return Ok(());
                 }
                 if prefix == WATERMARK_PREFIX {
-                    if let Some(rows) =
-                        self.shared
-                            .backfill
-                            .on_watermark(&self.src.slot, &content, lsn)
-                    {
+                    let commit_lsn = self.txn.as_ref().map_or(0, |t| t.commit_lsn);
+                    let rows = self.shared.backfill.on_watermark(
+                        &self.src.slot,
+                        transactional,
+                        &content,
+                        lsn,
+                        commit_lsn,
+                    );
+                    // A high watermark read again in a transaction delivered already: so
+                    // were its rows.
+                    if let Some(rows) = rows.filter(|_| !self.replayed) {
                         self.emit_backfill_rows(rows, lsn);
                     }
                     return Ok(());
@@ -270,7 +276,14 @@ impl Stream<'_> {
                     && !prefix.starts_with(INTERNAL_PREFIX)
                     && self.src.options.wants_message(&prefix)
                 {
-                    let e = self.message_event(transactional, lsn, &prefix, &content);
+                    let e = message_event(
+                        &self.shared.source_id,
+                        self.txn.as_mut(),
+                        transactional,
+                        lsn,
+                        &prefix,
+                        &content,
+                    );
                     self.pending.push(Arc::new(e));
                 }
             }
@@ -317,11 +330,12 @@ impl Stream<'_> {
     }
 
     /// A captured DDL command (`capture_ddl`), in its transaction's order.
-    fn on_ddl(&mut self, content: &[u8], lsn: Lsn) {
-        let Some(msg) = DdlMessage::parse(content) else {
+    fn on_ddl(&mut self, transactional: bool, content: &[u8], lsn: Lsn) {
+        let in_txn = self.txn.is_some();
+        let Some(msg) = ddl_message(&self.src.slot, transactional, in_txn, content, lsn) else {
             return;
         };
-        if msg.slot != self.src.slot || self.replayed {
+        if self.replayed {
             return;
         }
         let Some(txn) = self.txn.as_mut() else {
@@ -355,55 +369,6 @@ impl Stream<'_> {
             e.position = Some(Position::new(pos.token()));
             self.pending.push(Arc::new(e));
         }
-    }
-
-    fn message_event(
-        &mut self,
-        transactional: bool,
-        lsn: Lsn,
-        prefix: &str,
-        content: &[u8],
-    ) -> ChangeEvent {
-        let (text, encoding) = match std::str::from_utf8(content) {
-            Ok(t) => (t.to_owned(), "utf8"),
-            Err(_) => {
-                use base64::Engine;
-                (
-                    base64::engine::general_purpose::STANDARD.encode(content),
-                    "base64",
-                )
-            }
-        };
-        let mut e = ChangeEvent::new(&self.shared.source_id, Operation::Message, "");
-        e.after = Some(json!({"prefix": prefix, "content": text}).into());
-        e.metadata
-            .insert("prefix".into(), Value::String(prefix.to_owned()));
-        e.metadata
-            .insert("transactional".into(), Value::Bool(transactional));
-        e.metadata
-            .insert("content_encoding".into(), Value::String(encoding.into()));
-        e.metadata
-            .insert("lsn".into(), Value::String(lsn.to_string()));
-        match self.txn.as_mut().filter(|_| transactional) {
-            Some(txn) => {
-                e.commit_time = txn.commit_time;
-                e.transaction_id = Some(txn.xid.to_string());
-                let pos = PgPosition {
-                    commit_lsn: Lsn::from_u64(txn.commit_lsn),
-                    ordinal: txn.next_ordinal,
-                };
-                txn.next_ordinal += 1;
-                e.position = Some(Position::new(pos.to_string()));
-            }
-            None => {
-                let pos = PgPosition {
-                    commit_lsn: lsn,
-                    ordinal: 0,
-                };
-                e.position = Some(Position::new(pos.to_string()));
-            }
-        }
-        e
     }
 }
 

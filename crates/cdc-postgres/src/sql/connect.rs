@@ -7,13 +7,17 @@ use crate::config::{PostgresSource, SslMode};
 use crate::error::{PostgresError, Result};
 
 /// Settings pinned on every session (SQL and replication): ISO dates, the `postgres`
-/// interval style, shortest-exact floats, UTC, hex bytea.
+/// interval style, shortest-exact floats, UTC, hex bytea, and standard-conforming string
+/// literals (the SQL we generate quotes values from the user's tables, see
+/// [`crate::sql::quote::literal`]; a role's `standard_conforming_strings = off` must not
+/// change what it means).
 pub const SESSION_SETTINGS: &[(&str, &str)] = &[
     ("datestyle", "ISO"),
     ("intervalstyle", "postgres"),
     ("extra_float_digits", "3"),
     ("timezone", "UTC"),
     ("bytea_output", "hex"),
+    ("standard_conforming_strings", "on"),
 ];
 
 /// The startup `options` parameter that applies [`SESSION_SETTINGS`].
