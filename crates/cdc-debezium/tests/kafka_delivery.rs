@@ -99,14 +99,7 @@ async fn every_fixture_record_arrives_decoded_in_order_per_partition() {
     // Decoded as the records say.
     assert_decoded_as_sent(&all, &sent);
     // Status: the consumer's partitions, and once committed, no lag.
-    let mut st = p.status("fx").await.unwrap();
-    for _ in 0..100 {
-        if st.details["kafka"]["consumer_lag_records"] == json!(0) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        st = p.status("fx").await.unwrap();
-    }
+    let st = kafka_common::status_when_caught_up(&p, "fx").await;
     let k = &st.details["kafka"];
     assert_eq!(k["consumer_lag_records"], json!(0), "{k}");
     assert_eq!(

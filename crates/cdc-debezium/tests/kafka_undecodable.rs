@@ -133,14 +133,7 @@ async fn skip_logs_counts_and_commits_past_an_undecodable_record() {
         let delivered: BTreeSet<Coord> = all.into_iter().map(|g| g.at).collect();
         assert_eq!(delivered, want, "everything but the bad record");
 
-        let mut st = p.status("fx").await.unwrap();
-        for _ in 0..100 {
-            if st.details["kafka"]["consumer_lag_records"] == json!(0) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            st = p.status("fx").await.unwrap();
-        }
+        let st = kafka_common::status_when_caught_up(&p, "fx").await;
         assert_ne!(st.state, SourceState::Error, "{st:?}");
         let k = &st.details["kafka"];
         assert_eq!(k["skipped_records"], json!(1), "{k}");

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use cdc_core::{EventHandler, HandlerError, Operation, SharedEvent};
+use cdc_core::{CdcProvider, CdcStatus, EventHandler, HandlerError, Operation, SharedEvent};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
@@ -339,4 +339,18 @@ pub fn with_events(sent: &[Sent]) -> Vec<Coord> {
         .filter(|s| s.has_event)
         .map(|s| s.at.clone())
         .collect()
+}
+
+/// The source's status once the consumer's lag is 0 (everything committed), or the last one
+/// seen after 10 s (the caller's assertions then say what is wrong).
+pub async fn status_when_caught_up(p: &dyn CdcProvider, source_id: &str) -> CdcStatus {
+    let mut st = p.status(source_id).await.unwrap();
+    for _ in 0..100 {
+        if st.details["kafka"]["consumer_lag_records"] == json!(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        st = p.status(source_id).await.unwrap();
+    }
+    st
 }
