@@ -115,6 +115,8 @@ pub(crate) const SERVICE_SUITES: &[ServiceSuite] = &[
             "kafka_control",
             "--test",
             "kafka_undecodable",
+            "--test",
+            "kafka_offset_reset",
         ],
         setup: |_ws| {
             println!("debezium-kafka: the tests start rdkafka's mock cluster in-process");

@@ -1,6 +1,7 @@
 //! The consumer's librdkafka config and what it subscribes to.
 
 use rdkafka::ClientConfig;
+use rdkafka::config::RDKafkaLogLevel;
 
 use crate::config::{DatabaseKind, DebeziumSource, KafkaOptions, regex_escape};
 use crate::decode::HEARTBEAT_TOPIC_PREFIX;
@@ -17,6 +18,11 @@ const STATISTICS_MS: &str = "2000";
 /// at-least-once depends on (which [`KafkaOptions::check`] refuses in `properties`).
 pub(crate) fn client_config(source_id: &str, k: &KafkaOptions) -> ClientConfig {
     let mut c = ClientConfig::new();
+    // librdkafka's warnings reach `SourceContext::log` whatever the process's log filter:
+    // an offset reset (records lost, or read again) is only ever reported as one.
+    if (c.log_level as i32) < (RDKafkaLogLevel::Warning as i32) {
+        c.set_log_level(RDKafkaLogLevel::Warning);
+    }
     c.set("topic.metadata.refresh.interval.ms", METADATA_REFRESH_MS);
     // The consumer lag of `status` comes from the client's statistics.
     c.set("statistics.interval.ms", STATISTICS_MS);

@@ -1,15 +1,16 @@
 //! The consumer's callbacks: rebalances (revoked partitions commit what is committable,
 //! synchronously, before they go; assigned ones stay paused while delivery is held), commit
-//! confirmations, and client errors for `status`.
+//! confirmations, client errors and offset resets for `status`.
 
 use std::sync::{Arc, Mutex};
 
 use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::statistics::Statistics;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::progress::{Progress, partitions};
 use super::state::Shared;
@@ -59,6 +60,40 @@ impl ClientContext for SourceContext {
                 None
             }
         });
+    }
+
+    /// librdkafka's log, to `tracing` (target `librdkafka`, as rdkafka's default does);
+    /// an offset reset is also kept for `status`: librdkafka resets a partition whose
+    /// committed offset the brokers no longer have to `auto.offset.reset` and says so only
+    /// here.
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        use RDKafkaLogLevel as L;
+        match level {
+            L::Emerg | L::Alert | L::Critical | L::Error => {
+                error!(target: "librdkafka", source_id = self.source_id, "librdkafka: {fac} {message}")
+            }
+            L::Warning => {
+                warn!(target: "librdkafka", source_id = self.source_id, "librdkafka: {fac} {message}")
+            }
+            L::Notice | L::Info => {
+                info!(target: "librdkafka", source_id = self.source_id, "librdkafka: {fac} {message}")
+            }
+            L::Debug => {
+                debug!(target: "librdkafka", source_id = self.source_id, "librdkafka: {fac} {message}")
+            }
+        }
+        if fac == "OFFSET"
+            && (level as i32) <= (L::Warning as i32)
+            && message.contains("offset reset")
+        {
+            let text = cdc_core::secret::redact_text(message);
+            error!(
+                source_id = self.source_id,
+                reset = text,
+                "debezium kafka: a partition's offset was reset: records between may have been lost, or are read again"
+            );
+            self.shared.update(|v| v.record_offset_reset(text));
+        }
     }
 
     fn error(&self, error: KafkaError, reason: &str) {

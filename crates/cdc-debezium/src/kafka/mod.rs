@@ -61,6 +61,8 @@ pub(crate) struct TransportStatus {
     pub broker_error: Option<String>,
     /// Captured tables' topics the brokers do not have.
     pub missing_topics: Vec<String>,
+    /// The latest offset reset (librdkafka's words), if any since the consumer started.
+    pub last_offset_reset: Option<String>,
 }
 
 impl Transport {
@@ -190,6 +192,7 @@ impl Transport {
             delivery_error: v.delivery_error.clone(),
             broker_error: v.broker_error.clone(),
             missing_topics: v.missing_topics.clone(),
+            last_offset_reset: v.offset_resets.last().cloned(),
         }
     }
 }

@@ -42,6 +42,9 @@ pub(crate) struct View {
     pub skipped: u64,
     /// The last of them: `topic[partition] offset N: why`.
     pub last_skipped: Option<String>,
+    /// librdkafka's offset resets of partitions whose committed offset the brokers lacked,
+    /// newest last (at most [`OFFSET_RESETS_KEPT`]).
+    pub offset_resets: Vec<String>,
     /// Whether the consumer thread is running.
     pub running: bool,
 }
@@ -64,7 +67,18 @@ impl Shared {
     }
 }
 
+/// Offset resets kept for `status`.
+pub(crate) const OFFSET_RESETS_KEPT: usize = 8;
+
 impl View {
+    /// Keeps an offset reset (librdkafka's words) for `status`.
+    pub fn record_offset_reset(&mut self, text: String) {
+        if self.offset_resets.len() == OFFSET_RESETS_KEPT {
+            self.offset_resets.remove(0);
+        }
+        self.offset_resets.push(text);
+    }
+
     /// The `kafka` entry of a status's details.
     pub fn to_json(&self, paused: bool) -> Value {
         json!({
@@ -79,6 +93,7 @@ impl View {
             "last_skipped": self.last_skipped,
             "last_error": self.delivery_error.clone().or_else(|| self.broker_error.clone()),
             "missing_topics": self.missing_topics,
+            "offset_resets": self.offset_resets,
         })
     }
 }

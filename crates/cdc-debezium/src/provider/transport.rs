@@ -58,6 +58,18 @@ pub(super) fn transport_status(st: &mut CdcStatus, t: &crate::kafka::TransportSt
         } else {
             None
         };
+        // Kept until the consumer starts again: the records between the committed offset and
+        // where the reset put the partition were never delivered (retention deleted them) or
+        // are delivered again (the topic was created anew), and nothing else would say so.
+        let reset = t.last_offset_reset.as_ref().map(|r| {
+            format!(
+                "kafka consumer: offset reset ({r}): the group's committed offset was not on the brokers; records before the new offset may have been lost (deleted by retention before they were read) or are read again (topic created anew)"
+            )
+        });
+        let consumer = match (consumer, reset) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
         st.error = match (st.error.take(), consumer) {
             (Some(a), Some(b)) => Some(format!("{a}; {b}")),
             (a, b) => a.or(b),
