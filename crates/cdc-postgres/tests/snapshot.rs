@@ -349,6 +349,7 @@ async fn a_table_rewritten_after_the_snapshot_was_taken_is_detected() {
     let table = cdc_postgres::sql::catalog::resolve_tables(
         &reader,
         &[cdc_core::TableRef::parse("b").unwrap()],
+        &["public".to_owned()],
     )
     .await
     .unwrap()

@@ -27,7 +27,8 @@ impl Shape {
     /// backfilled.
     pub async fn read(client: &Client, name: &str) -> Result<Self> {
         let t = cdc_core::TableRef::parse(name).map_err(|m| PostgresError::config("tables", m))?;
-        let info = catalog::resolve_tables(client, &[t]).await?.remove(0);
+        // `name` is qualified (a captured table's `schema.table`): no search path to read.
+        let info = catalog::resolve_tables(client, &[t], &[]).await?.remove(0);
         if let Some(why) = why_not(&info) {
             return Err(PostgresError::preflight(format!("{name} {why}")));
         }

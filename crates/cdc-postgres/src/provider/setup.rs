@@ -110,7 +110,13 @@ async fn tables_and_publication(
     client: &Client,
     notes: &mut Vec<String>,
 ) -> Result<Vec<TableInfo>> {
-    let configured = catalog::resolve_tables(client, &src.tables).await?;
+    // Names without a schema mean what they mean to the role, not to our pinned sessions.
+    let schemas = if src.tables.iter().any(|t| t.schema.is_none()) {
+        crate::sql::connect::user_schemas(src).await?
+    } else {
+        Vec::new()
+    };
+    let configured = catalog::resolve_tables(client, &src.tables, &schemas).await?;
     let resolved: Vec<cdc_core::TableRef> = configured
         .iter()
         .map(|t| cdc_core::TableRef {

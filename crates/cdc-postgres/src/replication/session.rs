@@ -116,6 +116,14 @@ pub fn wire_error(src: &PostgresSource, context: &str, e: PgWireError) -> Postgr
             "; every walsender is in use: raise max_wal_senders (and restart the server), or stop another replication client",
         );
     }
+    if matches!(sqlstate.as_deref(), Some("22021" | "22P05")) {
+        // pgwire-replication asks for UTF-8 (`client_encoding`), which the walsender converts
+        // every value to; a value it cannot convert ends the session at the same change
+        // every time, and its own message does not say why that happens.
+        message.push_str(
+            "; the server cannot send a change as UTF-8 (the replication session's client_encoding): the database's encoding is probably SQL_ASCII and a row holds bytes that are not UTF-8 (or a character has no UTF-8 form). Reconnecting meets the same change again: advance the slot past it (pg_replication_slot_advance, which loses it), or drop the slot and take a new snapshot once the data is valid",
+        );
+    }
     if matches!(e, PgWireError::Auth(_)) || sqlstate.as_deref() == Some("28P01") {
         message.push_str("; check the user and password of the connection");
     }

@@ -36,14 +36,23 @@ impl Read {
 /// How each column of `rel` arrives in a binary COPY, and the COPY's select list that sends
 /// it so (a column [`Native`] cannot read as its type's output function's text). `None` when
 /// a type's output function is not found: the table is read in text.
+///
+/// In a `SQL_ASCII` database every text is sent as the bytes it holds
+/// ([`raw_text`]): the server cannot convert bytes of no known encoding to our UTF-8, and its
+/// error would name neither the table nor the column; ours names both.
 pub async fn select_list(
     client: &Client,
     rel: &Relation,
 ) -> crate::error::Result<Option<(Vec<Read>, String)>> {
+    let raw = server_encoding(client).await? == "SQL_ASCII";
     let reads: Vec<Read> = rel
         .columns
         .iter()
-        .map(|c| Read::of(c.type_oid, c.kind))
+        .map(|c| match Read::of(c.type_oid, c.kind) {
+            // Text's binary form is converted to the client encoding: read its output instead.
+            Read::Native(Native::Text) if raw => Read::Output(c.kind),
+            r => r,
+        })
         .collect();
     let mut other: Vec<u32> = rel
         .columns
@@ -61,12 +70,29 @@ pub async fn select_list(
         list.push(match r {
             Read::Native(_) => col,
             Read::Output(_) => match functions.get(&c.type_oid) {
+                Some(f) if raw => raw_text(&format!("{f}({col})")),
                 Some(f) => format!("{f}({col})"),
                 None => return Ok(None),
             },
         });
     }
     Ok(Some((reads, list.join(", "))))
+}
+
+/// The database's encoding (`server_encoding`): `UTF8`, `LATIN1`, `SQL_ASCII`, ...
+async fn server_encoding(client: &Client) -> crate::error::Result<String> {
+    let row = client
+        .query_one("select pg_catalog.current_setting('server_encoding')", &[])
+        .await
+        .map_err(|e| crate::error::PostgresError::sql("reading the database's encoding", &e))?;
+    Ok(row.get(0))
+}
+
+/// `output` (a `cstring`) as a `bytea` of its bytes, unconverted: in a `SQL_ASCII` database
+/// `convert_to` to the database's own encoding changes nothing, and a `bytea` is sent as it
+/// is. The row writer then checks the text as UTF-8, naming the column when it is not.
+fn raw_text(output: &str) -> String {
+    format!("pg_catalog.convert_to(pg_catalog.textin({output}), 'SQL_ASCII')")
 }
 
 /// Writes the rows of one relation as JSON: the same text as the text format's image of

@@ -115,10 +115,15 @@ const TABLE_COLUMNS: &str = "c.oid, n.nspname::text, c.relname::text, c.relkind:
      c.relreplident::text, exists(select 1 from pg_index i where i.indrelid = c.oid and i.indisreplident), \
      case when c.reltuples < 0 then null else c.reltuples::int8 end";
 
-/// Resolves the configured tables. A name without a schema is looked up along the
-/// `search_path`; a missing table is an error naming it (and the schemas where a table of
-/// that name does exist).
-pub async fn resolve_tables(client: &Client, tables: &[TableRef]) -> Result<Vec<TableInfo>> {
+/// Resolves the configured tables. A name without a schema is looked up in `schemas`, in
+/// order: the role's own search path ([`crate::sql::connect::user_schemas`]), since our
+/// sessions pin theirs to the catalog. A missing table is an error naming it (and the
+/// schemas where a table of that name does exist).
+pub async fn resolve_tables(
+    client: &Client,
+    tables: &[TableRef],
+    schemas: &[String],
+) -> Result<Vec<TableInfo>> {
     let mut out = Vec::with_capacity(tables.len());
     for (i, t) in tables.iter().enumerate() {
         let rows = match &t.schema {
@@ -135,10 +140,10 @@ pub async fn resolve_tables(client: &Client, tables: &[TableRef]) -> Result<Vec<
                 .query(
                     &format!(
                         "select {TABLE_COLUMNS} from pg_class c join pg_namespace n on n.oid = c.relnamespace \
-                         where c.relname = $1 and n.nspname = any(current_schemas(false)) \
-                         order by array_position(current_schemas(false), n.nspname::name) limit 1"
+                         where c.relname = $1 and n.nspname::text = any($2::text[]) \
+                         order by array_position($2::text[], n.nspname::text) limit 1"
                     ),
-                    &[&t.name],
+                    &[&t.name, &schemas],
                 )
                 .await,
         }

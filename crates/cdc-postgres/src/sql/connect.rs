@@ -10,7 +10,9 @@ use crate::error::{PostgresError, Result};
 /// interval style, shortest-exact floats, UTC, hex bytea, and standard-conforming string
 /// literals (the SQL we generate quotes values from the user's tables, see
 /// [`crate::sql::quote::literal`]; a role's `standard_conforming_strings = off` must not
-/// change what it means).
+/// change what it means). `lc_monetary` is left to the server: `money` is an integer count
+/// of the locale's minor unit, so another locale would print a different amount, not just
+/// another format (snapshot and stream run as the same role, so they print it alike).
 pub const SESSION_SETTINGS: &[(&str, &str)] = &[
     ("datestyle", "ISO"),
     ("intervalstyle", "postgres"),
@@ -20,13 +22,25 @@ pub const SESSION_SETTINGS: &[(&str, &str)] = &[
     ("standard_conforming_strings", "on"),
 ];
 
-/// The startup `options` parameter that applies [`SESSION_SETTINGS`].
+/// The `search_path` of every session (SQL and replication): the catalog only. A role's or
+/// database's `search_path` may list a schema before `pg_catalog` (or a schema whose
+/// functions match our arguments better than the built-ins do), and its tables, functions
+/// and operators would then replace the catalog's in our SQL; with `pg_catalog` alone the
+/// SQL means what it says. It also makes `regclass` & co. print the same (qualified) names
+/// in the snapshot and the stream. Names of user objects in our SQL are always qualified;
+/// configured tables without a schema are looked up along the role's own path
+/// ([`user_schemas`]). Kept apart from [`SESSION_SETTINGS`]: `SET search_path = '...'` of a
+/// quoted list would name one schema.
+pub const SEARCH_PATH: &str = "pg_catalog,pg_temp";
+
+/// The startup `options` parameter that applies [`SESSION_SETTINGS`] and [`SEARCH_PATH`].
 pub fn session_options() -> String {
-    SESSION_SETTINGS
+    let mut options: Vec<String> = SESSION_SETTINGS
         .iter()
         .map(|(k, v)| format!("-c {k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect();
+    options.push(format!("-c search_path={SEARCH_PATH}"));
+    options.join(" ")
 }
 
 /// The `application_name` of our sessions.
@@ -40,6 +54,13 @@ pub fn application_name(src: &PostgresSource) -> String {
 
 /// The tokio-postgres config of a source.
 pub fn config(src: &PostgresSource) -> tokio_postgres::Config {
+    let mut cfg = role_config(src);
+    cfg.options(session_options());
+    cfg
+}
+
+/// [`config`] without the pinned settings: the session the role gets by itself.
+fn role_config(src: &PostgresSource) -> tokio_postgres::Config {
     let c = &src.conn;
     let mut cfg = tokio_postgres::Config::new();
     if c.is_unix_socket() {
@@ -51,7 +72,6 @@ pub fn config(src: &PostgresSource) -> tokio_postgres::Config {
         .user(&c.user)
         .dbname(&c.dbname)
         .application_name(application_name(src))
-        .options(session_options())
         .ssl_mode(match src.tls.mode {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
@@ -71,7 +91,24 @@ pub fn config(src: &PostgresSource) -> tokio_postgres::Config {
 /// Connects; the connection runs on a task of the current runtime until the client is
 /// dropped. Errors name the target with the password masked.
 pub async fn connect(src: &PostgresSource) -> Result<Client> {
-    let cfg = config(src);
+    connect_with(src, config(src)).await
+}
+
+/// The schemas a name without a schema is looked up in by the role's own sessions (its
+/// `search_path`, as `current_schemas(false)` expands it), read on a session of its own
+/// that keeps the role's settings: ours pin [`SEARCH_PATH`].
+pub async fn user_schemas(src: &PostgresSource) -> Result<Vec<String>> {
+    let client = connect_with(src, role_config(src)).await?;
+    // Only a qualified function call: nothing here can be shadowed by the path it reads.
+    let row = client
+        .query_one("select pg_catalog.current_schemas(false)", &[])
+        .await
+        .map_err(|e| PostgresError::sql("reading the role's search_path", &e))?;
+    row.try_get(0)
+        .map_err(|e| PostgresError::sql("reading the role's search_path", &e))
+}
+
+async fn connect_with(src: &PostgresSource, cfg: tokio_postgres::Config) -> Result<Client> {
     let context = || format!("connecting to {}", src.conn.display());
     let tls = super::tls::client_config(&src.tls)?;
     let client = match tls {

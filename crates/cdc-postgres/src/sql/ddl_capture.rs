@@ -23,13 +23,16 @@ pub fn names(slot: &str) -> (String, String, String) {
     )
 }
 
-/// The statements that install the capture for `slot` (idempotent).
+/// The statements that install the capture for `slot` (idempotent). The function runs in
+/// the session of whoever runs DDL, with that session's `search_path`: it pins its own, so
+/// a schema listed before `pg_catalog` cannot replace the functions it calls.
 pub fn install_sql(slot: &str) -> String {
     let (function, on_end, on_drop) = names(slot);
     let slot_lit = literal(slot);
     let prefix = literal(DDL_PREFIX);
     format!(
-        "CREATE OR REPLACE FUNCTION {function}() RETURNS event_trigger LANGUAGE plpgsql AS $cdc$
+        "CREATE OR REPLACE FUNCTION {function}() RETURNS event_trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $cdc$
 DECLARE r record;
 BEGIN
   IF TG_EVENT = 'ddl_command_end' THEN
