@@ -4,6 +4,8 @@
 //! of library touches one file. Booleans are strict (YAML 1.2): only `true` / `false` are
 //! booleans, so `no`, `off`, `y` stay strings (the "Norway problem").
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -29,6 +31,11 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Parses YAML into `T` with strict booleans, within the limits above.
 ///
+/// Refused, each with its line and column: a second document (`---`), a key repeated in a
+/// map, a merge key (`<<`, whose silent overriding would hide a repeated key), and any tag
+/// but YAML's own (`!include` or `!secret` would otherwise be dropped without a word and
+/// their text read as the value).
+///
 /// Errors carry the parser's message and position but never the text of the line: a
 /// config line may hold a password (the snippet serde-saphyr can print is turned off).
 pub fn from_str<T: DeserializeOwned>(input: &str) -> Result<T, YamlError> {
@@ -44,6 +51,9 @@ pub fn from_str<T: DeserializeOwned>(input: &str) -> Result<T, YamlError> {
         with_snippet: false,
         budget: Some(budget),
         alias_limits: alias_limits,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        merge_keys: serde_saphyr::MergeKeyPolicy::Error,
+        reject_unsupported_tags: true,
     };
     serde_saphyr::from_str_with_options(input, options).map_err(|e| {
         let (line, column) = match e.location() {
@@ -51,11 +61,56 @@ pub fn from_str<T: DeserializeOwned>(input: &str) -> Result<T, YamlError> {
             None => (None, None),
         };
         YamlError {
-            message: e.to_string(),
+            message: e.render_with_formatter(&ConfigMessages),
             line,
             column,
         }
     })
+}
+
+/// serde-saphyr's messages, with those written for a Rust developer ("set
+/// DuplicateKeyPolicy in Options", "use from_str_multiple") said for the person who wrote
+/// the file instead.
+struct ConfigMessages;
+
+impl serde_saphyr::MessageFormatter for ConfigMessages {
+    fn format_message<'a>(&self, err: &'a serde_saphyr::Error) -> Cow<'a, str> {
+        use serde_saphyr::Error;
+        use serde_saphyr::budget::BudgetBreach;
+        match err.without_snippet() {
+            Error::MultipleDocuments { .. } => Cow::Borrowed(
+                "a second YAML document (after `---`) starts here; the file must hold one",
+            ),
+            Error::DuplicateMappingKey { key: Some(k), .. } => Cow::Owned(format!(
+                "duplicate key `{k}`: each key may appear once in a map"
+            )),
+            Error::DuplicateMappingKey { key: None, .. } => {
+                Cow::Borrowed("duplicate key: each key may appear once in a map")
+            }
+            Error::MergeKeyNotAllowed { .. } => Cow::Borrowed(
+                "merge keys (`<<`) are not supported: write the keys out (an alias `*name` \
+                 still repeats a whole value)",
+            ),
+            Error::UnsupportedTag { tag, .. } => Cow::Owned(format!(
+                "tag `{tag}` is not supported: only YAML's own tags (`!!str`, `!!int`, ...) are; \
+                 there is no `!include`"
+            )),
+            Error::Budget { breach, .. } => match breach {
+                BudgetBreach::Nodes { .. } => Cow::Owned(format!(
+                    "the document has more than {MAX_NODES} values (aliases counted expanded)"
+                )),
+                BudgetBreach::ScalarBytes { .. } => Cow::Owned(format!(
+                    "the document's text values are longer than {} MiB in all",
+                    MAX_SCALAR_BYTES >> 20
+                )),
+                BudgetBreach::Depth { .. } => Cow::Owned(format!(
+                    "the document nests lists and maps deeper than {MAX_DEPTH} levels"
+                )),
+                _ => serde_saphyr::DefaultMessageFormatter.format_message(err),
+            },
+            _ => serde_saphyr::DefaultMessageFormatter.format_message(err),
+        }
+    }
 }
 
 /// Serializes `value` to YAML.

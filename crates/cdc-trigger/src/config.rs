@@ -81,9 +81,10 @@ impl TriggerConfig {
                 });
             }
         }
+        // The message never quotes the value given (a secret typed into the wrong field).
         serde_path_to_error::deserialize(value).map_err(|e| TriggerError::InvalidConfig {
             field: e.path().to_string(),
-            message: e.into_inner().to_string(),
+            message: cdc_core::secret::scrub_serde_message(&e.into_inner().to_string()),
         })
     }
 
@@ -92,7 +93,7 @@ impl TriggerConfig {
         let value: Value =
             serde_json::from_str(input).map_err(|e| TriggerError::InvalidConfig {
                 field: "config".into(),
-                message: e.to_string(),
+                message: cdc_core::secret::scrub_serde_message(&e.to_string()),
             })?;
         Self::from_value(&value)
     }

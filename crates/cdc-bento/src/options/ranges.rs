@@ -6,7 +6,7 @@
 //! | `max_changes_per_poll` | 1 ..= 1 000 000 |
 //! | `restart_backoff_initial_ms`, `restart_backoff_max_ms` | 1 ..= 3 600 000 (an hour), max ≥ initial |
 //! | `stderr_tail_lines` | 1 ..= 10 000 |
-//! | `poll_interval` | more than 0, at most 24h |
+//! | `poll_interval` | 1ms ..= 24h |
 
 use super::BentoOptions;
 use super::duration::go_duration_secs;
@@ -19,6 +19,9 @@ pub const OPTION_RANGES: &[(&str, u64, u64)] = &[
     ("stderr_tail_lines", 1, 10_000),
 ];
 
+/// Shortest `poll_interval`, in seconds: a slot read faster is a busy loop, and Go reads a
+/// duration under 1ns (`0.1ns`) as zero.
+pub const MIN_POLL_INTERVAL_SECS: f64 = 0.001;
 /// Longest `poll_interval`, in seconds.
 pub const MAX_POLL_INTERVAL_SECS: f64 = 86_400.0;
 
@@ -50,6 +53,12 @@ impl BentoOptions {
         }
         let field = || "options.poll_interval".to_owned();
         let secs = go_duration_secs(&self.poll_interval).map_err(|m| (field(), m))?;
+        if secs < MIN_POLL_INTERVAL_SECS {
+            return Err((
+                field(),
+                format!("{:?} is shorter than 1ms", self.poll_interval),
+            ));
+        }
         if secs > MAX_POLL_INTERVAL_SECS {
             return Err((
                 field(),

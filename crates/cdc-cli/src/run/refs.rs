@@ -64,15 +64,22 @@ fn resolve_str(s: &str, scope: &Value) -> Result<Value, String> {
     if refs.len() == 1 && s == format!("${{{}}}", refs[0]) {
         return lookup(scope, &refs[0]).cloned();
     }
-    let mut out = s.to_owned();
+    // One pass over the template: text put in for a reference is never searched again, so
+    // an event value holding `${event.x}` stays that text instead of being expanded (or
+    // being replaced in place of the template's own later reference).
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
     for r in refs {
-        let v = lookup(scope, &r)?;
-        let text = match v {
-            Value::String(t) => t.clone(),
-            other => other.to_string(),
-        };
-        out = out.replacen(&format!("${{{r}}}"), &text, 1);
+        let token = format!("${{{r}}}");
+        let Some(at) = rest.find(&token) else { break };
+        out.push_str(&rest[..at]);
+        match lookup(scope, &r)? {
+            Value::String(t) => out.push_str(t),
+            other => out.push_str(&other.to_string()),
+        }
+        rest = &rest[at + token.len()..];
     }
+    out.push_str(rest);
     Ok(Value::String(out))
 }
 
@@ -96,6 +103,18 @@ mod tests {
         assert_eq!(
             references("a ${event.table} b ${HOME} ${steps.x.y}"),
             vec!["event.table", "steps.x.y"]
+        );
+    }
+
+    #[test]
+    fn text_from_an_event_is_never_expanded_again() {
+        // Row data is whatever the database holds: a value that looks like a reference
+        // stays text, and the template's own references keep their places.
+        let scope = json!({"event": {"after": {"a": "${event.after.b}", "b": "B"}}});
+        let cfg = json!("a=${event.after.a} b=${event.after.b}");
+        assert_eq!(
+            resolve(&cfg, &scope).unwrap(),
+            json!("a=${event.after.b} b=B")
         );
     }
 }

@@ -10,7 +10,7 @@ pub use table::TableRef;
 pub use validate::{ConfigError, MAX_SOURCE_ID_LEN};
 
 use crate::error::CdcError;
-use crate::secret::{SecretString, mask_json, scrub_serde_message};
+use crate::secret::{SecretString, mask_json, redact_text, scrub_serde_message};
 
 /// Configuration of one CDC source, with the Go package's field names.
 ///
@@ -100,27 +100,21 @@ impl Serialize for SourceConfig {
 
 impl SourceConfig {
     /// Parses a config from YAML (strict booleans, unknown keys rejected). Does not validate.
+    ///
+    /// Like every parse below, the error never quotes a value given: it may be a secret in
+    /// the wrong field (`tables: postgres://u:pw@h`).
     pub fn from_yaml(input: &str) -> Result<Self, CdcError> {
-        crate::yaml::from_str(input).map_err(|e| CdcError::InvalidConfig {
-            field: "source".into(),
-            message: e.to_string(),
-        })
+        crate::yaml::from_str(input).map_err(|e| invalid_source(&e.to_string()))
     }
 
     /// Parses a config from JSON (unknown keys rejected). Does not validate.
     pub fn from_json(input: &str) -> Result<Self, CdcError> {
-        serde_json::from_str(input).map_err(|e| CdcError::InvalidConfig {
-            field: "source".into(),
-            message: e.to_string(),
-        })
+        serde_json::from_str(input).map_err(|e| invalid_source(&e.to_string()))
     }
 
     /// Builds a config from a JSON value, as steps receive it. Does not validate.
     pub fn from_value(value: Value) -> Result<Self, CdcError> {
-        serde_json::from_value(value).map_err(|e| CdcError::InvalidConfig {
-            field: "source".into(),
-            message: e.to_string(),
-        })
+        serde_json::from_value(value).map_err(|e| invalid_source(&e.to_string()))
     }
 
     /// Checks the config; the first problem found is returned, naming its field.
@@ -170,6 +164,15 @@ impl SourceConfig {
                 message: scrub_serde_message(&e.into_inner().to_string()),
             }
         })
+    }
+}
+
+/// The error of a config that does not parse, its quoted values scrubbed and any connection
+/// string left in it masked.
+fn invalid_source(message: &str) -> CdcError {
+    CdcError::InvalidConfig {
+        field: "source".into(),
+        message: redact_text(&scrub_serde_message(message)),
     }
 }
 

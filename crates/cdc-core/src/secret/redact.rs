@@ -33,24 +33,69 @@ pub fn redact(raw: &str) -> String {
 
 /// [`redact`] applied to every whitespace-separated word of `text` (an error message, a log
 /// line that may quote connection strings), after masking its secret `key=value` pairs.
+///
+/// A URL whose password holds whitespace (`postgres://u:p w@h/db`, typed unencoded) spans
+/// several words: its userinfo is masked through the word holding the `@`.
 pub fn redact_text(text: &str) -> String {
     let kv = redact_key_values(text);
+    let words = word_ranges(&kv);
     let mut out = String::with_capacity(kv.len());
-    let mut word_start = None;
-    for (i, c) in kv.char_indices() {
-        if c.is_whitespace() {
-            if let Some(s) = word_start.take() {
-                out.push_str(&redact_userinfo(&kv[s..i]));
+    let mut shown = 0;
+    let mut w = 0;
+    while w < words.len() {
+        let (start, end) = words[w];
+        let last = userinfo_spans_to(&kv, &words, w).unwrap_or(w);
+        let end = if last > w { words[last].1 } else { end };
+        out.push_str(&kv[shown..start]);
+        out.push_str(&redact_userinfo(&kv[start..end]));
+        shown = end;
+        w = last + 1;
+    }
+    out.push_str(&kv[shown..]);
+    out
+}
+
+/// The byte ranges of the whitespace-separated words of `text`.
+fn word_ranges(text: &str) -> Vec<(usize, usize)> {
+    let mut words = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                words.push((s, i));
+                start = None;
             }
-            out.push(c);
-        } else if word_start.is_none() {
-            word_start = Some(i);
+            (false, None) => start = Some(i),
+            _ => {}
         }
     }
-    if let Some(s) = word_start {
-        out.push_str(&redact_userinfo(&kv[s..]));
+    if let Some(s) = start {
+        words.push((s, text.len()));
     }
-    out
+    words
+}
+
+/// When word `w` is a URL cut at whitespace inside its userinfo (`postgres://u:p` of
+/// `postgres://u:p w@h/db`: after the scheme a `user:x` with no `@`, no path, and `x` not
+/// a port), the index of the later word holding the `@` that ends it, if one comes before
+/// the next URL. Each scan stops at the next URL, so the whole text costs linear time.
+fn userinfo_spans_to(text: &str, words: &[(usize, usize)], w: usize) -> Option<usize> {
+    let word = &text[words[w].0..words[w].1];
+    let after = &word[word.find("://")? + 3..];
+    let (_, port) = after.split_once(':')?;
+    if after.contains(['@', '/', '?', '#']) || port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    for (j, &(s, e)) in words.iter().enumerate().skip(w + 1) {
+        let next = &text[s..e];
+        if next.contains("://") {
+            return None;
+        }
+        if next.contains('@') {
+            return Some(j);
+        }
+    }
+    None
 }
 
 /// A serde error message without the values it quotes: `invalid type: string "hunter2",
@@ -120,30 +165,34 @@ fn mask_odd_port(rest: &str) -> String {
     }
 }
 
-/// Masks values of secret keys in `k=v` pairs separated by spaces, `;`, `&` or `,`.
+/// Masks values of secret keys in `k=v` pairs separated by spaces, `;`, `&` or `,`. Blanks
+/// around the `=` are allowed, as libpq allows them (`password = pw` is a password).
 fn redact_key_values(raw: &str) -> String {
+    let blank = |c: char| c == ' ' || c == '\t';
     let mut out = String::with_capacity(raw.len());
     let bytes = raw.as_bytes();
     let mut i = 0;
     while i < raw.len() {
-        // Find the next '='; the key is the run of key characters before it.
+        // Find the next '='; the key is the run of key characters before it (and its blanks).
         let Some(eq_rel) = raw[i..].find('=') else {
             out.push_str(&raw[i..]);
             break;
         };
         let eq = i + eq_rel;
-        let key_start = raw[..eq]
+        let key_end = raw[i..eq].trim_end_matches(blank).len() + i;
+        let key_start = raw[..key_end]
             .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
             .map(|p| p + 1)
             .unwrap_or(0)
             .max(i);
-        let key = &raw[key_start..eq];
+        let key = &raw[key_start..key_end];
         out.push_str(&raw[i..=eq]);
-        let value_start = eq + 1;
         if key.is_empty() || !is_secret_key(key) {
-            i = value_start;
+            i = eq + 1;
             continue;
         }
+        let value_start = raw.len() - raw[eq + 1..].trim_start_matches(blank).len();
+        out.push_str(&raw[eq + 1..value_start]);
         // The value runs to the next separator; a quoted value runs to its closing quote.
         let value_end = match bytes.get(value_start) {
             Some(&q @ (b'\'' | b'"')) => closing_quote(bytes, value_start, q),
@@ -155,7 +204,7 @@ fn redact_key_values(raw: &str) -> String {
         if value_end > value_start {
             out.push_str(MASK);
         }
-        i = value_end;
+        i = value_end.max(value_start);
     }
     out
 }
