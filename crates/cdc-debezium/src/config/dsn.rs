@@ -102,8 +102,9 @@ impl DatabaseDsn {
             .map(|p| {
                 // Never quoted: with an unencoded '/' or '@' in the password, what is read as
                 // the port may be part of the password.
-                p.parse::<u16>().map_err(|_| {
-                    "the port is not a number from 0 to 65535 (a password holding '/', '?', '#' \
+                // Port 0 is no port a database listens on: the connector would fail later.
+                p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                    "the port is not a number from 1 to 65535 (a password holding '/', '?', '#' \
                      or '@' must be percent-encoded)"
                         .to_owned()
                 })
@@ -226,5 +227,10 @@ mod tests {
         let e = DatabaseDsn::parse("postgres://u:secretpw@h:notaport/x").unwrap_err();
         assert!(e.contains("port") && !e.contains("secretpw"), "{e}");
         assert!(DatabaseDsn::parse("postgres://u:p@/x").is_err());
+        for port in ["0", "65536", "-1"] {
+            let e = DatabaseDsn::parse(&format!("postgres://u:p@h:{port}/x")).unwrap_err();
+            assert!(e.contains("from 1 to 65535"), "{port}: {e}");
+        }
+        assert_eq!(DatabaseDsn::parse("postgres://h:65535").unwrap().port, Some(65535));
     }
 }
