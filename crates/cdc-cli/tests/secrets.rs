@@ -296,6 +296,32 @@ fn validate_errors_never_quote_a_secret() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("syntax.yaml:4"));
     assert_output_clean("validate of a YAML syntax error", &out);
+
+    // A secret from the environment in a setting that is not a credential (a mistake):
+    // the error shows the reference as written, never what it brought.
+    for setting in [
+        "log_format: ${CDC_TEST_SECRET}",
+        "status_file: \"${CDC_TEST_EMPTY}\"",
+        "metrics_interval_secs: ${CDC_TEST_SECRET}",
+        "http: { listen: \"${CDC_TEST_SECRET}\" }",
+        "http: { allow_remote: \"${CDC_TEST_SECRET}\" }",
+    ] {
+        let cfg = write(
+            dir.path(),
+            "settings.yaml",
+            &format!("sources:\n  - provider: memory\n    source_id: a\nsettings:\n  {setting}\n"),
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_cdc"))
+            .args(["validate", cfg.to_str().unwrap()])
+            .env("CDC_TEST_SECRET", RAW)
+            .env("CDC_TEST_EMPTY", "")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{setting}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("settings."), "{setting}: {stderr}");
+        assert_output_clean(&format!("validate of {setting}"), &out);
+    }
 }
 
 #[test]

@@ -140,6 +140,23 @@ pub(super) fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// A scalar as the file writes it, for an error message: `${VAR}` references stay
+/// references (the value they bring may be a secret put in the wrong place), a list or map
+/// is named by its kind, and a long text is cut.
+pub(super) fn as_written(n: &Node) -> String {
+    match n {
+        Node::Null => "nothing".into(),
+        Node::Bool(b) => b.to_string(),
+        Node::Number(x) => x.to_string(),
+        Node::String(s) => {
+            let cut: String = s.chars().take(60).collect();
+            let more = if cut.len() < s.len() { "..." } else { "" };
+            format!("{cut:?}{more}")
+        }
+        Node::Seq(_) | Node::Map(_) => kind(n).into(),
+    }
+}
+
 pub(super) fn kind(n: &Node) -> &'static str {
     match n {
         Node::Null => "nothing",

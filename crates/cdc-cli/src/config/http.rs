@@ -76,12 +76,12 @@ pub(super) fn check_http(c: &mut Checker<'_>, node: &SpannedNode) -> HttpSetting
                 }
                 _ => c.error(
                     line,
-                    format!("{path}: must be an IP address and port (127.0.0.1:9464, [::1]:9464), got {v}"),
+                    format!("{path}: must be an IP address and port (127.0.0.1:9464, [::1]:9464), got {}", super::check::as_written(&value.value)),
                 ),
             },
             "allow_remote" => match v {
                 Value::Bool(b) => s.allow_remote = b,
-                other => c.error(line, format!("{path}: must be true or false, got {other}")),
+                _ => c.error(line, format!("{path}: must be true or false, got {}", super::check::as_written(&value.value))),
             },
             "token" => match v.as_str() {
                 Some(raw) => match check_token(raw) {
