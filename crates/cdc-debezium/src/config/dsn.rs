@@ -231,6 +231,9 @@ mod tests {
             let e = DatabaseDsn::parse(&format!("postgres://u:p@h:{port}/x")).unwrap_err();
             assert!(e.contains("from 1 to 65535"), "{port}: {e}");
         }
-        assert_eq!(DatabaseDsn::parse("postgres://h:65535").unwrap().port, Some(65535));
+        assert_eq!(
+            DatabaseDsn::parse("postgres://h:65535").unwrap().port,
+            Some(65535)
+        );
     }
 }
