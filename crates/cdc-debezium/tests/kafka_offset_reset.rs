@@ -9,40 +9,11 @@ mod common;
 mod kafka_common;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use cdc_core::CdcProvider;
-use cdc_debezium::DebeziumProvider;
-use kafka_common::{
-    Collector, Coord, Kafka, PARTITIONS, connect_server, fixture_topics, fixtures, source,
-    wait_for, with_events,
-};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use kafka_common::{Coord, Kafka, connect_server, connected, fixtures, wait_for, with_events};
 use serde_json::json;
-
-/// Commits `offset` for every fixture partition of `group`, beyond what the brokers hold.
-async fn commit_beyond_the_end(bootstrap: String, group: &str, offset: i64) {
-    let group = group.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("group.id", group)
-            .create()
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        for t in fixture_topics() {
-            for p in 0..PARTITIONS {
-                tpl.add_partition_offset(&t, p, Offset::Offset(offset))
-                    .unwrap();
-            }
-        }
-        c.commit(&tpl, CommitMode::Sync).unwrap();
-    })
-    .await
-    .unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_committed_offset_the_brokers_lack_is_reset_and_status_says_so() {
@@ -50,19 +21,10 @@ async fn a_committed_offset_the_brokers_lack_is_reset_and_status_says_so() {
     let server = connect_server().await;
     let sent = kafka.produce(&fixtures());
     let want: BTreeSet<Coord> = with_events(&sent).into_iter().collect();
-    commit_beyond_the_end(kafka.bootstrap(), "cdc-fx", 1000).await;
+    // Beyond what the brokers hold.
+    kafka.commit_all("cdc-fx", 1000).await;
 
-    let p = DebeziumProvider::new();
-    p.connect(&source(
-        &server.uri(),
-        &kafka.bootstrap(),
-        json!({}),
-        json!({}),
-    ))
-    .await
-    .unwrap();
-    let got = Arc::new(Collector::default());
-    let _sub = p.subscribe("fx", got.clone()).unwrap();
+    let (p, got, _sub) = connected(&server, &kafka, json!({})).await;
     // Reset to the earliest offset (the default auto_offset_reset): everything comes.
     wait_for(60, "every event after the reset", || {
         got.len() >= want.len()

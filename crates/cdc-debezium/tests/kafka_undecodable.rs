@@ -9,13 +9,11 @@ mod common;
 mod kafka_common;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use cdc_core::{CdcProvider, SourceState};
-use cdc_debezium::DebeziumProvider;
 use kafka_common::{
-    Collector, Coord, Fixture, Kafka, Sent, connect_server, fixtures, source, wait_for, with_events,
+    Coord, Fixture, Kafka, Sent, connect_server, connected, fixtures, wait_for, with_events,
 };
 use serde_json::json;
 
@@ -66,17 +64,7 @@ async fn an_undecodable_record_holds_its_partition_and_status_names_it() {
             .filter(|c| tp(c) != tp(&victim) || c.offset < victim.offset)
             .cloned()
             .collect();
-        let p = DebeziumProvider::new();
-        p.connect(&source(
-            &server.uri(),
-            &kafka.bootstrap(),
-            json!({}),
-            json!({}),
-        ))
-        .await
-        .unwrap();
-        let got = Arc::new(Collector::default());
-        let _sub = p.subscribe("fx", got.clone()).unwrap();
+        let (p, got, _sub) = connected(&server, &kafka, json!({})).await;
         wait_for(60, "every event before the bad record", || {
             got.len() >= reachable.len()
         })
@@ -116,17 +104,7 @@ async fn skip_logs_counts_and_commits_past_an_undecodable_record() {
         let server = connect_server().await;
         let (sent, victim) = produce_with_bad(&kafka, bad);
         let want: BTreeSet<Coord> = with_events(&sent).into_iter().collect();
-        let p = DebeziumProvider::new();
-        p.connect(&source(
-            &server.uri(),
-            &kafka.bootstrap(),
-            json!({"on_undecodable": "skip"}),
-            json!({}),
-        ))
-        .await
-        .unwrap();
-        let got = Arc::new(Collector::default());
-        let _sub = p.subscribe("fx", got.clone()).unwrap();
+        let (p, got, _sub) = connected(&server, &kafka, json!({"on_undecodable": "skip"})).await;
         wait_for(60, "every good event", || got.len() >= want.len()).await;
         let all = got.all();
         assert_eq!(all.len(), want.len(), "each once");

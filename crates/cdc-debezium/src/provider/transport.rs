@@ -48,31 +48,23 @@ pub(super) fn transport_status(st: &mut CdcStatus, t: &crate::kafka::TransportSt
             "delivery failing, retried with backoff, nothing skipped or committed past it: {err}"
         ));
     } else {
-        let consumer = if let Some(err) = &t.broker_error {
-            Some(format!("kafka consumer: {err}"))
+        let mut parts: Vec<String> = st.error.take().into_iter().collect();
+        if let Some(err) = &t.broker_error {
+            parts.push(format!("kafka consumer: {err}"));
         } else if !t.missing_topics.is_empty() {
-            Some(format!(
+            parts.push(format!(
                 "topics {:?} do not exist on the brokers (yet): nothing is written to them; without broker auto-creation the connector needs topic.creation.default.* (rendered by default)",
                 t.missing_topics
-            ))
-        } else {
-            None
-        };
+            ));
+        }
         // Kept until the consumer starts again: the records between the committed offset and
         // where the reset put the partition were never delivered (retention deleted them) or
         // are delivered again (the topic was created anew), and nothing else would say so.
-        let reset = t.last_offset_reset.as_ref().map(|r| {
-            format!(
+        if let Some(r) = &t.last_offset_reset {
+            parts.push(format!(
                 "kafka consumer: offset reset ({r}): the group's committed offset was not on the brokers; records before the new offset may have been lost (deleted by retention before they were read) or are read again (topic created anew)"
-            )
-        });
-        let consumer = match (consumer, reset) {
-            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-            (a, b) => a.or(b),
-        };
-        st.error = match (st.error.take(), consumer) {
-            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-            (a, b) => a.or(b),
-        };
+            ));
+        }
+        st.error = (!parts.is_empty()).then(|| parts.join("; "));
     }
 }

@@ -3,14 +3,17 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use cdc_core::{CdcProvider, CdcStatus, EventHandler, HandlerError, Operation, SharedEvent};
+use cdc_core::{
+    CdcProvider, CdcStatus, EventHandler, HandlerError, Operation, SharedEvent, Subscription,
+};
+use cdc_debezium::DebeziumProvider;
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -164,13 +167,9 @@ impl Kafka {
                 .set("group.id", group)
                 .create()
                 .unwrap();
-            let mut tpl = TopicPartitionList::new();
-            for t in fixture_topics() {
-                for p in 0..PARTITIONS {
-                    tpl.add_partition(&t, p);
-                }
-            }
-            let got = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+            let got = c
+                .committed_offsets(fixture_partitions(None), Duration::from_secs(10))
+                .unwrap();
             got.elements()
                 .iter()
                 .filter_map(|e| match e.offset() {
@@ -182,6 +181,65 @@ impl Kafka {
         .await
         .unwrap()
     }
+}
+
+/// Every fixture partition, at `offset` when given.
+fn fixture_partitions(offset: Option<i64>) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::new();
+    for t in fixture_topics() {
+        for p in 0..PARTITIONS {
+            match offset {
+                Some(o) => {
+                    tpl.add_partition_offset(&t, p, Offset::Offset(o)).unwrap();
+                }
+                None => {
+                    tpl.add_partition(&t, p);
+                }
+            }
+        }
+    }
+    tpl
+}
+
+impl Kafka {
+    /// Commits `offset` for every fixture partition of `group` (a consumer that does not
+    /// join, dropped off the runtime), whatever the brokers hold.
+    pub async fn commit_all(&self, group: &str, offset: i64) {
+        let bootstrap = self.bootstrap();
+        let group = group.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let c: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", bootstrap)
+                .set("group.id", group)
+                .create()
+                .unwrap();
+            c.commit(&fixture_partitions(Some(offset)), CommitMode::Sync)
+                .unwrap();
+        })
+        .await
+        .unwrap();
+    }
+}
+
+/// A provider with the fixture source `fx` connected (`kafka` merged into `options.kafka`)
+/// and a collecting handler subscribed to it; the subscription lasts as long as it is kept.
+pub async fn connected(
+    server: &MockServer,
+    kafka: &Kafka,
+    kafka_options: Value,
+) -> (DebeziumProvider, Arc<Collector>, Subscription) {
+    let p = DebeziumProvider::new();
+    p.connect(&source(
+        &server.uri(),
+        &kafka.bootstrap(),
+        kafka_options,
+        json!({}),
+    ))
+    .await
+    .unwrap();
+    let got = Arc::new(Collector::default());
+    let sub = p.subscribe("fx", got.clone()).unwrap();
+    (p, got, sub)
 }
 
 /// The partition of a key: stable, so a key's changes stay in order.
