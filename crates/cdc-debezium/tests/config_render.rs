@@ -360,3 +360,76 @@ fn kafka_options_mask_their_secrets_and_refuse_the_consumers_own_keys() {
         assert!(e.contains(field), "{field}: {e}");
     }
 }
+
+/// With the Kafka transport, a connector property that changes the records' shape or
+/// topic is refused, naming it (the transport would hold every partition, or see nothing);
+/// without the transport the user reads the topics and may transform them as they like.
+#[test]
+fn transport_refuses_what_it_could_not_read() {
+    let db = "postgres://u:p@db:5432/x";
+    let kafka = json!({"bootstrap_servers": "b:9092"});
+    let unwrap = json!({"transforms": "route,unwrap",
+        "transforms.route.type": "io.debezium.transforms.partitions.PartitionRouting",
+        "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState"});
+    let cases = [
+        (
+            unwrap.clone(),
+            "options.connector_config.transforms.unwrap.type",
+            "ExtractNewRecordState",
+        ),
+        (
+            json!({"transforms": "r", "transforms.r.type": "org.apache.kafka.connect.transforms.RegexRouter",
+                   "transforms.r.regex": "(.*)", "transforms.r.replacement": "cdc.$1"}),
+            "options.connector_config.transforms.r.type",
+            "RegexRouter",
+        ),
+        (
+            json!({"value.converter": "io.confluent.connect.avro.AvroConverter"}),
+            "options.connector_config.value.converter",
+            "AvroConverter",
+        ),
+        (
+            json!({"topic.delimiter": "_"}),
+            "options.connector_config.topic.delimiter",
+            "\"_\"",
+        ),
+    ];
+    for (connector_config, field, named) in cases {
+        let with = json!({"database": db, "kafka": kafka, "connector_config": connector_config});
+        let e = DebeziumSource::from_config(&cfg("postgres", &["t"], with))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(field) && e.contains(named), "{e}");
+        let without = json!({"database": db, "connector_config": connector_config});
+        DebeziumSource::from_config(&cfg("postgres", &["t"], without)).unwrap();
+    }
+    // What leaves the envelope and topics alone passes.
+    let fine = json!({"database": db, "kafka": kafka, "connector_config": {
+        "transforms": "f", "transforms.f.type": "io.debezium.transforms.Filter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false"}});
+    DebeziumSource::from_config(&cfg("postgres", &["t"], fine)).unwrap();
+}
+
+/// The heartbeat topic follows `topic.heartbeat.prefix`, and `options.kafka.heartbeat_topic`
+/// wins over both: the transport subscribes to it and knows it as the source's.
+#[test]
+fn heartbeat_topic_follows_the_connector_and_the_option() {
+    let db = "postgres://u:p@db:5432/x";
+    let plain = json!({"database": db, "topic_prefix": "pg1"});
+    let src = DebeziumSource::from_config(&cfg("postgres", &["t"], plain)).unwrap();
+    assert_eq!(src.heartbeat_topic(), "__debezium-heartbeat.pg1");
+    assert!(src.is_heartbeat_topic("__debezium-heartbeat.pg1"));
+    assert!(!src.is_heartbeat_topic("__debezium-heartbeat.pg10"));
+    let custom = json!({"database": db, "topic_prefix": "pg1",
+                        "connector_config": {"topic.heartbeat.prefix": "hb"}});
+    let src = DebeziumSource::from_config(&cfg("postgres", &["t"], custom)).unwrap();
+    assert_eq!(src.heartbeat_topic(), "hb.pg1");
+    assert!(src.is_heartbeat_topic("hb.pg1"));
+    assert!(!src.is_heartbeat_topic("__debezium-heartbeat.pg1"));
+    let option = json!({"database": db, "topic_prefix": "pg1",
+                        "kafka": {"bootstrap_servers": "b:9092", "heartbeat_topic": "beats"}});
+    let src = DebeziumSource::from_config(&cfg("postgres", &["t"], option)).unwrap();
+    assert_eq!(src.heartbeat_topic(), "beats");
+    assert!(src.is_heartbeat_topic("beats") && !src.is_heartbeat_topic("hb.pg1"));
+}

@@ -65,6 +65,18 @@ impl ConnectorSpec {
         serde_json::to_string_pretty(&cfg).unwrap_or_default()
     }
 
+    /// The topic the connector writes its heartbeats to:
+    /// `<topic.heartbeat.prefix>.<topic.prefix>`, the prefix by default
+    /// `__debezium-heartbeat`.
+    pub fn heartbeat_topic(&self) -> String {
+        let hb = self
+            .config
+            .get("topic.heartbeat.prefix")
+            .map(String::as_str)
+            .unwrap_or(crate::decode::HEARTBEAT_TOPIC_PREFIX);
+        format!("{hb}.{}", self.topic_prefix())
+    }
+
     /// The `topic.prefix`.
     pub fn topic_prefix(&self) -> &str {
         self.config
@@ -325,6 +337,10 @@ pub fn render(
         }
     }
     c.remove("name");
+    if options.kafka.is_some() {
+        super::consumable::check(source_id, &c)
+            .map_err(|r| err(&format!("options.connector_config.{}", r.key), r.message))?;
+    }
     Ok(ConnectorSpec { name, config: c })
 }
 

@@ -3,6 +3,7 @@
 //! anything (so it can be printed by a `cdc render`).
 
 mod builder;
+mod consumable;
 mod dsn;
 mod kafka;
 mod kind;

@@ -45,6 +45,38 @@ impl fmt::Debug for DebeziumSource {
 }
 
 impl DebeziumSource {
+    /// The heartbeat topic the transport reads for lag: `options.kafka.heartbeat_topic`,
+    /// else the connector's (see [`ConnectorSpec::heartbeat_topic`]).
+    pub fn heartbeat_topic(&self) -> String {
+        self.options
+            .kafka
+            .as_ref()
+            .and_then(|k| k.heartbeat_topic.clone())
+            .unwrap_or_else(|| self.connector.heartbeat_topic())
+    }
+
+    /// Whether `topic` is [`heartbeat_topic`](Self::heartbeat_topic), without building it
+    /// (this is asked per record).
+    pub fn is_heartbeat_topic(&self, topic: &str) -> bool {
+        if let Some(t) = self
+            .options
+            .kafka
+            .as_ref()
+            .and_then(|k| k.heartbeat_topic.as_deref())
+        {
+            return t == topic;
+        }
+        let hb = self
+            .connector
+            .config
+            .get("topic.heartbeat.prefix")
+            .map_or(crate::decode::HEARTBEAT_TOPIC_PREFIX, String::as_str);
+        topic
+            .strip_prefix(hb)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|rest| rest == self.connector.topic_prefix())
+    }
+
     /// Reads and checks a source config and renders its connector. Every error names the
     /// field; nothing contacts Kafka Connect (this is what a `cdc render` prints).
     pub fn from_config(cfg: &SourceConfig) -> Result<Self> {

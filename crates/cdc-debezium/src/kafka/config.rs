@@ -4,7 +4,6 @@ use rdkafka::ClientConfig;
 use rdkafka::config::RDKafkaLogLevel;
 
 use crate::config::{DatabaseKind, DebeziumSource, KafkaOptions, regex_escape};
-use crate::decode::HEARTBEAT_TOPIC_PREFIX;
 
 /// How often the consumer refreshes metadata unless `properties` say otherwise: a regex
 /// subscription sees a topic created later (a new table) within this time.
@@ -58,9 +57,7 @@ pub(crate) struct Subscription {
 pub(crate) fn subscription(source: &DebeziumSource, known: &[String]) -> Subscription {
     let prefix = source.connector.topic_prefix();
     let k = source.options.kafka.as_ref();
-    let heartbeat = k
-        .and_then(|k| k.heartbeat_topic.clone())
-        .unwrap_or_else(|| format!("{HEARTBEAT_TOPIC_PREFIX}.{prefix}"));
+    let heartbeat = source.heartbeat_topic();
     let mut patterns = Vec::new();
     let mut expected = Vec::new();
     if let Some(topics) = k.and_then(|k| k.topics.clone()) {

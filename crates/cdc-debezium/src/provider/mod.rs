@@ -190,13 +190,18 @@ impl DebeziumProvider {
     }
 
     /// The source whose topics this is: `<prefix>.<schema>.<table>`, `<prefix>.transaction`,
-    /// `<prefix>` (schema changes), `__debezium-heartbeat.<prefix>`. Longest prefix wins.
+    /// `<prefix>` (schema changes), and its heartbeat topic (by default
+    /// `__debezium-heartbeat.<prefix>`, whatever `topic.heartbeat.prefix` or
+    /// `options.kafka.heartbeat_topic` make it). Longest prefix wins.
     pub fn source_for_topic(&self, topic: &str) -> Option<String> {
-        let topic = topic
-            .strip_prefix(crate::decode::HEARTBEAT_TOPIC_PREFIX)
-            .and_then(|t| t.strip_prefix('.'))
-            .unwrap_or(topic);
-        read(&self.inner.sources)
+        let sources = read(&self.inner.sources);
+        if let Some((id, _)) = sources
+            .iter()
+            .find(|(_, e)| e.source.is_heartbeat_topic(topic))
+        {
+            return Some(id.clone());
+        }
+        sources
             .iter()
             .filter_map(|(id, e)| {
                 let p = e.source.connector.topic_prefix();
