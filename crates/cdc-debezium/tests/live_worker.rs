@@ -309,21 +309,25 @@ async fn on_stop_decides_what_disconnect_does_to_the_connector() {
     assert!(e.contains("on_stop") || e.contains("options"), "{e}");
 }
 
+/// One heartbeat record on `topic`, delivered to `p` with no handler subscribed.
+async fn deliver_heartbeat(p: &DebeziumProvider, topic: &str) -> cdc_debezium::BatchOutcome {
+    let hb = json!({"ts_ms": 1_795_495_966_000_i64}).to_string();
+    p.deliver_batch(&[cdc_debezium::RawRecord::new(
+        topic,
+        Some(br#"{"serverName":"pg1"}"#),
+        Some(hb.as_bytes()),
+    )])
+    .await
+    .unwrap()
+}
+
 /// A heartbeat topic renamed by `topic.heartbeat.prefix` is still the source's: before,
 /// its records belonged to no source, and a transport held the partition on them.
 #[tokio::test]
 async fn heartbeats_on_a_renamed_topic_are_the_sources() {
     let (_server, p) =
         connected(json!({"connector_config": {"topic.heartbeat.prefix": "beats"}})).await;
-    let hb = json!({"ts_ms": 1_795_495_966_000_i64}).to_string();
-    let out = p
-        .deliver_batch(&[cdc_debezium::RawRecord::new(
-            "beats.pg1",
-            Some(br#"{"serverName":"pg1"}"#),
-            Some(hb.as_bytes()),
-        )])
-        .await
-        .unwrap();
+    let out = deliver_heartbeat(&p, "beats.pg1").await;
     assert_eq!(out.committable, 1, "{:?}", out.error);
     assert_eq!(
         p.source_for_topic("beats.pg1").as_deref(),
@@ -334,15 +338,7 @@ async fn heartbeats_on_a_renamed_topic_are_the_sources() {
 #[tokio::test]
 async fn heartbeats_are_committable_at_once_even_without_a_handler() {
     let (_server, p) = connected(json!({})).await;
-    let hb = json!({"ts_ms": 1_795_495_966_000_i64}).to_string();
-    let out = p
-        .deliver_batch(&[cdc_debezium::RawRecord::new(
-            "__debezium-heartbeat.pg1",
-            Some(br#"{"serverName":"pg1"}"#),
-            Some(hb.as_bytes()),
-        )])
-        .await
-        .unwrap();
+    let out = deliver_heartbeat(&p, "__debezium-heartbeat.pg1").await;
     assert_eq!(out.committable, 1, "{:?}", out.error);
     assert!(out.error.is_none());
 }
