@@ -27,6 +27,24 @@ pub(crate) struct Inner {
     pub error: Option<String>,
     /// The last failure, kept after it cleared.
     pub last_error: Option<String>,
+    /// Shard id → why its reading loop is down (it panicked, or ended before the shard's
+    /// end), until the restarted loop reads it again. Kept apart from `error`, which another
+    /// shard's success clears: a stalled shard must stay visible while it is stalled.
+    pub down: BTreeMap<String, String>,
+}
+
+impl Inner {
+    /// The current failure and every shard that is down, as one message (`None` when all is
+    /// well).
+    pub(crate) fn error_text(&self) -> Option<String> {
+        let mut parts: Vec<&str> = self.error.iter().map(String::as_str).collect();
+        for why in self.down.values() {
+            if !parts.contains(&why.as_str()) {
+                parts.push(why);
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
 }
 
 impl DeliveryState {
@@ -90,5 +108,62 @@ impl DeliveryState {
         let mut g = self.lock();
         g.last_error = Some(message.clone());
         g.error = Some(message);
+    }
+
+    /// Records that the reading loop of `shard` is down, and why (also as the current failure).
+    #[cfg_attr(not(feature = "kinesis"), allow(dead_code))]
+    pub(crate) fn shard_down(&self, shard: &str, message: String) {
+        let mut g = self.lock();
+        g.down.insert(shard.to_owned(), message.clone());
+        g.last_error = Some(message.clone());
+        g.error = Some(message);
+    }
+
+    /// Records that `shard` is read again (or finished): it is no longer down.
+    #[cfg_attr(not(feature = "kinesis"), allow(dead_code))]
+    pub(crate) fn shard_up(&self, shard: &str) {
+        let mut g = self.lock();
+        if g.down.remove(shard).is_some() {
+            tracing::info!(shard, "shard is read again");
+        }
+    }
+
+    /// Whether the reading loop of `shard` is down.
+    #[cfg_attr(not(feature = "kinesis"), allow(dead_code))]
+    pub(crate) fn is_down(&self, shard: &str) -> bool {
+        self.lock().down.contains_key(shard)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_that_is_down_stays_in_the_error_after_another_shard_succeeds() {
+        let d = DeliveryState::default();
+        d.shard_down("shardId-1", "shard shardId-1: its loop panicked".into());
+        // Another shard delivers: that clears the current failure, not the stalled shard.
+        d.handled("shardId-2", "7", true);
+        let s = d.snapshot();
+        assert_eq!(s.error, None);
+        assert_eq!(
+            s.error_text().as_deref(),
+            Some("shard shardId-1: its loop panicked")
+        );
+        d.failed("shard shardId-2: flush failed".into());
+        assert_eq!(
+            d.snapshot().error_text().as_deref(),
+            Some("shard shardId-2: flush failed; shard shardId-1: its loop panicked")
+        );
+        d.handled("shardId-2", "8", true);
+        d.shard_up("shardId-1");
+        assert!(!d.is_down("shardId-1"));
+        let s = d.snapshot();
+        assert_eq!(s.error_text(), None);
+        assert_eq!(
+            s.last_error.as_deref(),
+            Some("shard shardId-2: flush failed")
+        );
     }
 }

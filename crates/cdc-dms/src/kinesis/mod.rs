@@ -19,33 +19,33 @@
 //! - A record that cannot be decoded, or comes without a valid sequence number, stops its
 //!   shard (the checkpoint stays before it) and is reported in the status: skipping it would
 //!   lose a change, and positioning it would make a position up.
+//! - A shard's loop that ends before the shard's end (such a record, a panic in a handler or
+//!   in this code) is noticed at once: the shard is reported down in the status (naming it,
+//!   and the panic) and read again from its checkpoint after a capped backoff, never left
+//!   behind. Records after the checkpoint may be delivered again; none are lost.
 //!
 //! Event positions are `shard-id:sequence-number`.
 
 mod batch;
+mod list;
+mod read;
 mod start;
+mod supervise;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::error::DisplayErrorContext;
-use aws_sdk_kinesis::types::{Shard, ShardIteratorType};
-use cdc_core::{SharedEvent, Subscribers};
-use tokio::task::JoinSet;
+use cdc_core::Subscribers;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::KinesisSettings;
 use crate::delivery::DeliveryState;
 use crate::record::DmsRecordDecoder;
-use batch::{Batch, decode_batch};
-use start::{Start, next_start};
-
-/// How often shards are listed again to find new ones, in poll intervals.
-const SHARD_REFRESH_POLLS: u32 = 10;
+use supervise::supervise;
 
 /// A running consumer; stop it with [`KinesisConsumer::stop`].
 pub(crate) struct KinesisConsumer {
@@ -60,7 +60,12 @@ struct Ctx {
     subscribers: Subscribers,
     delivery: Arc<DeliveryState>,
     cancel: CancellationToken,
+    /// Shards closed and read to their end.
     finished: Mutex<HashSet<String>>,
+    /// Shard id → when its first `LATEST` iterator was taken (see [`start::next_start`]).
+    /// Kept here, not in the shard's loop, so that a restarted loop of a shard without a
+    /// checkpoint yet goes on from there instead of skipping to a new `LATEST`.
+    latest_since: Mutex<HashMap<String, SystemTime>>,
 }
 
 impl KinesisConsumer {
@@ -81,6 +86,7 @@ impl KinesisConsumer {
             delivery,
             cancel: cancel.clone(),
             finished: Mutex::new(HashSet::new()),
+            latest_since: Mutex::new(HashMap::new()),
         });
         let task = tokio::spawn(supervise(ctx));
         Self { cancel, task }
@@ -114,6 +120,24 @@ impl Ctx {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(shard.to_owned());
+        self.delivery.shard_up(shard);
+    }
+
+    /// When the first `LATEST` iterator of `shard` was taken, if one was.
+    fn latest_since(&self, shard: &str) -> Option<SystemTime> {
+        self.latest_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(shard)
+            .copied()
+    }
+
+    fn set_latest_since(&self, shard: &str, t: SystemTime) {
+        self.latest_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(shard.to_owned())
+            .or_insert(t);
     }
 
     /// Sleeps, or returns `false` at once when the consumer is stopped.
@@ -123,236 +147,4 @@ impl Ctx {
             _ = tokio::time::sleep(d) => true,
         }
     }
-}
-
-async fn supervise(ctx: Arc<Ctx>) {
-    let mut started: HashSet<String> = HashSet::new();
-    let mut loops = JoinSet::new();
-    loop {
-        match list_shards(&ctx).await {
-            Ok(shards) => {
-                let listed: HashSet<&str> = shards.iter().map(Shard::shard_id).collect();
-                for shard in &shards {
-                    let id = shard.shard_id();
-                    if started.contains(id) {
-                        continue;
-                    }
-                    // A child waits until the parents still in the stream are read to the end.
-                    let parents_done = [shard.parent_shard_id(), shard.adjacent_parent_shard_id()]
-                        .into_iter()
-                        .flatten()
-                        .all(|p| !listed.contains(p) || ctx.is_finished(p));
-                    if !parents_done {
-                        continue;
-                    }
-                    started.insert(id.to_owned());
-                    loops.spawn(read_shard(Arc::clone(&ctx), id.to_owned()));
-                }
-            }
-            Err(e) => ctx.delivery.failed(format!(
-                "listing the shards of {}: {e}",
-                ctx.settings.stream_arn
-            )),
-        }
-        if !ctx
-            .pause(ctx.settings.poll_interval * SHARD_REFRESH_POLLS)
-            .await
-        {
-            break;
-        }
-    }
-    while loops.join_next().await.is_some() {}
-}
-
-async fn list_shards(ctx: &Ctx) -> Result<Vec<Shard>, String> {
-    let mut shards = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        // With a NextToken, Kinesis wants no stream name or ARN.
-        let req = match &next {
-            Some(token) => ctx.client.list_shards().next_token(token),
-            None => ctx
-                .client
-                .list_shards()
-                .stream_arn(&ctx.settings.stream_arn),
-        };
-        let out = req
-            .send()
-            .await
-            .map_err(|e| DisplayErrorContext(&e).to_string())?;
-        shards.extend(out.shards().iter().cloned());
-        match out.next_token() {
-            Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-            _ => return Ok(shards),
-        }
-    }
-}
-
-async fn shard_iterator(
-    ctx: &Ctx,
-    shard: &str,
-    latest_since: &mut Option<SystemTime>,
-) -> Result<Option<String>, String> {
-    let req = ctx
-        .client
-        .get_shard_iterator()
-        .stream_arn(&ctx.settings.stream_arn)
-        .shard_id(shard);
-    let start = next_start(
-        ctx.delivery.checkpoint(shard),
-        ctx.settings.start,
-        latest_since,
-        SystemTime::now(),
-    );
-    let req = match start {
-        Start::After(seq) => req
-            .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
-            .starting_sequence_number(seq),
-        Start::TrimHorizon => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
-        Start::Latest => req.shard_iterator_type(ShardIteratorType::Latest),
-        Start::Since(t) => req
-            .shard_iterator_type(ShardIteratorType::AtTimestamp)
-            .timestamp(aws_smithy_types::DateTime::from(t)),
-    };
-    let out = req
-        .send()
-        .await
-        .map_err(|e| DisplayErrorContext(&e).to_string())?;
-    Ok(out.shard_iterator().map(str::to_owned))
-}
-
-/// Reads one shard to its end (or until stopped), delivering as it goes.
-async fn read_shard(ctx: Arc<Ctx>, shard: String) {
-    let sid = ctx.source_id().to_owned();
-    let mut iterator: Option<String> = None;
-    let mut latest_since: Option<SystemTime> = None;
-    loop {
-        if ctx.cancel.is_cancelled() {
-            return;
-        }
-        if ctx.subscribers.is_empty() || ctx.delivery.is_held() {
-            if !ctx.pause(ctx.settings.poll_interval).await {
-                return;
-            }
-            continue;
-        }
-        let it = match iterator.take() {
-            Some(it) => it,
-            None => match shard_iterator(&ctx, &shard, &mut latest_since).await {
-                Ok(Some(it)) => it,
-                Ok(None) => {
-                    ctx.finish(&shard);
-                    return;
-                }
-                Err(e) => {
-                    ctx.delivery
-                        .failed(format!("GetShardIterator on shard {shard}: {e}"));
-                    if !ctx.pause(ctx.settings.retry_backoff).await {
-                        return;
-                    }
-                    continue;
-                }
-            },
-        };
-        let out = match ctx
-            .client
-            .get_records()
-            .stream_arn(&ctx.settings.stream_arn)
-            .shard_iterator(&it)
-            .limit(ctx.settings.max_records)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                // The iterator may have expired; the next round starts again from the checkpoint.
-                ctx.delivery.failed(format!(
-                    "GetRecords on shard {shard}: {}",
-                    DisplayErrorContext(&e)
-                ));
-                if !ctx.pause(ctx.settings.retry_backoff).await {
-                    return;
-                }
-                continue;
-            }
-        };
-        if let Some(ms) = out.millis_behind_latest() {
-            ctx.delivery.behind(&shard, ms);
-        }
-
-        let Batch {
-            events,
-            sequences,
-            poison,
-        } = decode_batch(&ctx.decoder, &shard, out.records());
-
-        if !deliver(&ctx, &shard, &events, &sequences).await {
-            return;
-        }
-        if let Some(message) = poison {
-            tracing::error!(source_id = %sid, "{message}");
-            ctx.delivery.failed(message);
-            return;
-        }
-
-        match out.next_shard_iterator() {
-            None => {
-                // The shard was closed (resharding) and is read to its end.
-                ctx.finish(&shard);
-                return;
-            }
-            Some(next) => iterator = Some(next.to_owned()),
-        }
-        let caught_up = out.records().is_empty() || out.millis_behind_latest() == Some(0);
-        if caught_up && !ctx.pause(ctx.settings.poll_interval).await {
-            return;
-        }
-    }
-}
-
-/// Delivers `events` until every handler took them all, checkpointing as far as they got.
-/// Returns `false` when the consumer was stopped first.
-async fn deliver(ctx: &Ctx, shard: &str, events: &[SharedEvent], sequences: &[&str]) -> bool {
-    let mut done = 0;
-    while done < events.len() {
-        match ctx.subscribers.deliver(&events[done..]).await {
-            Ok(()) => {
-                ctx.delivery
-                    .handled(shard, sequences[events.len() - 1], true);
-                return true;
-            }
-            Err(failure) => {
-                // cdc-core caps `handled` at the length of what was delivered.
-                if failure.handled > 0 {
-                    done += failure.handled;
-                    ctx.delivery.handled(shard, sequences[done - 1], false);
-                }
-                let Some(held_before) = sequences.get(done) else {
-                    // Every handler says it handled the whole batch although one failed:
-                    // nothing is left to deliver again, and there is no record to name.
-                    tracing::warn!(source_id = ctx.source_id(), shard, %failure,
-                        "handler failed after handling the whole batch");
-                    ctx.delivery.failed(format!("shard {shard}: {failure}"));
-                    return true;
-                };
-                tracing::warn!(source_id = ctx.source_id(), shard, %failure,
-                    "handler failed; delivering the rest again after a pause");
-                ctx.delivery.failed(format!(
-                    "shard {shard}: {failure}; checkpoint held before record {held_before}"
-                ));
-                if !ctx.pause(ctx.settings.retry_backoff).await {
-                    return false;
-                }
-                if ctx.subscribers.is_empty() {
-                    // Every handler went away: keep the rest for the next subscriber.
-                    while ctx.subscribers.is_empty() {
-                        if !ctx.pause(ctx.settings.poll_interval).await {
-                            return false;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    true
 }

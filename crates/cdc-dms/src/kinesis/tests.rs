@@ -1,37 +1,55 @@
-//! Delivery of a decoded batch to the handlers, without a stream: `deliver` makes no Kinesis
-//! call, so the client below is never used.
+//! The consumer without AWS: delivery of a decoded batch (below), shard loops that go down
+//! and come back against a fake stream (`restart`), and the bounded shard listing (`list`).
+
+mod fake;
+mod list;
+mod restart;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use aws_sdk_kinesis::config::{BehaviorVersion, Region};
-use cdc_core::{ChangeEvent, EventHandler, HandlerError, Operation};
+use cdc_core::{ChangeEvent, EventHandler, HandlerError, Operation, SharedEvent};
 
+use super::read::deliver;
 use super::*;
 use crate::config::StartingPosition;
 
-fn ctx(subscribers: Subscribers) -> Ctx {
-    let config = aws_sdk_kinesis::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .build();
+const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/dms";
+
+/// Settings for tests: short pauses, `TRIM_HORIZON`.
+fn settings() -> KinesisSettings {
+    KinesisSettings {
+        stream_arn: STREAM_ARN.into(),
+        start: StartingPosition::TrimHorizon,
+        checkpoints: BTreeMap::new(),
+        poll_interval: Duration::from_millis(10),
+        retry_backoff: Duration::from_millis(10),
+        max_records: 100,
+    }
+}
+
+fn ctx_with(client: Client, subscribers: Subscribers) -> Ctx {
     Ctx {
-        client: Client::from_conf(config),
-        settings: KinesisSettings {
-            stream_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/dms".into(),
-            start: StartingPosition::TrimHorizon,
-            checkpoints: BTreeMap::new(),
-            poll_interval: Duration::from_millis(10),
-            retry_backoff: Duration::from_millis(10),
-            max_records: 100,
-        },
+        client,
+        settings: settings(),
         decoder: DmsRecordDecoder::new("src"),
         subscribers,
         delivery: Arc::new(DeliveryState::default()),
         cancel: CancellationToken::new(),
         finished: Mutex::new(HashSet::new()),
+        latest_since: Mutex::new(HashMap::new()),
     }
+}
+
+/// A context whose client is never called.
+fn ctx(subscribers: Subscribers) -> Ctx {
+    let config = aws_sdk_kinesis::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .build();
+    ctx_with(Client::from_conf(config), subscribers)
 }
 
 /// Fails its first batch while reporting every event of it handled (which cdc-core allows:

@@ -24,7 +24,9 @@
 //! - Events: with the `kinesis` feature and `options.kinesis_stream_arn`, the task's Kinesis
 //!   target stream is read and its records delivered to subscribers, in order per shard. The
 //!   checkpoint of a shard moves only past records every handler succeeded on; after a
-//!   failure the rest of the batch is delivered again after `kinesis_retry_backoff_ms`.
+//!   failure the rest of the batch is delivered again after `kinesis_retry_backoff_ms`. A
+//!   shard whose loop stops early is reported in `status` (`details.kinesis_shards_down`)
+//!   until it is read again from its checkpoint.
 //!
 //! Files: `lifecycle` (connect, adopt, disconnect), `pause`, `snapshot`, `report` (status and
 //! schema history), `task_control` (stopping a task and waiting for it), `wait` (polling).

@@ -35,7 +35,7 @@ impl DmsProvider {
         };
         let delivery = source.delivery.snapshot();
         status.last_event = delivery.last_event;
-        if let Some(err) = &delivery.error {
+        if let Some(err) = delivery.error_text() {
             status.error = Some(match status.error.take() {
                 Some(task_err) => format!("{task_err}; delivery: {err}"),
                 None => format!("delivery: {err}"),
@@ -50,6 +50,9 @@ impl DmsProvider {
             );
             if let Some(e) = &delivery.last_error {
                 d.insert("last_delivery_error".into(), json!(e));
+            }
+            if !delivery.down.is_empty() {
+                d.insert("kinesis_shards_down".into(), json!(delivery.down));
             }
         }
         #[cfg(feature = "cloudwatch")]
