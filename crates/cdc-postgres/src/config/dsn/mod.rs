@@ -3,6 +3,12 @@
 //! [`ConnParams`]. Both connections of a source (replication and SQL) are built from it.
 //!
 //! Errors name the parameter, never quote the string: it holds the password.
+//!
+//! The two syntaxes are parsed in their own files into the same `(key, value)` pairs, which
+//! [`ConnParams::parse`] then checks and applies in one place.
+
+mod key_values;
+mod url;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,6 +17,8 @@ use cdc_core::{Secret, SecretString};
 
 use super::tls::SslMode;
 use crate::error::{PostgresError, Result};
+use key_values::parse_key_values;
+use url::parse_url;
 
 /// The default PostgreSQL port.
 pub const DEFAULT_PORT: u16 = 5432;
@@ -185,163 +193,6 @@ impl ConnParams {
 
 fn err(message: impl Into<String>) -> PostgresError {
     PostgresError::config("connection", message)
-}
-
-/// `user:pw@host:port/db?k=v` (after the scheme).
-///
-/// The userinfo ends at the last `@` before the first `/`, so a password may hold `@`, `:`,
-/// `?` and `#` unencoded; a `/` must be written `%2F` (as libpq requires).
-fn parse_url(rest: &str) -> Result<Vec<(String, String)>> {
-    let mut pairs = Vec::new();
-    let first_slash = rest.find('/').unwrap_or(rest.len());
-    let (userinfo, after) = match rest[..first_slash].rfind('@') {
-        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
-        None => (None, rest),
-    };
-    let hostport_end = after.find(['/', '?']).unwrap_or(after.len());
-    let hostport = &after[..hostport_end];
-    let tail = &after[hostport_end..];
-    let (path, query) = match tail.split_once('?') {
-        Some((p, q)) => (p.strip_prefix('/'), Some(q)),
-        None => (tail.strip_prefix('/'), None),
-    };
-    if let Some(userinfo) = userinfo {
-        let (user, password) = match userinfo.split_once(':') {
-            Some((u, p)) => (u, Some(p)),
-            None => (userinfo, None),
-        };
-        pairs.push(("user".to_owned(), decode(user, "user")?));
-        if let Some(pw) = password {
-            pairs.push(("password".to_owned(), decode(pw, "password")?));
-        }
-    }
-    if !hostport.is_empty() {
-        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-            let (h, after) = v6
-                .split_once(']')
-                .ok_or_else(|| err("has an IPv6 host without its closing ']'"))?;
-            (h.to_owned(), after.strip_prefix(':'))
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((h, p)) => (decode(h, "host")?, Some(p)),
-                None => (decode(hostport, "host")?, None),
-            }
-        };
-        if !host.is_empty() {
-            pairs.push(("host".to_owned(), host));
-        }
-        if let Some(port) = port.filter(|p| !p.is_empty()) {
-            pairs.push(("port".to_owned(), port.to_owned()));
-        }
-    }
-    if let Some(db) = path.filter(|p| !p.is_empty()) {
-        pairs.push(("dbname".to_owned(), decode(db, "dbname")?));
-    }
-    for item in query.unwrap_or("").split('&').filter(|s| !s.is_empty()) {
-        let (k, v) = item
-            .split_once('=')
-            .ok_or_else(|| err("a query parameter has no '='"))?;
-        let key = decode(k, "a query parameter name")?;
-        let value = decode(v, &key)?;
-        pairs.push((key, value));
-    }
-    Ok(pairs)
-}
-
-/// Percent-decoding as libpq does it (no `+` → space).
-fn decode(part: &str, what: &str) -> Result<String> {
-    let bytes = part.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = part
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| err(format!("{what} has an invalid %-escape")))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| err(format!("{what} is not valid UTF-8 once decoded")))
-}
-
-/// `k=v k2='v 2'` pairs, libpq style (spaces around `=` allowed, `\'` and `\\` in quotes).
-fn parse_key_values(text: &str) -> Result<Vec<(String, String)>> {
-    let mut pairs = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    let skip_ws = |i: &mut usize| {
-        while *i < chars.len() && chars[*i].is_whitespace() {
-            *i += 1;
-        }
-    };
-    loop {
-        skip_ws(&mut i);
-        if i >= chars.len() {
-            break;
-        }
-        let start = i;
-        while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '=' {
-            i += 1;
-        }
-        let key: String = chars[start..i].iter().collect();
-        skip_ws(&mut i);
-        if i >= chars.len() || chars[i] != '=' {
-            return Err(err(format!(
-                "item {} has no '=' (use key=value pairs or a postgres:// URL; quote a value with spaces)",
-                pairs.len() + 1
-            )));
-        }
-        i += 1;
-        skip_ws(&mut i);
-        let mut value = String::new();
-        if i < chars.len() && chars[i] == '\'' {
-            i += 1;
-            let mut closed = false;
-            while i < chars.len() {
-                match chars[i] {
-                    '\\' if i + 1 < chars.len() => {
-                        value.push(chars[i + 1]);
-                        i += 2;
-                    }
-                    '\'' => {
-                        closed = true;
-                        i += 1;
-                        break;
-                    }
-                    c => {
-                        value.push(c);
-                        i += 1;
-                    }
-                }
-            }
-            if !closed {
-                return Err(err(format!(
-                    "the value of item {} has no closing quote",
-                    pairs.len() + 1
-                )));
-            }
-        } else {
-            while i < chars.len() && !chars[i].is_whitespace() {
-                if chars[i] == '\\' && i + 1 < chars.len() {
-                    value.push(chars[i + 1]);
-                    i += 2;
-                } else {
-                    value.push(chars[i]);
-                    i += 1;
-                }
-            }
-        }
-        if key.is_empty() {
-            return Err(err("has a value without a key"));
-        }
-        pairs.push((key, value));
-    }
-    Ok(pairs)
 }
 
 #[cfg(test)]
