@@ -1,7 +1,7 @@
 //! Decoding: pgoutput messages ([`pgoutput`]) into [`ChangeEvent`]s, once, at the provider.
 //!
 //! - [`pgoutput`]: the wire format (protocol 1), without copying;
-//! - [`types`], [`value`], [`array`]: a value's text as JSON by its type; [`native`]: the
+//! - [`types`], [`value`], [`array`](mod@array): a value's text as JSON by its type; [`native`]: the
 //!   binary form of some built-in types (the snapshot's binary COPY) as the same JSON;
 //! - [`relation`], [`row`]: relations as the stream describes them, and row images;
 //! - [`StreamDecoder`]: the state of one stream (relations, types, keys) and the events of

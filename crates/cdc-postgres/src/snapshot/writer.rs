@@ -38,7 +38,7 @@ impl Read {
 /// a type's output function is not found: the table is read in text.
 ///
 /// In a `SQL_ASCII` database every text is sent as the bytes it holds
-/// ([`raw_text`]): the server cannot convert bytes of no known encoding to our UTF-8, and its
+/// (`raw_text`): the server cannot convert bytes of no known encoding to our UTF-8, and its
 /// error would name neither the table nor the column; ours names both.
 pub async fn select_list(
     client: &Client,
