@@ -269,3 +269,59 @@ async fn a_large_backlog_decoded_on_two_threads_keeps_order_and_loses_nothing() 
     assert_decoded_as_sent(&all, &sent);
     p.disconnect("fx").await.unwrap();
 }
+
+/// `options.kafka.topics` may name topics outside `<topic.prefix>.`: a mirror, or topics
+/// another pipeline renamed. The consumer's records are its source's whatever their topic;
+/// before, a topic not under the prefix belonged to no source and held its partition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_listed_by_name_or_pattern_need_not_carry_the_prefix() {
+    let mirrored = |t: &str| t.replacen("pgfx.public.", "mirror-", 1);
+    let topics: Vec<String> = kafka_common::fixture_topics()
+        .iter()
+        .map(|t| mirrored(t))
+        .collect();
+    let kafka = Kafka::with_topics(&topics);
+    let server = connect_server().await;
+    let records: Vec<_> = fixtures()
+        .into_iter()
+        .map(|mut f| {
+            f.topic = mirrored(&f.topic);
+            f
+        })
+        .collect();
+    let sent = kafka.produce(&records);
+    // One topic by name, the others by a pattern.
+    let (first, _) = topics.split_first().unwrap();
+    let listed = json!({"topics": [first, "^mirror-.*"]});
+    let p = DebeziumProvider::new();
+    p.connect(&source(
+        &server.uri(),
+        &kafka.bootstrap(),
+        listed,
+        json!({}),
+    ))
+    .await
+    .unwrap();
+    let got = Arc::new(Collector::default());
+    let _sub = p.subscribe("fx", got.clone()).unwrap();
+    // The collector names an event's record by its table (`pgfx.<schema>.<table>`): the
+    // records sent are named the same way here.
+    let sent: Vec<Sent> = sent
+        .into_iter()
+        .map(|mut s| {
+            s.at.topic = s.at.topic.replacen("mirror-", "pgfx.public.", 1);
+            s
+        })
+        .collect();
+    let want = with_events(&sent);
+    wait_for(60, "every mirrored event", || got.len() >= want.len()).await;
+    let all = got.all();
+    assert_eq!(all.len(), want.len(), "no duplicates without a failure");
+    let delivered: BTreeSet<Coord> = all.iter().map(|g| g.at.clone()).collect();
+    assert_eq!(delivered, want.iter().cloned().collect::<BTreeSet<_>>());
+    assert_decoded_as_sent(&all, &sent);
+    let st = kafka_common::status_when_caught_up(&p, "fx").await;
+    assert_eq!(st.details["kafka"]["consumer_lag_records"], json!(0));
+    assert!(st.error.is_none(), "{:?}", st.error);
+    p.disconnect("fx").await.unwrap();
+}

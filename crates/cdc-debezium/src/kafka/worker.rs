@@ -246,25 +246,27 @@ impl Worker {
         let slices: Vec<&[RawRecord<'_>]> = records.iter().map(Vec::as_slice).collect();
         // All partitions' records decoded together (on two threads when there are many),
         // then handed over partition by partition.
-        let outcomes: Vec<(usize, Option<String>, bool)> =
-            match self.runtime.block_on(provider.deliver_groups(&slices)) {
-                Ok(o) => o
-                    .into_iter()
-                    .zip(&groups)
-                    .map(|(o, (_, g))| {
-                        let n = o.committable.min(g.len());
-                        (
-                            n,
-                            o.error.map(|e| e.to_string()),
-                            o.undecodable && n < g.len(),
-                        )
-                    })
-                    .collect(),
-                Err(e) => groups
-                    .iter()
-                    .map(|_| (0, Some(e.to_string()), false))
-                    .collect(),
-            };
+        let outcomes: Vec<(usize, Option<String>, bool)> = match self
+            .runtime
+            .block_on(provider.deliver_groups(Some(&self.source_id), &slices))
+        {
+            Ok(o) => o
+                .into_iter()
+                .zip(&groups)
+                .map(|(o, (_, g))| {
+                    let n = o.committable.min(g.len());
+                    (
+                        n,
+                        o.error.map(|e| e.to_string()),
+                        o.undecodable && n < g.len(),
+                    )
+                })
+                .collect(),
+            Err(e) => groups
+                .iter()
+                .map(|_| (0, Some(e.to_string()), false))
+                .collect(),
+        };
         let mut failed = false;
         let mut delivered = 0u64;
         for ((tp, g), (n, error, undecodable)) in groups.iter().zip(outcomes) {

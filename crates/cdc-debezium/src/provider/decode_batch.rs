@@ -57,14 +57,18 @@ pub(super) enum Decoded {
     Failed(DebeziumError),
 }
 
+/// Which source a topic belongs to (the provider's lookup by topic prefix).
+pub(super) type SourceOf<'a> = dyn Fn(&str) -> Option<String> + Sync + 'a;
+
 /// What every record of a batch is checked against.
 pub(super) struct BatchScope<'a> {
     /// The batch's source: the source of its first record's topic.
     pub source_id: &'a str,
     /// That first record's topic (same topic, same source: no lookup).
     pub first_topic: &'a str,
-    /// Which source a topic belongs to.
-    pub source_of: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// Which source a topic belongs to; `None` when every record is known to be the
+    /// source's (a transport's own consumer read them), whatever its topic's name.
+    pub source_of: Option<&'a SourceOf<'a>>,
     /// `schema.table` of the signal table, whose rows are never delivered.
     pub signal_table: Option<&'a str>,
 }
@@ -72,7 +76,8 @@ pub(super) struct BatchScope<'a> {
 impl BatchScope<'_> {
     fn decode_one(&self, decoder: &mut Decoder, r: &RawRecord<'_>) -> Decoded {
         if r.topic != self.first_topic
-            && (self.source_of)(r.topic).as_deref() != Some(self.source_id)
+            && let Some(source_of) = self.source_of
+            && source_of(r.topic).as_deref() != Some(self.source_id)
         {
             return Decoded::OtherSource(r.topic.to_owned());
         }
@@ -190,7 +195,7 @@ mod tests {
         let scope = BatchScope {
             source_id: "s",
             first_topic: "pg.public.t",
-            source_of: &source_of,
+            source_of: Some(&source_of),
             signal_table: None,
         };
         let mut decoders = Decoders::new("s", crate::decode::DEFAULT_UNAVAILABLE_PLACEHOLDER);

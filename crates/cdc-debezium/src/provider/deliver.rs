@@ -122,27 +122,33 @@ impl DebeziumProvider {
     /// and fans the events out in one call per subscriber. Records of other sources in the
     /// batch are an error.
     pub async fn deliver_batch(&self, records: &[RawRecord<'_>]) -> Result<BatchOutcome, CdcError> {
-        let mut out = self.deliver_groups(&[records]).await?;
+        let mut out = self.deliver_groups(None, &[records]).await?;
         Ok(out.pop().unwrap_or_else(BatchOutcome::nothing))
     }
 
     /// [`deliver_batch`](Self::deliver_batch) for several batches at once (a transport's
     /// partitions), one outcome per batch, each batch handed over on its own and in order.
     /// The records of all of them are decoded together first, on two threads when there are
-    /// many. Every batch belongs to the source of the first batch's first record.
+    /// many. Every batch belongs to `source` when given (a transport's consumer: its topics
+    /// are the source's whatever their names, `options.kafka.topics` may name any), else to
+    /// the source of the first batch's first record.
     pub(crate) async fn deliver_groups(
         &self,
+        source: Option<&str>,
         groups: &[&[RawRecord<'_>]],
     ) -> Result<Vec<BatchOutcome>, CdcError> {
         let Some(first) = groups.iter().find_map(|g| g.first()) else {
             return Ok(groups.iter().map(|_| BatchOutcome::nothing()).collect());
         };
-        let source_id = self
-            .source_for_topic(first.topic)
-            .ok_or_else(|| CdcError::NotFound {
-                source_id: format!("(topic {:?})", first.topic),
-                provider: Some(crate::PROVIDER.into()),
-            })?;
+        let source_id = match source {
+            Some(id) => id.to_owned(),
+            None => self
+                .source_for_topic(first.topic)
+                .ok_or_else(|| CdcError::NotFound {
+                    source_id: format!("(topic {:?})", first.topic),
+                    provider: Some(crate::PROVIDER.into()),
+                })?,
+        };
         let entry = self.entry(&source_id)?;
         let subscribers = self.subscribers_of(&source_id);
         let signal_table = entry
@@ -155,7 +161,7 @@ impl DebeziumProvider {
         let scope = BatchScope {
             source_id: &source_id,
             first_topic: first.topic,
-            source_of: &source_of,
+            source_of: source.is_none().then_some(&source_of as _),
             signal_table: signal_table.as_deref(),
         };
 
