@@ -12,7 +12,6 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, DimensionFilter, Statistic};
 
@@ -72,13 +71,22 @@ impl CloudWatchLag {
             .statistics(Statistic::Maximum)
             .send()
             .await
-            .map_err(|e| format!("GetMetricStatistics: {}", DisplayErrorContext(&e)))?;
+            .map_err(|e| format!("GetMetricStatistics: {}", self.describe(&e)))?;
         let newest = out
             .datapoints()
             .iter()
             .filter(|d| d.maximum().is_some())
             .max_by_key(|d| d.timestamp().map(|t| t.as_nanos()).unwrap_or(i128::MIN));
         Ok(newest.and_then(|d| d.maximum()).map(|v| v.round() as i64))
+    }
+
+    /// An SDK error of this client, naming its timeouts.
+    fn describe<E, R>(&self, e: &aws_sdk_cloudwatch::error::SdkError<E, R>) -> String
+    where
+        E: std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        crate::aws::describe_error(e, self.client.config().timeout_config())
     }
 
     async fn find_dimensions(&self) -> Result<Option<Vec<Dimension>>, String> {
@@ -95,7 +103,7 @@ impl CloudWatchLag {
             )
             .send()
             .await
-            .map_err(|e| format!("ListMetrics: {}", DisplayErrorContext(&e)))?;
+            .map_err(|e| format!("ListMetrics: {}", self.describe(&e)))?;
         Ok(out.metrics().first().map(|m| m.dimensions().to_vec()))
     }
 }

@@ -41,7 +41,25 @@ fn defaults() {
     assert_eq!(s.waits.ready_timeout, Duration::from_secs(600));
     assert_eq!(s.waits.poll_interval, Duration::from_secs(5));
     assert_eq!(s.aws.region, None);
+    assert_eq!(s.aws.request_timeout, Duration::from_millis(30_000));
     assert!(s.kinesis.is_none());
+}
+
+#[test]
+fn request_timeout_has_a_range() {
+    for bad in [0, 99, 600_001] {
+        let e = error(json!({ "request_timeout_ms": bad }));
+        assert!(
+            e.contains("options.request_timeout_ms") && e.contains("100..=600000"),
+            "{bad}: {e}"
+        );
+    }
+    let e = error(json!({"request_timeout_ms": "soon"}));
+    assert!(e.contains("options.request_timeout_ms"), "{e}");
+    for ok in [100, 600_000] {
+        let s = DmsSource::from_config(&config(json!({ "request_timeout_ms": ok }))).unwrap();
+        assert_eq!(s.aws.request_timeout, Duration::from_millis(ok));
+    }
 }
 
 #[test]
@@ -51,6 +69,7 @@ fn every_option_is_read() {
         "region": "eu-west-1",
         "endpoint_url": "http://127.0.0.1:5000",
         "max_attempts": 5,
+        "request_timeout_ms": 1500,
         "task_settings": "{\"TargetMetadata\": {}}",
         "ready_timeout_secs": 90,
         "stop_timeout_secs": 30,
@@ -65,6 +84,7 @@ fn every_option_is_read() {
     assert_eq!(s.aws.region.as_deref(), Some("eu-west-1"));
     assert_eq!(s.aws.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
     assert_eq!(s.aws.max_attempts, Some(5));
+    assert_eq!(s.aws.request_timeout, Duration::from_millis(1500));
     assert_eq!(
         s.create.task_settings.as_deref(),
         Some("{\"TargetMetadata\": {}}")

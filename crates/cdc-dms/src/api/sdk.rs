@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_databasemigration::Client;
 use aws_sdk_databasemigration::config::http::HttpResponse;
-use aws_sdk_databasemigration::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_databasemigration::config::timeout::TimeoutConfig;
+use aws_sdk_databasemigration::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_databasemigration::types as sdk;
 use aws_smithy_types::DateTime;
 use time::OffsetDateTime;
@@ -33,6 +34,14 @@ impl SdkDmsApi {
     /// The wrapped client.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Maps an SDK error of this client, whose timeouts the message names.
+    fn fail<E>(&self) -> impl Fn(SdkError<E, HttpResponse>) -> ApiError + '_
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        |e| map_sdk_error(e, self.client.config().timeout_config())
     }
 }
 
@@ -69,7 +78,7 @@ impl DmsApi for SdkDmsApi {
             .set_cdc_start_time(cdc_start_time)
             .send()
             .await
-            .map_err(map_sdk_error)?;
+            .map_err(self.fail())?;
         task_from_output("CreateReplicationTask", out.replication_task())
     }
 
@@ -87,7 +96,7 @@ impl DmsApi for SdkDmsApi {
             ))
             .send()
             .await
-            .map_err(map_sdk_error)?;
+            .map_err(self.fail())?;
         task_from_output("StartReplicationTask", out.replication_task())
     }
 
@@ -98,7 +107,7 @@ impl DmsApi for SdkDmsApi {
             .replication_task_arn(task_arn)
             .send()
             .await
-            .map_err(map_sdk_error)?;
+            .map_err(self.fail())?;
         task_from_output("StopReplicationTask", out.replication_task())
     }
 
@@ -124,7 +133,7 @@ impl DmsApi for SdkDmsApi {
             .send();
         let mut tasks = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(map_sdk_error)?;
+            let page = page.map_err(self.fail())?;
             for task in page.replication_tasks() {
                 tasks.push(convert_task(task)?);
             }
@@ -139,7 +148,7 @@ impl DmsApi for SdkDmsApi {
             .replication_task_arn(task_arn)
             .send()
             .await
-            .map_err(map_sdk_error)?;
+            .map_err(self.fail())?;
         task_from_output("DeleteReplicationTask", out.replication_task())
     }
 
@@ -155,7 +164,7 @@ impl DmsApi for SdkDmsApi {
             .send();
         let mut stats = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(map_sdk_error)?;
+            let page = page.map_err(self.fail())?;
             stats.extend(page.table_statistics().iter().map(convert_table_stats));
         }
         Ok(stats)
@@ -183,18 +192,22 @@ impl DmsApi for SdkDmsApi {
             .reload_option(sdk::ReloadOptionValue::DataReload)
             .send()
             .await
-            .map_err(map_sdk_error)?;
+            .map_err(self.fail())?;
         Ok(())
     }
 }
 
 /// Classifies an SDK error: modelled faults by their code, throttling, transport failures and
-/// 5xx answers as retryable, the rest as `Other`.
-pub(crate) fn map_sdk_error<E>(err: SdkError<E, HttpResponse>) -> ApiError
+/// 5xx answers as retryable, the rest as `Other`. A timeout (per attempt, or connecting) is a
+/// transport failure; its message says after how long, from the client's `timeouts`.
+pub(crate) fn map_sdk_error<E>(
+    err: SdkError<E, HttpResponse>,
+    timeouts: Option<&TimeoutConfig>,
+) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let message = DisplayErrorContext(&err).to_string();
+    let message = crate::aws::describe_error(&err, timeouts);
     let (kind, code) = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => (ApiErrorKind::Transport, None),
         SdkError::ServiceError(ctx) => {

@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::{
     AwsSettings, DEFAULT_KINESIS_MAX_RECORDS, DEFAULT_KINESIS_POLL_INTERVAL_MS,
     DEFAULT_KINESIS_RETRY_BACKOFF_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_READY_TIMEOUT_SECS,
-    DEFAULT_STOP_TIMEOUT_SECS, DmsOptions, DmsSource, KinesisSettings, WaitSettings,
-    check_table_name, table_mappings, task_identifier,
+    DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_SECS, DmsOptions, DmsSource, KinesisSettings,
+    WaitSettings, check_table_name, table_mappings, task_identifier,
 };
 use crate::api::{CreateTaskRequest, MigrationType};
 use crate::error::DmsError;
@@ -20,6 +20,11 @@ pub const MAX_TIMEOUT_SECS: u64 = 86_400;
 pub const MAX_INTERVAL_MS: u64 = 3_600_000;
 /// Largest `max_attempts`.
 pub const MAX_ATTEMPTS: u32 = 100;
+/// Smallest `request_timeout_ms`: below this, ordinary network latency alone would fail calls.
+pub const MIN_REQUEST_TIMEOUT_MS: u64 = 100;
+/// Largest `request_timeout_ms`: ten minutes; no DMS, Kinesis or CloudWatch call we make takes
+/// longer, and a stuck call is reported within that.
+pub const MAX_REQUEST_TIMEOUT_MS: u64 = 600_000;
 
 /// Whether an `http(s)://` URL has userinfo (an `@` before the path).
 fn has_userinfo(url: &str) -> bool {
@@ -163,6 +168,19 @@ impl DmsSource {
             ));
         }
 
+        let request_timeout_ms = opts
+            .request_timeout_ms
+            .unwrap_or(DEFAULT_REQUEST_TIMEOUT_MS);
+        if !(MIN_REQUEST_TIMEOUT_MS..=MAX_REQUEST_TIMEOUT_MS).contains(&request_timeout_ms) {
+            return Err(err(
+                "options.request_timeout_ms",
+                format!(
+                    "{request_timeout_ms} is outside \
+                     {MIN_REQUEST_TIMEOUT_MS}..={MAX_REQUEST_TIMEOUT_MS}"
+                ),
+            ));
+        }
+
         // Every duration has a range: a huge one would overflow a deadline.
         let positive = |v: Option<u64>, default: u64, field: &str| {
             let max = if field.ends_with("_secs") {
@@ -303,6 +321,7 @@ impl DmsSource {
                 region,
                 endpoint_url,
                 max_attempts: opts.max_attempts,
+                request_timeout: Duration::from_millis(request_timeout_ms),
             },
             waits,
             kinesis,

@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-pub use build::{MAX_ATTEMPTS, MAX_INTERVAL_MS, MAX_TIMEOUT_SECS};
+pub use build::{
+    MAX_ATTEMPTS, MAX_INTERVAL_MS, MAX_REQUEST_TIMEOUT_MS, MAX_TIMEOUT_SECS, MIN_REQUEST_TIMEOUT_MS,
+};
 pub use identifier::{MAX_TASK_IDENTIFIER_LEN, is_valid_identifier, task_identifier};
 pub use mappings::{check_table_name, table_mappings};
 
@@ -35,6 +37,9 @@ use crate::api::{CreateTaskRequest, MigrationType};
 pub const DEFAULT_READY_TIMEOUT_SECS: u64 = 600;
 /// Default of `stop_timeout_secs`.
 pub const DEFAULT_STOP_TIMEOUT_SECS: u64 = 600;
+/// Default of `request_timeout_ms`: DMS, Kinesis and CloudWatch answer in well under a second,
+/// so 30 s only ends calls to an endpoint that stopped answering.
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// Default of `poll_interval_ms` (the SDK's own waiters poll every 15 s).
 pub const DEFAULT_POLL_INTERVAL_MS: u64 = 5_000;
 /// Default of `kinesis_poll_interval_ms`: Kinesis allows 5 `GetRecords` a second per shard.
@@ -71,6 +76,10 @@ pub struct DmsOptions {
     /// (3) when absent; 1 turns retries off.
     #[serde(default)]
     pub max_attempts: Option<u32>,
+    /// How long one attempt of an AWS call (DMS, Kinesis, CloudWatch) may take before it fails
+    /// as a transport error and is retried (`max_attempts`); 100–600000 (default 30000).
+    #[serde(default)]
+    pub request_timeout_ms: Option<u64>,
     /// `ReplicationTaskSettings`: a JSON object, or a string holding one.
     #[serde(default, serialize_with = "cdc_core::secret::masked::option_json")]
     pub task_settings: Option<Value>,
@@ -127,7 +136,7 @@ pub enum StartingPosition {
 }
 
 /// AWS client settings of a source. `Debug` redacts the endpoint URL.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AwsSettings {
     /// Region override.
     pub region: Option<String>,
@@ -135,6 +144,22 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
     /// Most attempts per call.
     pub max_attempts: Option<u32>,
+    /// Longest time one attempt of a call may take (`options.request_timeout_ms`); also caps
+    /// the connect timeout. See [`crate::aws`].
+    pub request_timeout: Duration,
+}
+
+impl Default for AwsSettings {
+    /// No overrides, and the default request timeout: never a zero timeout, which would fail
+    /// every call at once.
+    fn default() -> Self {
+        Self {
+            region: None,
+            endpoint_url: None,
+            max_attempts: None,
+            request_timeout: Duration::from_millis(DEFAULT_REQUEST_TIMEOUT_MS),
+        }
+    }
 }
 
 cdc_core::impl_masked_debug!(DmsOptions);
@@ -148,6 +173,7 @@ impl std::fmt::Debug for AwsSettings {
                 &self.endpoint_url.as_deref().map(cdc_core::secret::redact),
             )
             .field("max_attempts", &self.max_attempts)
+            .field("request_timeout", &self.request_timeout)
             .finish()
     }
 }

@@ -4,10 +4,10 @@
 
 use std::collections::HashSet;
 
-use aws_sdk_kinesis::error::DisplayErrorContext;
 use aws_sdk_kinesis::types::Shard;
 
 use super::Ctx;
+use crate::aws::describe_error;
 
 /// Most `ListShards` pages read for one listing. A page holds up to 1 000 shards by default,
 /// and a stream's shards (open ones plus those closed within the retention period) number in
@@ -63,7 +63,7 @@ pub(super) async fn list_shards(ctx: &Ctx) -> Result<Vec<Shard>, ListShardsError
         };
         let out = req.send().await.map_err(|e| ListShardsError::Api {
             stream: stream.clone(),
-            message: DisplayErrorContext(&e).to_string(),
+            message: describe_error(&e, ctx.client.config().timeout_config()),
         })?;
         shards.extend(out.shards().iter().cloned());
         match out.next_token() {

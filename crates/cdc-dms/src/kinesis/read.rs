@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use aws_sdk_kinesis::error::DisplayErrorContext;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use cdc_core::SharedEvent;
 
 use super::Ctx;
 use super::batch::{Batch, decode_batch};
 use super::start::{Start, next_start};
+use crate::aws::describe_error;
 
 /// How a shard's loop ended (a panic aside).
 #[derive(Debug, PartialEq)]
@@ -52,7 +52,7 @@ async fn shard_iterator(ctx: &Ctx, shard: &str) -> Result<Option<String>, String
     let out = req
         .send()
         .await
-        .map_err(|e| DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| describe_error(&e, ctx.client.config().timeout_config()))?;
     Ok(out.shard_iterator().map(str::to_owned))
 }
 
@@ -102,7 +102,7 @@ pub(super) async fn read_shard(ctx: Arc<Ctx>, shard: String) -> ShardExit {
                 // The iterator may have expired; the next round starts again from the checkpoint.
                 ctx.delivery.failed(format!(
                     "GetRecords on shard {shard}: {}",
-                    DisplayErrorContext(&e)
+                    describe_error(&e, ctx.client.config().timeout_config())
                 ));
                 if !ctx.pause(ctx.settings.retry_backoff).await {
                     return ShardExit::Stopped;

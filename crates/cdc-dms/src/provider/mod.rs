@@ -119,8 +119,8 @@ impl Default for DmsProvider {
 
 impl DmsProvider {
     /// A provider whose clients come from the `aws-config` default chain (environment,
-    /// profile, SSO, instance role), with each source's `region`, `endpoint_url` and
-    /// `max_attempts` on top.
+    /// profile, SSO, instance role), with each source's `region`, `endpoint_url`,
+    /// `max_attempts` and `request_timeout_ms` on top.
     pub fn new() -> Self {
         Self::with_clients(Clients::DefaultChain)
     }
