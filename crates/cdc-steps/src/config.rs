@@ -56,8 +56,34 @@ pub(crate) fn parse<T: DeserializeOwned>(
         } else {
             path
         };
-        invalid(field, format!("is invalid: {}", e.into_inner()))
+        // Serde quotes the offending string, which may be a secret typed (or brought by a
+        // template) into the wrong field: the field path says enough.
+        let message = cdc_core::secret::scrub_serde_message(&e.into_inner().to_string());
+        invalid(field, format!("is invalid: {message}"))
     })
+}
+
+/// `text` quoted for a message, cut after [`SHOWN_CHARS`] characters: a value from row data
+/// may be megabytes long.
+pub(crate) fn shown(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
+/// How many characters of a value a message quotes.
+pub(crate) const SHOWN_CHARS: usize = 60;
+
+/// Checks that `source_id` is given, unless it is only known per event.
+pub(crate) fn check_source_id(
+    source_id: &str,
+    per_event: &dyn Fn(&str) -> bool,
+) -> Result<(), StepErrorKind> {
+    if !per_event("source_id") {
+        require_source_id(source_id)?;
+    }
+    Ok(())
 }
 
 /// Checks that `source_id` is given.

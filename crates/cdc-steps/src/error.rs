@@ -59,7 +59,8 @@ pub enum StepErrorKind {
 
     /// No source with this id is registered.
     #[error(
-        "source {source_id:?} is not registered ({})",
+        "source {} is not registered ({})",
+        crate::config::shown(source_id),
         running_list(registered)
     )]
     NotRegistered {
@@ -109,11 +110,18 @@ pub enum StepErrorKind {
     },
 }
 
+/// How many registered ids a "not registered" message lists.
+const LISTED_IDS: usize = 20;
+
 fn running_list(ids: &[String]) -> String {
-    if ids.is_empty() {
-        "no source is registered".to_owned()
-    } else {
-        format!("registered: {}", ids.join(", "))
+    match ids.len() {
+        0 => "no source is registered".to_owned(),
+        n if n <= LISTED_IDS => format!("registered: {}", ids.join(", ")),
+        n => format!(
+            "registered: {}, and {} more",
+            ids[..LISTED_IDS].join(", "),
+            n - LISTED_IDS
+        ),
     }
 }
 

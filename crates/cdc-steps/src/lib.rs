@@ -17,7 +17,10 @@
 //! and the [`cdc_core::ProviderFactory`] for `step.cdc_start`. Errors read like Go's:
 //! `step.cdc_status "check-db": source_id is required`.
 //! [`StepRegistry::schemas`] exports every step's config fields and outputs as JSON, like the
-//! Go plugin manifest's `stepSchemas`.
+//! Go plugin manifest's `stepSchemas`. [`StepRegistry::check`] checks a config before any
+//! event (types, ranges, fixed sets, table names), leaving out what is only known per event.
+//! Config errors name the field and never quote a value given to a field of another type (it
+//! may be a secret in the wrong place); a value they do quote is cut after 60 characters.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -81,6 +81,27 @@ impl StepRegistry {
         step.execute(ctx, name, config).await
     }
 
+    /// Checks the config of a step of type `type_name`, named `name`, before any event: see
+    /// [`Step::check`]. An unknown type is an error listing the known ones.
+    pub fn check(
+        &self,
+        type_name: &str,
+        name: &str,
+        config: &Value,
+        per_event: &dyn Fn(&str) -> bool,
+    ) -> Result<(), StepError> {
+        let Some(step) = self.steps.get(type_name) else {
+            return Err(StepError::new(
+                type_name,
+                name,
+                StepErrorKind::UnknownStepType {
+                    known: self.type_names().into_iter().map(str::to_owned).collect(),
+                },
+            ));
+        };
+        step.check(name, config, per_event)
+    }
+
     /// Every step's schema, as the Go plugin manifest's `stepSchemas`:
     /// `{"step.cdc_status": {"description", "config": {...}, "outputs": {...}}, ...}`.
     pub fn schemas(&self) -> Value {

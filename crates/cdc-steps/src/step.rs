@@ -28,4 +28,20 @@ pub trait Step: Send + Sync {
         name: &str,
         config: &Value,
     ) -> Result<Value, StepError>;
+
+    /// Checks `config` before any event, as far as it can be known then: types, fixed sets,
+    /// ranges, table names, required fields. `per_event(field)` says that a top-level field's
+    /// value (or part of it) is only known per event (a template reference): what is only
+    /// known per event is left out of `config`, and a field `per_event` names is not required.
+    /// A config that passes may still fail per event; one that fails here fails every time.
+    /// The default checks nothing.
+    fn check(
+        &self,
+        name: &str,
+        config: &Value,
+        per_event: &dyn Fn(&str) -> bool,
+    ) -> Result<(), StepError> {
+        let _ = (name, config, per_event);
+        Ok(())
+    }
 }

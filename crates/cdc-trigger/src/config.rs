@@ -119,14 +119,22 @@ impl TriggerConfig {
         if self.source_id.trim() != self.source_id {
             return Err(invalid(
                 "source_id".into(),
-                format!("{:?} has leading or trailing whitespace", self.source_id),
+                format!(
+                    "{} has leading or trailing whitespace",
+                    shown(&self.source_id)
+                ),
             ));
         }
         let tables = self
             .tables
             .iter()
             .enumerate()
-            .map(|(i, t)| TableRef::parse(t).map_err(|m| invalid(format!("tables[{i}]"), m)))
+            .map(|(i, t)| {
+                TableRef::parse(t).map_err(|m| {
+                    let m = m.replace(&format!("{t:?}"), &shown(t));
+                    invalid(format!("tables[{i}]"), m)
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let mut actions = ActionSet::EMPTY;
         for (i, a) in self.actions.iter().enumerate() {
@@ -134,7 +142,8 @@ impl TriggerConfig {
                 invalid(
                     format!("actions[{i}]"),
                     format!(
-                        "unknown action {a:?}; valid (case-insensitive): {}",
+                        "unknown action {}; valid (case-insensitive): {}",
+                        shown(a),
                         VALID_ACTIONS.join(", ")
                     ),
                 )
@@ -142,6 +151,18 @@ impl TriggerConfig {
             actions.insert(op);
         }
         Ok(EventFilter::new(tables, actions))
+    }
+}
+
+/// How many characters of a value a message quotes.
+const SHOWN_CHARS: usize = 60;
+
+/// `text` quoted for a message, cut after [`SHOWN_CHARS`] characters: a config value may be
+/// megabytes long.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &text[..cut], text.len()),
     }
 }
 

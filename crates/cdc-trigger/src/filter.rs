@@ -1,8 +1,15 @@
 //! [`EventFilter`]: which events a trigger passes on, decided on typed metadata only.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use cdc_core::{ChangeEvent, Operation, TableRef};
+
+/// Up to this many tables a filter compares an event's table with each; past it, it looks
+/// the name up in an index, so that a filter of 100 000 tables costs one lookup per event.
+const SCAN_TABLES: usize = 8;
+/// How many tables [`EventFilter`]'s `Display` (its log line) names before `,... (N more)`.
+const SHOWN_TABLES: usize = 20;
 
 /// The action names a trigger accepts (case-insensitive), with Debezium's one-letter codes.
 pub const VALID_ACTIONS: &[&str] = &[
@@ -67,13 +74,41 @@ impl ActionSet {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventFilter {
     tables: Vec<TableRef>,
+    /// By table name, when there are more than [`SCAN_TABLES`] tables.
+    index: Option<HashMap<String, Schemas>>,
     actions: ActionSet,
+}
+
+/// The schemas a table name is wanted in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Schemas {
+    /// The name was given without a schema: any schema.
+    any: bool,
+    /// The schemas it was given with.
+    names: HashSet<String>,
 }
 
 impl EventFilter {
     /// A filter over parsed tables and actions.
     pub fn new(tables: Vec<TableRef>, actions: ActionSet) -> Self {
-        Self { tables, actions }
+        let index = (tables.len() > SCAN_TABLES).then(|| {
+            let mut index: HashMap<String, Schemas> = HashMap::with_capacity(tables.len());
+            for t in &tables {
+                let entry = index.entry(t.name.clone()).or_default();
+                match &t.schema {
+                    None => entry.any = true,
+                    Some(s) => {
+                        entry.names.insert(s.clone());
+                    }
+                }
+            }
+            index
+        });
+        Self {
+            tables,
+            index,
+            actions,
+        }
     }
 
     /// The filter that passes every event.
@@ -96,11 +131,16 @@ impl EventFilter {
     #[inline]
     pub fn matches(&self, event: &ChangeEvent) -> bool {
         (self.actions.is_empty() || self.actions.contains(event.operation))
-            && (self.tables.is_empty()
-                || self
-                    .tables
-                    .iter()
-                    .any(|t| t.matches(event.schema.as_deref(), &event.table)))
+            && (self.tables.is_empty() || self.table_matches(event.schema.as_deref(), &event.table))
+    }
+
+    fn table_matches(&self, schema: Option<&str>, table: &str) -> bool {
+        match &self.index {
+            None => self.tables.iter().any(|t| t.matches(schema, table)),
+            Some(index) => index
+                .get(table)
+                .is_some_and(|s| s.any || schema.is_some_and(|schema| s.names.contains(schema))),
+        }
     }
 }
 
@@ -110,11 +150,14 @@ impl fmt::Display for EventFilter {
             f.write_str("tables=*")?;
         } else {
             f.write_str("tables=")?;
-            for (i, t) in self.tables.iter().enumerate() {
+            for (i, t) in self.tables.iter().take(SHOWN_TABLES).enumerate() {
                 if i > 0 {
                     f.write_str(",")?;
                 }
                 write!(f, "{t}")?;
+            }
+            if self.tables.len() > SHOWN_TABLES {
+                write!(f, ",... ({} more)", self.tables.len() - SHOWN_TABLES)?;
             }
         }
         f.write_str(" actions=")?;

@@ -32,7 +32,8 @@ pub(super) struct Checker<'a> {
     file: String,
     /// The config file's folder: relative paths in it are relative to it.
     pub(super) dir: PathBuf,
-    env: &'a dyn Fn(&str) -> Option<String>,
+    /// The environment `${VAR}`s are read from.
+    pub(super) env: &'a dyn Fn(&str) -> Option<String>,
     diags: Vec<Diagnostic>,
 }
 
@@ -43,6 +44,11 @@ impl Checker<'_> {
             line: (line > 0).then_some(line),
             message: message.into(),
         });
+    }
+
+    /// How many problems are reported so far.
+    pub(super) fn problems(&self) -> usize {
+        self.diags.len()
     }
 
     /// Reports keys of `entries` not in `known`, with a suggestion.

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 
 use cdc::SourceConfig;
 use cdc::trigger::TriggerConfig;
-use serde_json::Value;
+
+use crate::run::refs::Template;
 
 pub use http::HttpSettings;
 pub use suggest::hint;
@@ -91,8 +92,9 @@ pub struct StepSpec {
     pub step_type: String,
     /// Its name, unique in the trigger; later steps read its output as `${steps.<name>.<key>}`.
     pub name: String,
-    /// Its config, with `${event.*}` / `${steps.*}` references still in it.
-    pub config: Value,
+    /// Its config, read once: environment values put in as text, `${event.*}` /
+    /// `${steps.*}` references parsed, resolved per event (its `Debug` masks secrets).
+    pub config: Template,
 }
 
 /// One trigger with its steps.

@@ -49,7 +49,7 @@ settings: { log_format: json, metrics_interval_secs: 0, status_file: run/status.
     assert_eq!(cfg.sources[0].options["events_file"], "-");
     assert_eq!(cfg.triggers[0].name, "trigger-1");
     assert_eq!(
-        cfg.triggers[0].steps[1].config["source_id"],
+        cfg.triggers[0].steps[1].config.as_written()["source_id"],
         "${steps.st.source_id}"
     );
     assert_eq!(cfg.settings.log_format.as_deref(), Some("json"));

@@ -9,10 +9,9 @@ use cdc::SharedEvent;
 use cdc::core::error::BoxError;
 use cdc::steps::{StepContext, StepRegistry};
 use cdc::trigger::TriggerCallback;
-use serde_json::{Map, Value, json};
+use serde_json::Map;
 use tokio::sync::Notify;
 
-use super::refs;
 use crate::config::TriggerSpec;
 use crate::output::Printer;
 use crate::serve::metrics::record::TriggerMetrics;
@@ -111,8 +110,7 @@ impl TriggerCallback for Pipeline {
         let mut outputs = Map::new();
         for (step, step_metrics) in self.spec.steps.iter().zip(&self.metrics.steps) {
             let began = Instant::now();
-            let scope = json!({"event": event_json, "steps": Value::Object(outputs.clone())});
-            let result = match refs::resolve(&step.config, &scope) {
+            let result = match step.config.resolve(&event_json, &outputs) {
                 Ok(config) => shared
                     .steps
                     .execute(&step.step_type, &shared.context, &step.name, &config)

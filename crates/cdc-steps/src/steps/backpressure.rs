@@ -1,12 +1,12 @@
 //! `step.cdc_backpressure`: check lag against thresholds, throttle, resume.
 
-use cdc_core::{CdcStatus, SourceState};
+use cdc_core::{BackpressureMonitor, CdcStatus, SourceState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{failed, impl_step, lookup};
 use crate::config::{
-    ThresholdFields, ThresholdMap, invalid, parse, require_source_id, thresholds_json,
+    ThresholdFields, ThresholdMap, check_source_id, invalid, parse, shown, thresholds_json,
 };
 use crate::context::StepContext;
 use crate::error::StepErrorKind;
@@ -103,9 +103,12 @@ impl BackpressureStep {
             )
     }
 
-    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+    fn prepare(
+        config: &Value,
+        per_event: &dyn Fn(&str) -> bool,
+    ) -> Result<(String, Action, BackpressureMonitor), StepErrorKind> {
         let cfg: Config = parse(&Self::describe(), config)?;
-        let source_id = require_source_id(&cfg.source_id)?;
+        check_source_id(&cfg.source_id, per_event)?;
         let action = match cfg.action.as_deref().map(|a| a.trim().to_ascii_lowercase()) {
             None => Action::Check,
             Some(a) if a == "check" => Action::Check,
@@ -115,9 +118,9 @@ impl BackpressureStep {
                 return Err(invalid(
                     "action",
                     format!(
-                        "must be one of {}; got {:?}",
+                        "must be one of {}; got {}",
                         ACTIONS.join(", "),
-                        cfg.action.unwrap_or_default()
+                        shown(&cfg.action.unwrap_or_default())
                     ),
                 ));
             }
@@ -129,7 +132,12 @@ impl BackpressureStep {
             warning_multiplier: cfg.warning_multiplier,
         }
         .monitor()?;
+        Ok((cfg.source_id, action, monitor))
+    }
 
+    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+        let (source_id, action, monitor) = Self::prepare(config, &|_| false)?;
+        let source_id = source_id.as_str();
         let provider = lookup(ctx, source_id)?;
         let before = provider
             .status(source_id)

@@ -51,7 +51,9 @@ pub(crate) fn null_as_empty<'de, D: serde::Deserializer<'de>>(
 }
 
 /// Implements [`crate::Step`] for a unit struct with an inherent
-/// `async fn run(&self, ctx, config) -> Result<Value, StepErrorKind>` and `fn describe() -> StepSchema`.
+/// `async fn run(&self, ctx, config) -> Result<Value, StepErrorKind>`, `fn describe() -> StepSchema`
+/// and `fn prepare(config, per_event) -> Result<_, StepErrorKind>` (the checks that need no
+/// source, which `run` starts with).
 macro_rules! impl_step {
     ($ty:ty, $name:literal) => {
         #[async_trait::async_trait]
@@ -62,6 +64,17 @@ macro_rules! impl_step {
 
             fn schema(&self) -> $crate::schema::StepSchema {
                 Self::describe()
+            }
+
+            fn check(
+                &self,
+                name: &str,
+                config: &serde_json::Value,
+                per_event: &dyn Fn(&str) -> bool,
+            ) -> Result<(), $crate::error::StepError> {
+                Self::prepare(config, per_event)
+                    .map(|_| ())
+                    .map_err(|kind| $crate::error::StepError::new($name, name, kind))
             }
 
             async fn execute(

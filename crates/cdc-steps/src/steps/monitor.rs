@@ -1,11 +1,11 @@
 //! `step.cdc_monitor`: evaluate lag, raise alerts, throttle on critical lag.
 
-use cdc_core::{Health, SourceState};
+use cdc_core::{BackpressureMonitor, Health, SourceState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{failed, impl_step, lookup};
-use crate::config::{ThresholdFields, ThresholdMap, parse, require_source_id, thresholds_json};
+use crate::config::{ThresholdFields, ThresholdMap, check_source_id, parse, thresholds_json};
 use crate::context::StepContext;
 use crate::error::StepErrorKind;
 use crate::schema::{FieldType, StepSchema};
@@ -98,9 +98,12 @@ impl MonitorStep {
             )
     }
 
-    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+    fn prepare(
+        config: &Value,
+        per_event: &dyn Fn(&str) -> bool,
+    ) -> Result<(String, BackpressureMonitor, bool), StepErrorKind> {
         let cfg: Config = parse(&Self::describe(), config)?;
-        let source_id = require_source_id(&cfg.source_id)?;
+        check_source_id(&cfg.source_id, per_event)?;
         let monitor = ThresholdFields {
             thresholds: cfg.thresholds,
             threshold_lag_bytes: cfg.threshold_lag_bytes,
@@ -108,7 +111,12 @@ impl MonitorStep {
             warning_multiplier: cfg.warning_multiplier,
         }
         .monitor()?;
-        let auto_throttle = cfg.auto_throttle.unwrap_or(true);
+        Ok((cfg.source_id, monitor, cfg.auto_throttle.unwrap_or(true)))
+    }
+
+    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+        let (source_id, monitor, auto_throttle) = Self::prepare(config, &|_| false)?;
+        let source_id = source_id.as_str();
 
         let provider = lookup(ctx, source_id)?;
         let status = provider

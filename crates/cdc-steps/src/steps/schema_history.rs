@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{failed, impl_step, lookup, to_json};
-use crate::config::{invalid, parse, require_source_id};
+use crate::config::{check_source_id, invalid, parse};
 use crate::context::StepContext;
 use crate::error::StepErrorKind;
 use crate::schema::{FieldType, StepSchema};
@@ -51,13 +51,19 @@ impl SchemaHistoryStep {
             )
     }
 
-    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+    fn prepare(config: &Value, per_event: &dyn Fn(&str) -> bool) -> Result<Config, StepErrorKind> {
         let cfg: Config = parse(&Self::describe(), config)?;
-        let source_id = require_source_id(&cfg.source_id)?;
+        check_source_id(&cfg.source_id, per_event)?;
         if !cfg.table.is_empty() {
             TableRef::parse(&cfg.table)
                 .map_err(|m| invalid("table", format!("is invalid: {m}")))?;
         }
+        Ok(cfg)
+    }
+
+    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+        let cfg = Self::prepare(config, &|_| false)?;
+        let source_id = cfg.source_id.as_str();
         let provider = lookup(ctx, source_id)?;
         let history = provider
             .schema_history(source_id, &cfg.table)

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{failed, impl_step, lookup, null_as_empty};
-use crate::config::{check_tables, parse, require_source_id};
+use crate::config::{check_source_id, check_tables, parse};
 use crate::context::StepContext;
 use crate::error::StepErrorKind;
 use crate::schema::{FieldType, StepSchema};
@@ -35,10 +35,16 @@ impl SnapshotStep {
             .output("detail", FieldType::String, "Anything the user should know (present only when the provider says something).")
     }
 
-    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+    fn prepare(config: &Value, per_event: &dyn Fn(&str) -> bool) -> Result<Config, StepErrorKind> {
         let cfg: Config = parse(&Self::describe(), config)?;
-        let source_id = require_source_id(&cfg.source_id)?;
+        check_source_id(&cfg.source_id, per_event)?;
         check_tables("tables", &cfg.tables)?;
+        Ok(cfg)
+    }
+
+    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+        let cfg = Self::prepare(config, &|_| false)?;
+        let source_id = cfg.source_id.as_str();
         let provider = lookup(ctx, source_id)?;
         let report = provider
             .snapshot(source_id, &cfg.tables)

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::common::{failed, impl_step, null_as_empty};
-use crate::config::{invalid, parse, require_source_id};
+use crate::config::{check_source_id, invalid, parse, shown};
 use crate::context::StepContext;
 use crate::error::StepErrorKind;
 use crate::schema::{FieldType, StepSchema};
@@ -59,9 +59,15 @@ impl StartStep {
             .output("state", FieldType::String, "The source's state after the step.")
     }
 
-    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+    fn prepare(config: &Value, per_event: &dyn Fn(&str) -> bool) -> Result<Config, StepErrorKind> {
         let cfg: Config = parse(&Self::describe(), config)?;
-        let source_id = require_source_id(&cfg.source_id)?.to_owned();
+        check_source_id(&cfg.source_id, per_event)?;
+        Ok(cfg)
+    }
+
+    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+        let cfg = Self::prepare(config, &|_| false)?;
+        let source_id = cfg.source_id.clone();
 
         if let Ok(provider) = ctx.registry.lookup(&source_id) {
             if !cfg.provider.is_empty() && cfg.provider != provider.name() {
@@ -90,8 +96,9 @@ impl StartStep {
             return Err(invalid(
                 "provider",
                 format!(
-                    "is required: source {source_id:?} is not registered, so the step must start it \
-                     (give provider, and connection, tables, options as the provider needs)"
+                    "is required: source {} is not registered, so the step must start it \
+                     (give provider, and connection, tables, options as the provider needs)",
+                    shown(&source_id)
                 ),
             ));
         }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{failed, impl_step, lookup};
-use crate::config::{parse, require_source_id};
+use crate::config::{check_source_id, parse};
 use crate::context::StepContext;
 use crate::error::StepErrorKind;
 use crate::schema::{FieldType, StepSchema};
@@ -33,9 +33,15 @@ impl StopStep {
             )
     }
 
-    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+    fn prepare(config: &Value, per_event: &dyn Fn(&str) -> bool) -> Result<Config, StepErrorKind> {
         let cfg: Config = parse(&Self::describe(), config)?;
-        let source_id = require_source_id(&cfg.source_id)?;
+        check_source_id(&cfg.source_id, per_event)?;
+        Ok(cfg)
+    }
+
+    async fn run(&self, ctx: &StepContext, config: &Value) -> Result<Value, StepErrorKind> {
+        let cfg = Self::prepare(config, &|_| false)?;
+        let source_id = cfg.source_id.as_str();
         let provider = lookup(ctx, source_id)?;
         ctx.registry.unregister(source_id);
         provider
