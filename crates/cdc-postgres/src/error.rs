@@ -6,6 +6,8 @@
 
 use cdc_core::CdcError;
 
+use crate::config::ConnParams;
+use crate::config::dsn::{DEFAULT_CONNECT_TIMEOUT, MAX_CONNECT_TIMEOUT_SECS};
 use crate::decode::DecodeError;
 
 /// The provider name used in errors and statuses.
@@ -147,6 +149,24 @@ impl PostgresError {
             message,
             sqlstate,
             retryable,
+        }
+    }
+
+    /// A connect to `conn` that did not finish within its `connect_timeout`; `steps` says
+    /// what the limit covered. Retryable, as a lost connection is: a stuck pooler or a
+    /// restarting load balancer may answer the next time. Names the address and the
+    /// parameter; `conn` masks the password.
+    pub fn connect_timed_out(context: impl Into<String>, conn: &ConnParams, steps: &str) -> Self {
+        Self::Database {
+            context: context.into(),
+            message: format!(
+                "{} did not complete the connection within {} s ({steps}); connect_timeout in the connection string sets this limit (1 to {MAX_CONNECT_TIMEOUT_SECS} seconds; default {} s)",
+                conn.address(),
+                conn.connect_timeout.as_secs(),
+                DEFAULT_CONNECT_TIMEOUT.as_secs(),
+            ),
+            sqlstate: None,
+            retryable: true,
         }
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use pgwire_replication::{
     Lsn, PgWireError, ReplicationClient, ReplicationConfig, SslMode as WireSslMode, TlsConfig,
 };
+use tokio::time::{error::Elapsed, timeout};
 
 use crate::config::{PostgresSource, SslMode};
 use crate::error::{PostgresError, Result, sqlstate_in};
@@ -62,24 +63,62 @@ pub fn config(src: &PostgresSource, start: Lsn) -> ReplicationConfig {
 }
 
 /// A replication session after authentication, before `START_REPLICATION`: replication
-/// commands (`CREATE_REPLICATION_SLOT`) run on it.
+/// commands (`CREATE_REPLICATION_SLOT`) run on it. Authentication is confirmed within the
+/// source's `connect_timeout` (see [`settle`]).
 pub async fn connect_gated(src: &PostgresSource) -> Result<ReplicationClient> {
-    ReplicationClient::connect_gated(config(src, Lsn::ZERO))
+    const CONTEXT: &str = "opening a replication session";
+    let mut client = ReplicationClient::connect_gated(config(src, Lsn::ZERO))
         .await
-        .map_err(|e| wire_error(src, "opening a replication session", e))
+        .map_err(|e| wire_error(src, CONTEXT, e))?;
+    // The session reports nothing once it is authenticated: a first, cheap command
+    // (IDENTIFY_SYSTEM answers at once) shows that it is, so that the wait for it is bounded
+    // and the caller's CREATE_REPLICATION_SLOT, which may rightly wait long for running
+    // transactions, is not.
+    let outcome = timeout(src.conn.connect_timeout, client.identify_system()).await;
+    settle(src, CONTEXT, &mut client, outcome)?;
+    Ok(client)
 }
 
 /// A streaming session from the slot's confirmed position `start`, once the server has
-/// accepted `START_REPLICATION`.
+/// accepted `START_REPLICATION`, within the source's `connect_timeout` (see [`settle`]).
 pub async fn start_streaming(src: &PostgresSource, start: Lsn) -> Result<ReplicationClient> {
+    const CONTEXT: &str = "starting replication";
     let mut client = ReplicationClient::connect(config(src, start))
         .await
-        .map_err(|e| wire_error(src, "starting replication", e))?;
-    client
-        .wait_started()
-        .await
-        .map_err(|e| wire_error(src, "starting replication", e))?;
+        .map_err(|e| wire_error(src, CONTEXT, e))?;
+    let outcome = timeout(src.conn.connect_timeout, client.wait_started()).await;
+    settle(src, CONTEXT, &mut client, outcome)?;
     Ok(client)
+}
+
+/// The steps a replication connect's time-out covers.
+const SESSION_STEPS: &str =
+    "name lookup, TCP connect, TLS, startup, authentication and the first replication command";
+
+/// The outcome of a new session's first step, waited for within the source's
+/// `connect_timeout`.
+///
+/// pgwire-replication has no connect timeout of its own: `ReplicationClient::connect` only
+/// spawns the worker, which then waits without limit for the TCP connect, the TLS handshake
+/// and the startup/authentication exchange. On a time-out the worker is aborted: blocked on
+/// a server that says nothing, it would never see the stop request that dropping sends.
+fn settle<T>(
+    src: &PostgresSource,
+    context: &str,
+    client: &mut ReplicationClient,
+    outcome: std::result::Result<std::result::Result<T, PgWireError>, Elapsed>,
+) -> Result<T> {
+    match outcome {
+        Ok(done) => done.map_err(|e| wire_error(src, context, e)),
+        Err(_) => {
+            client.abort();
+            Err(PostgresError::connect_timed_out(
+                format!("{context} ({})", src.conn.display()),
+                &src.conn,
+                SESSION_STEPS,
+            ))
+        }
+    }
 }
 
 /// A pgwire-replication error as ours: server errors keep their SQLSTATE; the slot's own

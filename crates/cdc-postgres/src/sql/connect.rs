@@ -82,14 +82,16 @@ fn role_config(src: &PostgresSource) -> tokio_postgres::Config {
     if let Some(pw) = &c.password {
         cfg.password(pw.expose());
     }
-    if let Some(t) = c.connect_timeout {
-        cfg.connect_timeout(t);
-    }
+    // No `cfg.connect_timeout`: tokio-postgres applies it to each TCP connect only, while its
+    // name lookup, TLS handshake and startup/authentication exchange wait as long as the
+    // server lets them. [`connect_with`] bounds the whole connect instead; an equal timer on
+    // the TCP step alone would only race that one with an error not naming the parameter.
     cfg
 }
 
 /// Connects; the connection runs on a task of the current runtime until the client is
-/// dropped. Errors name the target with the password masked.
+/// dropped. The whole connect is bounded by the source's `connect_timeout` (a retryable error
+/// naming the address and the parameter). Errors name the target with the password masked.
 pub async fn connect(src: &PostgresSource) -> Result<Client> {
     connect_with(src, config(src)).await
 }
@@ -111,26 +113,33 @@ pub async fn user_schemas(src: &PostgresSource) -> Result<Vec<String>> {
 async fn connect_with(src: &PostgresSource, cfg: tokio_postgres::Config) -> Result<Client> {
     let context = || format!("connecting to {}", src.conn.display());
     let tls = super::tls::client_config(&src.tls)?;
-    let client = match tls {
-        None => {
-            let (client, conn) = cfg
-                .connect(NoTls)
-                .await
-                .map_err(|e| PostgresError::sql(context(), &e))?;
-            spawn_connection(conn);
-            client
-        }
-        Some(tls) => {
-            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
-            let (client, conn) = cfg
-                .connect(tls)
-                .await
-                .map_err(|e| PostgresError::sql(context(), &e))?;
-            spawn_connection(conn);
-            client
+    let connecting = async {
+        match tls {
+            None => {
+                let (client, conn) = cfg.connect(NoTls).await?;
+                spawn_connection(conn);
+                Ok::<_, tokio_postgres::Error>(client)
+            }
+            Some(tls) => {
+                let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+                let (client, conn) = cfg.connect(tls).await?;
+                spawn_connection(conn);
+                Ok(client)
+            }
         }
     };
-    Ok(client)
+    // The DSN's connect_timeout (or the default) over all of it: a server that accepts the
+    // TCP connection and then says nothing must not hold a connect, a status or a snapshot
+    // worker forever. Dropping the future on time-out closes the socket.
+    match tokio::time::timeout(src.conn.connect_timeout, connecting).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(PostgresError::sql(context(), &e)),
+        Err(_) => Err(PostgresError::connect_timed_out(
+            context(),
+            &src.conn,
+            "name lookup, TCP connect, TLS, startup and authentication",
+        )),
+    }
 }
 
 fn spawn_connection<F>(conn: F)

@@ -6,6 +6,10 @@
 //!
 //! The two syntaxes are parsed in their own files into the same `(key, value)` pairs, which
 //! [`ConnParams::parse`] then checks and applies in one place.
+//!
+//! `connect_timeout=N` (seconds, 1 to 3600) bounds every connect, [`DEFAULT_CONNECT_TIMEOUT`]
+//! when absent. `connect_timeout=0` is accepted, as libpq does, but means the default too:
+//! libpq reads it as "wait forever", which a long-running service must not do.
 
 mod key_values;
 mod url;
@@ -22,6 +26,17 @@ use url::parse_url;
 
 /// The default PostgreSQL port.
 pub const DEFAULT_PORT: u16 = 5432;
+
+/// The connect timeout when the connection string gives none (or `connect_timeout=0`).
+///
+/// libpq's own default is to wait forever; a stuck pooler or a half-open load balancer would
+/// then hang `connect`, `status`, a reconnect or a snapshot worker with nothing to show. 30 s
+/// is far above a healthy connect (TCP, TLS and SCRAM take milliseconds to a second, even
+/// across regions) and short enough that a reconnect loop notices a dead endpoint quickly.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest `connect_timeout`, in seconds.
+pub const MAX_CONNECT_TIMEOUT_SECS: u64 = 3600;
 
 /// Where and as whom to connect.
 #[derive(Clone, PartialEq, Eq)]
@@ -46,8 +61,10 @@ pub struct ConnParams {
     pub sslkey: Option<PathBuf>,
     /// `application_name`.
     pub application_name: Option<String>,
-    /// `connect_timeout` (seconds in the string).
-    pub connect_timeout: Option<Duration>,
+    /// How long one connect may take, all of it (name lookup, TCP, TLS, startup and
+    /// authentication): `connect_timeout` (seconds in the string, 1 to 3600), or
+    /// [`DEFAULT_CONNECT_TIMEOUT`] when absent or 0.
+    pub connect_timeout: Duration,
 }
 
 impl std::fmt::Debug for ConnParams {
@@ -62,6 +79,7 @@ impl std::fmt::Debug for ConnParams {
             )
             .field("dbname", &self.dbname)
             .field("sslmode", &self.sslmode)
+            .field("connect_timeout", &self.connect_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -102,7 +120,7 @@ impl ConnParams {
             sslcert: None,
             sslkey: None,
             application_name: None,
-            connect_timeout: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         };
         for (index, (key, value)) in pairs.into_iter().enumerate() {
             match key.as_str() {
@@ -131,10 +149,22 @@ impl ConnParams {
                 "sslkey" => p.sslkey = Some(PathBuf::from(value)),
                 "application_name" => p.application_name = Some(value),
                 "connect_timeout" => {
-                    let secs: u64 = value.parse().ok().filter(|s| *s <= 3600).ok_or_else(|| {
-                        err("connect_timeout is not a number of seconds from 0 to 3600")
-                    })?;
-                    p.connect_timeout = (secs > 0).then(|| Duration::from_secs(secs));
+                    let secs: u64 = value
+                        .parse()
+                        .ok()
+                        .filter(|s| *s <= MAX_CONNECT_TIMEOUT_SECS)
+                        .ok_or_else(|| {
+                            err(format!(
+                                "connect_timeout is not a number of seconds from 1 to {MAX_CONNECT_TIMEOUT_SECS} (0 means the default, {} s: cdc-postgres never waits forever)",
+                                DEFAULT_CONNECT_TIMEOUT.as_secs()
+                            ))
+                        })?;
+                    // 0 is libpq's "forever": accepted, so strings shared with psql & co. work,
+                    // but bounded like an absent value.
+                    p.connect_timeout = match secs {
+                        0 => DEFAULT_CONNECT_TIMEOUT,
+                        s => Duration::from_secs(s),
+                    };
                 }
                 // Accepted and left to the server's defaults or to our own session settings.
                 "options"
@@ -172,6 +202,18 @@ impl ConnParams {
     /// Whether the host is a unix socket directory.
     pub fn is_unix_socket(&self) -> bool {
         self.host.starts_with('/')
+    }
+
+    /// Where the connection goes, for messages: `host:port` (`[::1]:5432` for IPv6), or the
+    /// socket file (`/run/postgresql/.s.PGSQL.5432`). Never holds credentials.
+    pub fn address(&self) -> String {
+        if self.is_unix_socket() {
+            format!("{}/.s.PGSQL.{}", self.host.trim_end_matches('/'), self.port)
+        } else if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 
     /// `postgres://user:***@host:port/db`, for messages.
@@ -246,6 +288,47 @@ mod tests {
             (p.host.as_str(), p.port, p.dbname.as_str()),
             ("localhost", 5432, "u")
         );
+    }
+
+    #[test]
+    fn connect_timeout_defaults_and_overrides() {
+        assert_eq!(
+            parse("user=u").unwrap().connect_timeout,
+            DEFAULT_CONNECT_TIMEOUT
+        );
+        assert_eq!(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs(30));
+        for (s, want) in [
+            ("user=u connect_timeout=1", 1),
+            ("user=u connect_timeout=3600", 3600),
+            ("postgres://u@h/db?connect_timeout=7", 7),
+            // libpq's "forever" is our default, never an unbounded wait.
+            ("user=u connect_timeout=0", 30),
+            ("postgres://u@h/db?connect_timeout=0", 30),
+        ] {
+            let got = parse(s).unwrap().connect_timeout;
+            assert_eq!(got, Duration::from_secs(want), "{s}");
+        }
+        for s in [
+            "user=u connect_timeout=3601 password=secretpw",
+            "user=u connect_timeout=-1 password=secretpw",
+            "user=u connect_timeout=1.5 password=secretpw",
+            "postgres://u:secretpw@h/db?connect_timeout=10s",
+        ] {
+            let e = parse(s).unwrap_err().to_string();
+            assert!(
+                e.contains("connect_timeout") && e.contains("1 to 3600"),
+                "{s}: {e}"
+            );
+            assert!(!e.contains("secretpw"), "{s}: {e}");
+        }
+    }
+
+    #[test]
+    fn addresses_for_messages() {
+        let a = |s: &str| parse(s).unwrap().address();
+        assert_eq!(a("postgres://u:pw@db.example:6543/x"), "db.example:6543");
+        assert_eq!(a("postgres://u@[::1]:5433/x"), "[::1]:5433");
+        assert_eq!(a("host=/run/pg/ user=u"), "/run/pg/.s.PGSQL.5432");
     }
 
     #[test]
