@@ -322,6 +322,24 @@ fn validate_errors_never_quote_a_secret() {
         assert!(stderr.contains("settings."), "{setting}: {stderr}");
         assert_output_clean(&format!("validate of {setting}"), &out);
     }
+    // The same for a source's provider name.
+    let cfg = write(
+        dir.path(),
+        "provider.yaml",
+        "sources:\n  - provider: ${CDC_TEST_SECRET}\n    source_id: a\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_cdc"))
+        .args(["validate", cfg.to_str().unwrap()])
+        .env("CDC_TEST_SECRET", RAW)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown provider \"${CDC_TEST_SECRET}\""),
+        "{stderr}"
+    );
+    assert_output_clean("validate of a provider from the environment", &out);
 }
 
 #[test]

@@ -376,11 +376,14 @@ fn check_source(c: &mut Checker<'_>, i: usize, node: &SpannedNode) -> Option<Sou
     let factory = cdc::provider_factory();
     if !factory.contains(&cfg.provider) {
         let names = factory.names();
+        // As the file writes it: a `${VAR}` stays a reference (what it brought may be a
+        // secret put in the wrong place).
+        let written = get(entries, "provider")
+            .map_or_else(|| format!("{:?}", cfg.provider), |n| as_written(&n.value));
         c.error(
             field_line(entries, "provider", line),
             format!(
-                "{name}.provider: unknown provider {:?}{}; valid providers: {}",
-                cfg.provider,
+                "{name}.provider: unknown provider {written}{}; valid providers: {}",
                 hint(&cfg.provider, names.iter().map(String::as_str)),
                 names.join(", ")
             ),
