@@ -7,7 +7,7 @@ use cdc_core::Row;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::clip;
+use super::read::clip;
 
 /// The row a JSON string holding a document's JSON text stands for. `Err` says what the
 /// text is instead (never the whole of it).

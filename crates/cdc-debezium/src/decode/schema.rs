@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::clip;
 use super::logical::Logical;
+use super::read::clip;
 
 /// A Connect schema, as far as the decoder needs it.
 #[derive(Debug, Deserialize)]

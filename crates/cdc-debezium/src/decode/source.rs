@@ -20,7 +20,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::envelope::{Scalar, Source};
-use super::{millis, plain_string};
+use super::read::{millis, plain_string};
 
 impl Source<'_> {
     /// The table (or MongoDB collection) the change is about.
