@@ -65,12 +65,59 @@ impl Decoder {
     }
 }
 
-/// `"db"."table"` or `"db"."schema"."table"` (quotes optional) → (schema, table).
+/// `"db"."table"` or `"db"."schema"."table"` (quotes optional) → (schema, table). A quoted
+/// part may hold dots, and `""` for a quote, as Debezium writes table ids.
 fn split_table_id(id: &str) -> (Option<Name>, Name) {
-    let parts: Vec<&str> = id.split('.').map(|p| p.trim_matches('"')).collect();
+    let parts = table_id_parts(id);
     match parts.as_slice() {
-        [t] => (None, (*t).into()),
-        [.., s, t] => ((!s.is_empty()).then(|| (*s).into()), (*t).into()),
+        [t] => (None, t.as_str().into()),
+        [.., s, t] => (
+            (!s.is_empty()).then(|| s.as_str().into()),
+            t.as_str().into(),
+        ),
         [] => (None, Name::default()),
+    }
+}
+
+/// The dot-separated parts of a table id, unquoted.
+fn table_id_parts(id: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let mut chars = id.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                part.push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut part)),
+            c => part.push(c),
+        }
+    }
+    parts.push(part);
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_ids_split_on_the_dots_outside_quotes() {
+        let split = |id: &str| {
+            let (s, t) = split_table_id(id);
+            (s.map(|s| s.to_string()), t.to_string())
+        };
+        assert_eq!(split("t"), (None, "t".into()));
+        assert_eq!(split("db.t"), (Some("db".into()), "t".into()));
+        assert_eq!(split(r#""db"."s"."t""#), (Some("s".into()), "t".into()));
+        assert_eq!(split(r#""my.db"."t""#), (Some("my.db".into()), "t".into()));
+        assert_eq!(
+            split(r#""a""b"."x.y.z""#),
+            (Some(r#"a"b"#.into()), "x.y.z".into())
+        );
+        assert_eq!(split(""), (None, "".into()));
     }
 }

@@ -7,6 +7,7 @@ mod temporal;
 use cdc_core::event::json_type_name;
 use serde_json::Value;
 
+use super::read::clip;
 use decimal::scale_in_range;
 pub use decimal::{MAX_DECIMAL_BYTES, SCALES, decimal_from_base64, decimal_from_twos_complement};
 pub use temporal::{format_date, format_time_of_day, format_timestamp};
@@ -81,9 +82,13 @@ impl Logical {
         }
         let new = match self {
             Self::Decimal { scale } => {
-                let s = v
-                    .as_str()
-                    .ok_or_else(|| format!("a Decimal must be a base64 string, got {v}"))?;
+                let s = v.as_str().ok_or_else(|| {
+                    format!(
+                        "a Decimal must be a base64 string, got {} {}",
+                        json_type_name(v),
+                        clip(&v.to_string())
+                    )
+                })?;
                 Value::String(decimal_from_base64(s, *scale)?)
             }
             Self::VariableScaleDecimal => {
@@ -153,6 +158,14 @@ fn int(v: &Value, what: &str) -> Result<i64, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_decimal_of_the_wrong_type_is_named_by_its_type_and_a_clip() {
+        let mut huge = Value::Array((0..100_000).map(Value::from).collect());
+        let e = Logical::Decimal { scale: 2 }.apply(&mut huge).unwrap_err();
+        assert!(e.contains("got an array [0,1,2"), "{e}");
+        assert!(e.len() < 200, "{} bytes", e.len());
+    }
 
     #[test]
     fn scales_and_sizes_have_a_range() {
