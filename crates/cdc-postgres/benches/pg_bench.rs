@@ -11,7 +11,8 @@
 //!
 //! `cargo bench -p cdc-postgres --bench pg_bench` (`-- --rows N` for a smaller run,
 //! `--snapshot-only` to skip the streaming parts, `--parallel` for the snapshot of one table
-//! by 1, 2 and 4 workers at N and 10·N rows).
+//! by 1, 2 and 4 workers at N and 10·N rows, with the process's peak RSS of each: the same
+//! at both sizes when memory is bounded whatever the table size).
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -91,10 +92,24 @@ fn source_with(pg: &PgCluster, id: &str, slot: &str, snapshot: &str, workers: u3
     }
 }
 
-/// Our initial snapshot of the bench table with `workers` workers: seconds.
-async fn our_snapshot(pg: &PgCluster, id: &str, workers: u32, rows: u64) -> f64 {
+/// Our initial snapshot of the bench table with `workers` workers: seconds, and the
+/// process's peak RSS while it ran (sampled every 5 ms on a task of its own, so the handler
+/// pays nothing for it).
+async fn our_snapshot(pg: &PgCluster, id: &str, workers: u32, rows: u64) -> (f64, u64) {
     let s = sink(Duration::ZERO, false);
     let p = PostgresProvider::new();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = tokio::spawn({
+        let done = Arc::clone(&done);
+        async move {
+            let mut peak = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                peak = peak.max(rss());
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            peak
+        }
+    });
     let started = Instant::now();
     p.connect(&source_with(pg, id, id, "initial", workers))
         .await
@@ -104,8 +119,10 @@ async fn our_snapshot(pg: &PgCluster, id: &str, workers: u32, rows: u64) -> f64 
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let secs = started.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    let peak = sampler.await.unwrap();
     p.disconnect(id).await.unwrap();
-    secs
+    (secs, peak)
 }
 
 /// `psql -c "COPY bench TO STDOUT [(FORMAT binary)]"` into /dev/null: seconds.
@@ -368,8 +385,8 @@ fn main() {
                 .await
                 .unwrap();
             let fixed: f64 = [
-                our_snapshot(&pg, "fixed1", 2, 1).await,
-                our_snapshot(&pg, "fixed2", 2, 1).await,
+                our_snapshot(&pg, "fixed1", 2, 1).await.0,
+                our_snapshot(&pg, "fixed2", 2, 1).await.0,
             ]
             .into_iter()
             .fold(f64::MAX, f64::min);
@@ -389,12 +406,16 @@ fn main() {
                 );
                 for workers in [1u32, 2, 4] {
                     // The better of two, as the COPY's figure is.
-                    let mut secs = f64::MAX;
+                    let (mut secs, mut peak) = (f64::MAX, 0u64);
                     for round in 0..2 {
                         let id = format!("par{size}w{workers}r{round}");
-                        secs = secs.min(our_snapshot(&pg, &id, workers, size).await);
+                        let (s, p) = our_snapshot(&pg, &id, workers, size).await;
+                        secs = secs.min(s);
+                        peak = peak.max(p);
                     }
                     line(&format!("  snapshot, {workers} worker(s)"), secs, copy, size, 1.0);
+                    // Memory bounded whatever the table size: compare this across sizes.
+                    println!("    peak RSS of the process while it ran: {} MB", peak >> 20);
                 }
             }
         }
