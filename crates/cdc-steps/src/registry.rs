@@ -69,16 +69,7 @@ impl StepRegistry {
         name: &str,
         config: &Value,
     ) -> Result<Value, StepError> {
-        let Some(step) = self.steps.get(type_name) else {
-            return Err(StepError::new(
-                type_name,
-                name,
-                StepErrorKind::UnknownStepType {
-                    known: self.type_names().into_iter().map(str::to_owned).collect(),
-                },
-            ));
-        };
-        step.execute(ctx, name, config).await
+        self.step(type_name, name)?.execute(ctx, name, config).await
     }
 
     /// Checks the config of a step of type `type_name`, named `name`, before any event: see
@@ -90,16 +81,21 @@ impl StepRegistry {
         config: &Value,
         per_event: &dyn Fn(&str) -> bool,
     ) -> Result<(), StepError> {
-        let Some(step) = self.steps.get(type_name) else {
-            return Err(StepError::new(
+        self.step(type_name, name)?.check(name, config, per_event)
+    }
+
+    /// The step of type `type_name`; an unknown type is an error (for the step `name`)
+    /// listing the known ones.
+    fn step(&self, type_name: &str, name: &str) -> Result<&Arc<dyn Step>, StepError> {
+        self.steps.get(type_name).ok_or_else(|| {
+            StepError::new(
                 type_name,
                 name,
                 StepErrorKind::UnknownStepType {
                     known: self.type_names().into_iter().map(str::to_owned).collect(),
                 },
-            ));
-        };
-        step.check(name, config, per_event)
+            )
+        })
     }
 
     /// Every step's schema, as the Go plugin manifest's `stepSchemas`:
