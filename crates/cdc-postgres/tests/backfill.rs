@@ -9,11 +9,11 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cdc_core::{CdcProvider, Operation, SharedEvent, SourceState};
 use cdc_postgres::PostgresProvider;
-use common::{Recorder, cluster, id_of, source, sql};
+use common::{Recorder, cluster, id_of, source, sql, wait_for};
 use serde_json::{Value, json};
 
 const ROWS: i64 = 20_000;
@@ -65,23 +65,6 @@ async fn table(db: &tokio_postgres::Client) -> BTreeMap<i64, i64> {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect()
-}
-
-async fn wait_for(
-    p: &PostgresProvider,
-    id: &str,
-    what: &str,
-    pred: impl Fn(&cdc_core::CdcStatus) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let st = p.status(id).await.unwrap();
-        if pred(&st) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never {what}: {st:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn backfill_done(st: &cdc_core::CdcStatus) -> bool {

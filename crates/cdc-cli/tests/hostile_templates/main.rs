@@ -74,6 +74,18 @@ pub fn status(name: &str, template: &str) -> String {
     )
 }
 
+/// `cdc run` of `steps` over one `event` (with `env`), which must succeed: its records.
+pub fn run_event(
+    dir: &Path,
+    steps: &[String],
+    env: &[(&str, &str)],
+    event: &str,
+) -> Vec<(String, Result<Value, String>)> {
+    let out = cdc(dir, "run", &config(steps), env, &format!("{event}\n"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    records(&out)
+}
+
 /// The records of a run, by step name: `Ok(output)` or `Err(error)`.
 pub fn records(out: &Output) -> Vec<(String, Result<Value, String>)> {
     text(&out.stdout)

@@ -63,10 +63,7 @@ fn references_the_event_lacks_are_step_errors_naming_field_and_reference() {
         ("${event.before.id}", "event.before is null"),
         ("${event.table.x}", "event.table is a string"),
     ] {
-        let yaml = config(&[status("s", template)]);
-        let out = cdc(dir.path(), "run", &yaml, &[], &format!("{event}\n"));
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let recs = records(&out);
+        let recs = run_event(dir.path(), &[status("s", template)], &[], event);
         let Some((_, Err(e))) = recs.first() else {
             panic!("{template}: no step error in {recs:?}");
         };
@@ -89,15 +86,7 @@ fn columns_named_with_dots_spaces_quotes_and_unicode_can_be_referenced() {
         status("index", "${event.after.list[1]}/${event.after.list.0}"),
     ];
     let event = r#"{"op":"INSERT","table":"t","after":{"a.b":"D","a":{"b":"nested"},"my col":"S","ünï":"U","q\"":"Q","list":["L0","L1"]}}"#;
-    let out = cdc(
-        dir.path(),
-        "run",
-        &config(&steps),
-        &[],
-        &format!("{event}\n"),
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let recs = records(&out);
+    let recs = run_event(dir.path(), &steps, &[], event);
     for (step, want) in [
         ("dot", "D"),
         ("space", "S"),
@@ -119,15 +108,7 @@ fn whole_references_keep_their_type_and_what_references_bring_is_bounded() {
         r#"{{"op":"INSERT","table":"t","after":{{"n":12345,"big":"{}"}}}}"#,
         "b".repeat(600_000)
     );
-    let out = cdc(
-        dir.path(),
-        "run",
-        &config(&steps),
-        &[],
-        &format!("{event}\n"),
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let recs = records(&out);
+    let recs = run_event(dir.path(), &steps, &[], &event);
     let (_, bp) = recs.iter().find(|(s, _)| s == "bp").unwrap();
     assert_eq!(bp.as_ref().unwrap()["thresholds"]["lag_bytes"], 12345);
     let (_, r) = recs.iter().find(|(s, _)| s == "big").unwrap();

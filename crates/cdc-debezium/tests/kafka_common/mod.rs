@@ -162,12 +162,7 @@ impl Kafka {
         let bootstrap = self.bootstrap();
         let group = group.to_owned();
         tokio::task::spawn_blocking(move || {
-            let c: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", bootstrap)
-                .set("group.id", group)
-                .create()
-                .unwrap();
-            let got = c
+            let got = group_client(&bootstrap, &group)
                 .committed_offsets(fixture_partitions(None), Duration::from_secs(10))
                 .unwrap();
             got.elements()
@@ -181,6 +176,16 @@ impl Kafka {
         .await
         .unwrap()
     }
+}
+
+/// A consumer of `group` that never joins it: for reading and writing the group's offsets
+/// (blocking; its drop too, so it is used off the runtime).
+fn group_client(bootstrap: &str, group: &str) -> BaseConsumer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .create()
+        .unwrap()
 }
 
 /// Every fixture partition, at `offset` when given.
@@ -208,12 +213,8 @@ impl Kafka {
         let bootstrap = self.bootstrap();
         let group = group.to_owned();
         tokio::task::spawn_blocking(move || {
-            let c: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", bootstrap)
-                .set("group.id", group)
-                .create()
-                .unwrap();
-            c.commit(&fixture_partitions(Some(offset)), CommitMode::Sync)
+            group_client(&bootstrap, &group)
+                .commit(&fixture_partitions(Some(offset)), CommitMode::Sync)
                 .unwrap();
         })
         .await

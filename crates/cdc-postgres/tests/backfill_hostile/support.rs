@@ -1,28 +1,10 @@
 //! Helpers shared by the cases: waiting on a source's status, reading its backfill
 //! progress, and picking a table's snapshot reads and key values out of what a handler got.
 
-use std::time::{Duration, Instant};
-
-use cdc_core::{CdcProvider, CdcStatus, Operation, SharedEvent};
-use cdc_postgres::PostgresProvider;
+use cdc_core::{CdcStatus, Operation, SharedEvent};
 use serde_json::Value;
 
-pub async fn wait_for(
-    p: &PostgresProvider,
-    id: &str,
-    what: &str,
-    pred: impl Fn(&CdcStatus) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let st = p.status(id).await.unwrap();
-        if pred(&st) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never {what}: {st:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use crate::common::wait_for;
 
 /// The backfill progress of `table` (`schema.table`).
 pub fn progress(st: &CdcStatus, table: &str) -> Value {

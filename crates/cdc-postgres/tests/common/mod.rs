@@ -196,3 +196,22 @@ pub async fn invalidate_slot(db: &tokio_postgres::Client, slot: &str) {
         );
     }
 }
+
+/// Waits (at most 120 s, polling every 100 ms) until `pred` holds for the source's status;
+/// panics with `what` and the last status otherwise.
+pub async fn wait_for(
+    p: &PostgresProvider,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&cdc_core::CdcStatus) -> bool,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let st = p.status(id).await.unwrap();
+        if pred(&st) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "never {what}: {st:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
