@@ -298,3 +298,86 @@ fn transaction_ids_as_strings_or_numbers() {
         assert_eq!(e.transaction_id.as_deref(), Some(text.as_str()), "{id}");
     }
 }
+
+/// A row schema field with a logical type.
+fn logical(field: &str, ty: &str, name: &str) -> Value {
+    json!({"type": ty, "optional": true, "name": name, "version": 1, "field": field})
+}
+
+/// A `{"schema", "payload"}` change record whose row has `fields`.
+fn with_schema(fields: Vec<Value>, after: Value, source: Value) -> Value {
+    let row = json!({"type": "struct", "optional": true, "name": "x.Value", "fields": fields});
+    let mut before = row.clone();
+    before["field"] = json!("before");
+    let mut after_schema = row;
+    after_schema["field"] = json!("after");
+    json!({"schema": {"type": "struct", "optional": false, "name": "x.Envelope",
+                      "fields": [before, after_schema,
+                                 {"type": "struct", "optional": false, "field": "source", "fields": []},
+                                 {"type": "string", "optional": false, "field": "op"},
+                                 {"type": "int64", "optional": true, "field": "ts_ms"}]},
+           "payload": {"before": null, "after": after, "source": source, "op": "c", "ts_ms": 1}})
+}
+
+/// The temporal values real connectors write for values outside a calendar day or year
+/// 1..9999 all decode (a record that does not holds its partition): MySQL `TIME` is an
+/// elapsed time (-838:59:59 to 838:59:59, `MicroTime`), MySQL and PostgreSQL dates reach
+/// year 9999 and 294276, and Debezium writes PostgreSQL's `infinity` as sentinel numbers.
+#[test]
+fn temporal_values_beyond_a_day_or_the_common_years_decode() {
+    let mysql = json!({"connector": "mysql", "name": "m", "db": "shop", "table": "shifts",
+                       "file": "binlog.000003", "pos": 154, "row": 0, "ts_ms": 1});
+    let e = decode(
+        "m.shop.shifts",
+        None,
+        with_schema(
+            vec![
+                logical("long", "int64", "io.debezium.time.MicroTime"),
+                logical("back", "int64", "io.debezium.time.MicroTime"),
+                logical("ms", "int32", "org.apache.kafka.connect.data.Time"),
+                logical("last", "int32", "io.debezium.time.Date"),
+            ],
+            json!({"long": 3_020_399_000_000i64, "back": -3_020_399_000_000i64,
+                   "ms": 86_400_000, "last": 2_932_896}),
+            mysql,
+        ),
+    );
+    let row = after(&e);
+    assert_eq!(row["long"], "838:59:59.000000");
+    assert_eq!(row["back"], "-838:59:59.000000");
+    assert_eq!(row["ms"], "24:00:00.000");
+    assert_eq!(row["last"], "9999-12-31");
+
+    let pg = json!({"connector": "postgresql", "name": "p", "db": "app", "schema": "public",
+                    "table": "spans", "lsn": 1, "txId": 2, "ts_ms": 1});
+    let e = decode(
+        "p.public.spans",
+        None,
+        with_schema(
+            vec![
+                logical("until", "int64", "io.debezium.time.MicroTimestamp"),
+                logical("since", "int64", "io.debezium.time.MicroTimestamp"),
+                logical("until_ms", "int64", "io.debezium.time.Timestamp"),
+                logical("until_ns", "int64", "io.debezium.time.NanoTimestamp"),
+                logical("far", "int64", "io.debezium.time.MicroTimestamp"),
+                logical("ends", "int32", "io.debezium.time.Date"),
+                logical("began", "int32", "io.debezium.time.Date"),
+                logical("bc", "int32", "io.debezium.time.Date"),
+            ],
+            json!({"until": 9_223_372_036_825_200_000i64, "since": -9_223_372_036_832_400_000i64,
+                   "until_ms": 9_223_372_036_825_200_000i64, "until_ns": i64::MAX,
+                   "far": 253_402_300_800_000_000i64, "ends": 2_146_033_979,
+                   "began": -2_147_472_692, "bc": -719_529}),
+            pg,
+        ),
+    );
+    let row = after(&e);
+    assert_eq!(row["until"], "infinity");
+    assert_eq!(row["since"], "-infinity");
+    assert_eq!(row["until_ms"], "infinity");
+    assert_eq!(row["until_ns"], "infinity");
+    assert_eq!(row["far"], "+10000-01-01T00:00:00.000000");
+    assert_eq!(row["ends"], "infinity");
+    assert_eq!(row["began"], "-infinity");
+    assert_eq!(row["bc"], "-0001-12-31");
+}

@@ -12,8 +12,10 @@
 //! With schemas, Connect decimals become exact decimal strings (`"JxA="`, scale 2 →
 //! `"100.00"`), `VariableScaleDecimal` too, and Debezium temporal integers become ISO-8601.
 //! Every number has a range: a scale within ±16 383 (PostgreSQL's widest, which covers the
-//! other databases), an unscaled value of at most 64 KiB, a date the calendar holds; a
-//! `Decimal` schema without its `scale` is an error naming the field, not a scale of 0.
+//! other databases), an unscaled value of at most 64 KiB; a `Decimal` schema without its
+//! `scale` is an error naming the field, not a scale of 0. Every temporal integer converts
+//! (see `logical::format_timestamp`): real rows hold years past 9999, MySQL times past a
+//! day and PostgreSQL's infinity, and an undecodable record holds its partition.
 //! Without schemas those values arrive as Debezium wrote them (the scale is unknown); set
 //! `decimal.handling.mode=string` on the connector for schemaless decimals.
 //!

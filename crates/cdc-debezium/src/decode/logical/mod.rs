@@ -174,8 +174,6 @@ mod tests {
         assert!(decimal_from_twos_complement(&[1], 16_384).is_err());
         assert!(decimal_from_twos_complement(&[1], i32::MIN).is_err());
         assert!(decimal_from_twos_complement(&vec![1; MAX_DECIMAL_BYTES + 1], 0).is_err());
-        assert!(format_date(i64::MAX).is_err());
-        assert!(format_date(i64::MIN).is_err());
         let mut v = json!({"scale": 2_000_000_000i64, "value": "AQ=="});
         assert!(Logical::VariableScaleDecimal.apply(&mut v).is_err());
     }
