@@ -91,10 +91,9 @@ pub fn why_not(t: &TableInfo) -> Option<String> {
         ),
         // The old key sent is the index's: a change of the primary key would not show the
         // old primary key, and the chunk's row under it would come back.
-        'i' if t.identity_index != t.key_columns() => Some(format!(
+        'i' if !t.primary_key.is_empty() && t.identity_index != t.primary_key => Some(format!(
             "has REPLICA IDENTITY USING INDEX on {:?}, not its primary key {:?}: a change of the primary key would not be seen by a backfill; set REPLICA IDENTITY DEFAULT or FULL first",
-            t.identity_index,
-            t.key_columns()
+            t.identity_index, t.primary_key
         )),
         'i' if !t.has_identity_index => {
             Some("has REPLICA IDENTITY USING INDEX but the index is gone".into())

@@ -21,7 +21,7 @@ pub(super) async fn tables_and_publication(
     } else {
         Vec::new()
     };
-    let configured = catalog::resolve_tables(client, &src.tables, &schemas).await?;
+    let mut configured = catalog::resolve_tables(client, &src.tables, &schemas).await?;
     let resolved: Vec<cdc_core::TableRef> = configured
         .iter()
         .map(|t| cdc_core::TableRef {
@@ -51,14 +51,9 @@ pub(super) async fn tables_and_publication(
             notes.push(format!("created publication {name:?}"));
         }
         Some(p) if !src.tables.is_empty() && !p.all_tables => {
-            let missing: Vec<cdc_core::TableRef> = resolved
-                .iter()
-                .filter(|t| {
-                    !p.tables
-                        .contains(&format!("{}.{}", t.schema.as_deref().unwrap_or(""), t.name))
-                })
-                .cloned()
-                .collect();
+            let (covered, missing) = covered_tables(client, name, &p.tables, configured).await?;
+            configured = covered.tables;
+            notes.extend(covered.notes);
             if !missing.is_empty() {
                 let sql = statements::add_tables(name, &missing);
                 if !src.owns_publication() {
@@ -86,4 +81,63 @@ pub(super) async fn tables_and_publication(
         return catalog::publication_tables(client, name).await;
     }
     Ok(configured)
+}
+
+/// The configured tables as an existing publication publishes them, and those it does not.
+struct Covered {
+    /// What is captured: each configured table, or the leaves of a partitioned one that the
+    /// publication publishes by its partitions.
+    tables: Vec<TableInfo>,
+    /// Notes for the operator.
+    notes: Vec<String>,
+}
+
+/// Splits the configured tables into those `published` (the publication's tables) covers
+/// and the missing ones. A partitioned table is covered when the publication lists it, or
+/// (without `publish_via_partition_root`) every one of its leaf partitions: it lists no
+/// partitioned table then, and the stream names changes by the leaf, so the leaves are what
+/// is captured (snapshot included) and the keys and names of the events are theirs.
+async fn covered_tables(
+    client: &Client,
+    publication: &str,
+    published: &std::collections::BTreeSet<String>,
+    configured: Vec<TableInfo>,
+) -> Result<(Covered, Vec<cdc_core::TableRef>)> {
+    let mut covered = Covered {
+        tables: Vec::with_capacity(configured.len()),
+        notes: Vec::new(),
+    };
+    let mut missing = Vec::new();
+    for t in configured {
+        if covered.tables.iter().any(|c| c.oid == t.oid) {
+            continue;
+        }
+        if published.contains(&t.qualified()) {
+            covered.tables.push(t);
+            continue;
+        }
+        if t.kind == 'p'
+            && let Some(leaves) = catalog::published_leaves(client, &t, published).await?
+        {
+            let names: Vec<String> = leaves.iter().map(TableInfo::qualified).collect();
+            covered.notes.push(format!(
+                "publication {publication:?} publishes partitioned table {} by its partitions (publish_via_partition_root is off): its rows are read and named by partition ({})",
+                t.qualified(),
+                names.join(", ")
+            ));
+            // A partition configured too is read once.
+            for leaf in leaves {
+                if !covered.tables.iter().any(|c| c.oid == leaf.oid) {
+                    covered.tables.push(leaf);
+                }
+            }
+            continue;
+        }
+        missing.push(cdc_core::TableRef {
+            schema: Some(t.schema.clone()),
+            name: t.name.clone(),
+        });
+        covered.tables.push(t);
+    }
+    Ok((covered, missing))
 }

@@ -17,7 +17,7 @@ pub use columns::{ColumnInfo, column_sql_types, columns, output_functions, type_
 pub use publications::{PublicationInfo, publication};
 pub use server::{RoleInfo, ServerInfo, server_info};
 pub use slots::{SlotInfo, SlotLag, slot, slot_lag};
-pub use tables::{TableInfo, publication_tables, resolve_tables};
+pub use tables::{TableInfo, publication_tables, published_leaves, resolve_tables};
 
 fn q(context: &str) -> impl FnOnce(tokio_postgres::Error) -> PostgresError + '_ {
     move |e| PostgresError::sql(context, &e)

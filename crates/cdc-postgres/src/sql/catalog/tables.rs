@@ -2,6 +2,8 @@
 //! tables) into [`TableInfo`] with replica identity, keys and size estimate, and the errors
 //! that name a missing or non-table relation.
 
+use std::collections::BTreeSet;
+
 use cdc_core::TableRef;
 use tokio_postgres::Client;
 
@@ -33,9 +35,19 @@ pub struct TableInfo {
 
 impl TableInfo {
     /// The columns that identify a row (the event key): the primary key, else the replica
-    /// identity index's columns.
+    /// identity index's columns. Under `REPLICA IDENTITY USING INDEX` on an index that does
+    /// not hold the whole primary key, the index's columns: the server identifies the old
+    /// row of an UPDATE or DELETE by them alone (a DELETE carries nothing else, and a
+    /// primary key changed with the index's columns unchanged sends no old row), so only
+    /// they give every event a key, the same one throughout.
     pub fn key_columns(&self) -> &[String] {
-        if self.primary_key.is_empty() {
+        let index_lacks_pk = self.replica_identity == 'i'
+            && !self.identity_index.is_empty()
+            && !self
+                .primary_key
+                .iter()
+                .all(|c| self.identity_index.contains(c));
+        if self.primary_key.is_empty() || index_lacks_pk {
             &self.identity_index
         } else {
             &self.primary_key
@@ -186,6 +198,39 @@ pub async fn publication_tables(client: &Client, publication: &str) -> Result<Ve
         out.push(table_info(client, row).await?);
     }
     Ok(out)
+}
+
+/// The leaf partitions of the partitioned table `table`, when the publication publishes
+/// every one of them (`published`: its tables, `schema.name`). A publication without
+/// `publish_via_partition_root` lists a partitioned table that way, by its leaves, and the
+/// stream names each change by its leaf: capturing the table means capturing those.
+/// `None` when a leaf is not published, or the table has none.
+pub async fn published_leaves(
+    client: &Client,
+    table: &TableInfo,
+    published: &BTreeSet<String>,
+) -> Result<Option<Vec<TableInfo>>> {
+    // Foreign tables can be partitions too; no publication publishes them.
+    let rows = client
+        .query(
+            &format!(
+                "select {TABLE_COLUMNS} from pg_partition_tree($1::oid::regclass) t \
+                 join pg_class c on c.oid = t.relid join pg_namespace n on n.oid = c.relnamespace \
+                 where t.isleaf and c.relkind = 'r' order by 2, 3"
+            ),
+            &[&table.oid],
+        )
+        .await
+        .map_err(q("reading the partitions of a table"))?;
+    let mut leaves = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let leaf = table_info(client, row).await?;
+        if !published.contains(&leaf.qualified()) {
+            return Ok(None);
+        }
+        leaves.push(leaf);
+    }
+    Ok((!leaves.is_empty()).then_some(leaves))
 }
 
 /// The columns of the table's primary key (`flag` = `indisprimary`) or replica identity
