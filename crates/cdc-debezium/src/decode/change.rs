@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::envelope::{Envelope, Source};
 use super::read::Ctx;
+use super::row::{RowFlags, insert_replaced};
 use super::source::{fill_source, table_of};
 use super::{Decoder, EnvelopeSchema, UNAVAILABLE_COLUMNS, document};
 use crate::error::Result;
@@ -65,17 +66,11 @@ impl Decoder {
         e.schema = schema_name;
         e.table = table;
 
-        let mut unavailable: Vec<Value> = Vec::new();
+        let mut flags = RowFlags::default();
         let row_schema = schema.map(|s| &s.row);
-        e.before = self.row(
-            ctx,
-            env.before.take(),
-            "before",
-            row_schema,
-            &mut unavailable,
-        )?;
-        e.after = self.row(ctx, env.after.take(), "after", row_schema, &mut unavailable)?;
-        e.key = self.key(ctx.topic, key)?;
+        e.before = self.row(ctx, env.before.take(), "before", row_schema, &mut flags)?;
+        e.after = self.row(ctx, env.after.take(), "after", row_schema, &mut flags)?;
+        e.key = self.key(ctx.topic, key, &mut flags.replaced)?;
 
         fill_source(&mut e, &source);
         if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
@@ -107,11 +102,16 @@ impl Decoder {
                 serde_json::from_str(raw.get()).map_err(|e| ctx.err("message", e.to_string()))?;
             e.metadata.insert_static("message", m);
         }
+        let RowFlags {
+            mut unavailable,
+            replaced,
+        } = flags;
         if !unavailable.is_empty() {
             unavailable.dedup();
             e.metadata
                 .insert(UNAVAILABLE_COLUMNS.into(), Value::Array(unavailable));
         }
+        insert_replaced(&mut e, replaced);
         Ok(e)
     }
 }

@@ -58,7 +58,7 @@ impl Decoder {
             e.commit_time = millis(ts);
             e.metadata.insert_static("ts_ms", Value::from(ts));
         }
-        if let Some(k) = self.key(ctx.topic, key)?
+        if let Some(k) = self.key(ctx.topic, key, &mut Vec::new())?
             && let Some(server) = k.get("serverName")
         {
             e.metadata.insert_static("server_name", server.clone());

@@ -9,13 +9,19 @@ use serde_json::value::RawValue;
 
 use super::Decoder;
 use super::read::{has_payload_key, is_null_bytes, json_text};
-use super::row::convert_row;
+use super::row::{convert_row, parse_repairing};
 use crate::error::{DebeziumError, Result};
 
 impl Decoder {
     /// The key's columns (the payload of a wrapped key), converted by the key schema; kept
-    /// as checked JSON text when there is nothing to convert.
-    pub(super) fn key(&mut self, topic: &str, key: Option<&[u8]>) -> Result<Option<Row>> {
+    /// as checked JSON text when there is nothing to convert. A key with unpaired surrogate
+    /// escapes is read with U+FFFD in their place, its columns added to `replaced`.
+    pub(super) fn key(
+        &mut self,
+        topic: &str,
+        key: Option<&[u8]>,
+        replaced: &mut Vec<Value>,
+    ) -> Result<Option<Row>> {
         let Some(bytes) = key.filter(|k| !is_null_bytes(k)) else {
             return Ok(None);
         };
@@ -41,13 +47,17 @@ impl Decoder {
                         .map_err(|m| DebeziumError::decode(topic, "key.schema", m))?,
                 ),
             };
-            let Some(ks) = ks.filter(|ks| !ks.conversions.is_empty()) else {
-                return Row::from_raw_json(w.payload)
-                    .map(Some)
-                    .map_err(|e| DebeziumError::decode(topic, "key.payload", e.to_string()));
-            };
-            let mut v: Value = serde_json::from_str(payload)
+            let ks = ks.filter(|ks| !ks.conversions.is_empty());
+            if ks.is_none()
+                && let Ok(row) = Row::from_raw_json(w.payload)
+            {
+                return Ok(Some(row));
+            }
+            let mut v = parse_repairing(payload, "key", replaced)
                 .map_err(|e| DebeziumError::decode(topic, "key.payload", e.to_string()))?;
+            let Some(ks) = ks else {
+                return Ok(Some(Row::from(v)));
+            };
             if let Value::Object(m) = &mut v {
                 convert_row(m, &ks, &[]).map_err(|(col, m)| {
                     DebeziumError::decode(topic, format!("key.payload.{col}"), m)
@@ -58,8 +68,11 @@ impl Decoder {
         if text.trim() == "null" {
             return Ok(None);
         }
-        Row::from_json(text)
-            .map(Some)
+        if let Ok(row) = Row::from_json(text) {
+            return Ok(Some(row));
+        }
+        parse_repairing(text, "key", replaced)
+            .map(|v| Some(Row::from(v)))
             .map_err(|e| DebeziumError::decode(topic, "key", format!("not JSON: {e}")))
     }
 }

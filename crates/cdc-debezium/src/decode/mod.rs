@@ -19,9 +19,11 @@
 //! Without schemas those values arrive as Debezium wrote them (the scale is unknown); set
 //! `decimal.handling.mode=string` on the connector for schemaless decimals.
 //!
-//! Unchanged TOASTed columns arrive as the placeholder `__debezium_unavailable_value`: the
+//! Unchanged TOASTed columns arrive as the placeholder `__debezium_unavailable_value` (its
+//! base64 in binary columns, its bytes as integers in PostgreSQL `int[]` / `bigint[]`): the
 //! value is kept as is (it is not data) and the column is listed in
-//! `metadata.unavailable_columns`.
+//! `metadata.unavailable_columns`. A text column holding broken UTF-16 (unpaired surrogates)
+//! decodes with U+FFFD in their place, the column listed in `metadata.replaced_surrogates`.
 //!
 //! MongoDB writes its documents as JSON text inside a JSON string (`"after": "{\"_id\": …}"`):
 //! the document is the row. Its `updateDescription` is kept as metadata, `updatedFields`
@@ -42,6 +44,7 @@ mod row;
 mod schema;
 mod schema_change;
 mod source;
+mod surrogates;
 
 // What each file decodes: `change` (change events), `row` (their row images), `key` (record
 // keys), `schema_change`, `control` (transactions, heartbeats); `read` holds the field readers
@@ -68,15 +71,25 @@ pub const HEARTBEAT_TOPIC_PREFIX: &str = "__debezium-heartbeat";
 /// Metadata key listing columns that carried the unavailable-value placeholder.
 pub const UNAVAILABLE_COLUMNS: &str = "unavailable_columns";
 
+/// Metadata key listing the fields (`after.name`, `key.id`) whose text held unpaired UTF-16
+/// surrogates (broken UTF-16 in the database, which Kafka Connect writes as `"\uD800"`
+/// escapes and JSON parsers refuse), decoded with U+FFFD in their place.
+pub const REPLACED_SURROGATES: &str = "replaced_surrogates";
+
 /// Decodes the records of one source. Keeps the parsed schema per topic.
 #[derive(Debug)]
 pub struct Decoder {
     source_id: String,
     placeholder: String,
     placeholder_b64: String,
-    /// Finders of the placeholder and its base64 form in a row's JSON text; `None` when the
+    /// The placeholder's bytes as integers: what PostgreSQL `int[]` / `bigint[]` columns
+    /// carry for it (Debezium's `UnchangedToastedPlaceholder`), each byte as Java's signed
+    /// `(int) b`.
+    placeholder_ints: Box<[i64]>,
+    /// Finders of the placeholder, its base64 form and its integers (`95,95,100,…`, as the
+    /// JSON converter writes an array: no spaces) in a row's JSON text; `None` when the
     /// placeholder has a character JSON must escape, so that it cannot be searched as is.
-    placeholder_finders: Option<[memmem::Finder<'static>; 2]>,
+    placeholder_finders: Option<[memmem::Finder<'static>; 3]>,
     cache: SchemaCache,
     /// The source id as the events carry it: one allocation per decoder, a refcount per event.
     source_name: Name,
@@ -95,12 +108,20 @@ impl Decoder {
     pub fn with_placeholder(source_id: impl Into<String>, placeholder: &str) -> Self {
         // Binary columns (binary.handling.mode=bytes) carry the placeholder's bytes.
         let placeholder_b64 = base64::engine::general_purpose::STANDARD.encode(placeholder);
+        let placeholder_ints: Box<[i64]> =
+            placeholder.bytes().map(|b| i64::from(b as i8)).collect();
+        let ints_text = placeholder_ints
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let searchable = !placeholder.is_empty()
             && !placeholder.contains(|c: char| c == '"' || c == '\\' || c.is_control());
         let placeholder_finders = searchable.then(|| {
             [
                 memmem::Finder::new(placeholder.as_bytes()).into_owned(),
                 memmem::Finder::new(placeholder_b64.as_bytes()).into_owned(),
+                memmem::Finder::new(ints_text.as_bytes()).into_owned(),
             ]
         });
         let source_id: String = source_id.into();
@@ -109,6 +130,7 @@ impl Decoder {
             source_id,
             placeholder: placeholder.to_owned(),
             placeholder_b64,
+            placeholder_ints,
             placeholder_finders,
             cache: SchemaCache::default(),
             last_table: None,

@@ -3,12 +3,12 @@
 //! and the placeholder columns flagged. Apart from the change events because it is the hot
 //! path of the decoder with rules of its own; [`convert_row`] serves the key too.
 
-use cdc_core::Row;
+use cdc_core::{ChangeEvent, Row};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::read::Ctx;
-use super::{Decoder, RowSchema, document};
+use super::{Decoder, REPLACED_SURROGATES, RowSchema, document, surrogates};
 use crate::error::{DebeziumError, Result};
 
 impl Decoder {
@@ -21,7 +21,7 @@ impl Decoder {
         raw: Option<&RawValue>,
         name: &str,
         schema: Option<&RowSchema>,
-        unavailable: &mut Vec<Value>,
+        flags: &mut RowFlags,
     ) -> Result<Option<Row>> {
         let Some(raw) = raw else { return Ok(None) };
         let text = raw.get();
@@ -39,12 +39,13 @@ impl Decoder {
         let converts = schema.is_some_and(|s| !s.conversions.is_empty());
         if !converts && !self.may_hold_placeholder(text) {
             // Read as a RawValue with the envelope: only what that left unchecked is checked.
-            return Row::from_raw_json(raw)
-                .map(Some)
-                .map_err(|e| ctx.err(name, format!("not JSON: {e}")));
+            // What fails that check is read the long way below, which says why.
+            if let Ok(row) = Row::from_raw_json(raw) {
+                return Ok(Some(row));
+            }
         }
-        let mut v: Value =
-            serde_json::from_str(text).map_err(|e| ctx.err(name, format!("not JSON: {e}")))?;
+        let mut v = parse_repairing(text, name, &mut flags.replaced)
+            .map_err(|e| ctx.err(name, format!("not JSON: {e}")))?;
         let Value::Object(obj) = &mut v else {
             return Err(not_an_object(ctx, name, text));
         };
@@ -59,14 +60,17 @@ impl Decoder {
             convert_row(obj, schema, &flagged)
                 .map_err(|(col, m)| ctx.err(&format!("{name}.{col}"), m))?;
         }
-        unavailable.extend(flagged.into_iter().map(Value::String));
+        flags
+            .unavailable
+            .extend(flagged.into_iter().map(Value::String));
         Ok(Some(Row::from(v)))
     }
 
     /// Whether a row's JSON text may hold the placeholder as a value. `false` only when it
     /// certainly does not: neither the placeholder nor its base64 form occurs literally, and
     /// no `\u` or `\/` escape could spell either of them another way (all their other
-    /// characters are written as is in JSON).
+    /// characters are written as is in JSON); nor its integers as the JSON converter writes
+    /// them (an array of them written with spaces is not looked for).
     fn may_hold_placeholder(&self, text: &str) -> bool {
         let Some(finders) = &self.placeholder_finders else {
             return true;
@@ -80,9 +84,57 @@ impl Decoder {
     fn is_placeholder(&self, v: &Value) -> bool {
         match v {
             Value::String(s) => *s == self.placeholder || *s == self.placeholder_b64,
-            Value::Array(a) => a.len() == 1 && a[0].as_str().is_some_and(|s| s == self.placeholder),
+            // A text array: the placeholder as its one item; an integer array: the
+            // placeholder's bytes, one item each.
+            Value::Array(a) => {
+                (a.len() == 1 && a[0].as_str().is_some_and(|s| s == self.placeholder))
+                    || (!a.is_empty()
+                        && a.len() == self.placeholder_ints.len()
+                        && a.iter()
+                            .zip(self.placeholder_ints.iter())
+                            .all(|(v, n)| v.as_i64() == Some(*n)))
+            }
             _ => false,
         }
+    }
+}
+
+/// What the rows (and the key) of one event say about themselves, for its metadata.
+#[derive(Default)]
+pub(super) struct RowFlags {
+    /// Columns holding the unavailable-value placeholder.
+    pub(super) unavailable: Vec<Value>,
+    /// `image.column` of the columns whose unpaired surrogates became U+FFFD.
+    pub(super) replaced: Vec<Value>,
+}
+
+/// Parses JSON text; text serde_json refuses only for its unpaired surrogate escapes (broken
+/// UTF-16 from the database, see `surrogates`) is parsed with U+FFFD in their place, and the
+/// columns that held them are added to `replaced` as `prefix.column`. Any other error is
+/// the original one.
+pub(super) fn parse_repairing(
+    text: &str,
+    prefix: &str,
+    replaced: &mut Vec<Value>,
+) -> std::result::Result<Value, serde_json::Error> {
+    let e = match serde_json::from_str(text) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let Some(fixed) = surrogates::repair(text) else {
+        return Err(e);
+    };
+    let v = serde_json::from_str(&fixed.text)?;
+    replaced.extend(fixed.columns(prefix).into_iter().map(Value::String));
+    Ok(v)
+}
+
+/// Names the fields whose unpaired surrogates became U+FFFD in the event's metadata
+/// ([`REPLACED_SURROGATES`]), when there are any.
+pub(super) fn insert_replaced(e: &mut ChangeEvent, replaced: Vec<Value>) {
+    if !replaced.is_empty() {
+        e.metadata
+            .insert(REPLACED_SURROGATES.into(), Value::Array(replaced));
     }
 }
 

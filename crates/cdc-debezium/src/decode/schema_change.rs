@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::Decoder;
 use super::envelope::{Envelope, Source};
 use super::read::Ctx;
+use super::row::insert_replaced;
 use super::source::fill_source;
 use crate::error::Result;
 
@@ -50,7 +51,9 @@ impl Decoder {
         }
         fill_source(&mut e, &source);
         // The record key (`{"databaseName": ...}`) says which database the change is about.
-        e.key = self.key(ctx.topic, key)?;
+        let mut replaced = Vec::new();
+        e.key = self.key(ctx.topic, key, &mut replaced)?;
+        insert_replaced(&mut e, replaced);
         e.metadata.insert(
             "ddl".into(),
             Value::String(ddl.map(Cow::into_owned).unwrap_or_default()),

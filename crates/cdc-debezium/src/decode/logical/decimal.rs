@@ -46,6 +46,62 @@ pub fn decimal_from_base64(b64: &str, scale: i32) -> Result<String, String> {
     decimal_from_twos_complement(&bytes, scale)
 }
 
+/// A `Decimal` the JSON converter wrote as a JSON number (`decimal.format=NUMERIC`: Java's
+/// `BigDecimal.toString`, so `100.00`, `-1.5E-7` or `5E+2`) → the same exact decimal string
+/// the base64 form gives: every digit kept, the point placed by the number's own scale (the
+/// schema's, which Connect requires it to have), no exponent.
+pub fn decimal_from_number(text: &str) -> Result<String, String> {
+    let bad = || format!("decimal {:?} is not a JSON number", clip(text));
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((_, "")) => return Err(bad()),
+        Some(parts) => parts,
+        None => (mantissa, ""),
+    };
+    let digit_run = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digit_run(int) || !digit_run(frac) {
+        return Err(bad());
+    }
+    // The exponent moves the point: scale = fraction digits - exponent. An exponent too
+    // long for an i64 is out of range either way.
+    let exponent: i64 = match exponent {
+        None => 0,
+        Some(e) => {
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if digits.is_empty() || !digit_run(digits) {
+                return Err(bad());
+            }
+            e.trim_start_matches('+')
+                .parse()
+                .map_err(|_| format!("decimal {:?} has an exponent out of range", clip(text)))?
+        }
+    };
+    let scale = scale_in_range((frac.len() as i64).saturating_sub(exponent))?;
+    let mut digits = String::with_capacity(int.len() + frac.len());
+    digits.push_str(int);
+    digits.push_str(frac);
+    let significant = digits.trim_start_matches('0');
+    let digits = if significant.is_empty() {
+        "0"
+    } else {
+        significant
+    };
+    if digits.len() > MAX_DECIMAL_BYTES * 3 {
+        return Err(format!(
+            "decimal of {} digits is larger than the {MAX_DECIMAL_BYTES} bytes allowed",
+            digits.len()
+        ));
+    }
+    Ok(place_point(negative && digits != "0", digits, scale))
+}
+
 fn too_large(bytes: usize) -> String {
     format!("decimal of {bytes} bytes is larger than the {MAX_DECIMAL_BYTES} allowed")
 }
@@ -219,6 +275,47 @@ mod tests {
             out.push_str(&format!("{c:09}"));
         }
         out
+    }
+
+    #[test]
+    fn decimals_written_as_numbers_read_as_the_base64_form_does() {
+        for (number, b64, scale) in [
+            ("100.00", "JxA=", 2),
+            ("-12.34", "+y4=", 2),
+            ("0.01", "AQ==", 2),
+            ("0.00", "AA==", 2),
+            ("-0.00", "AA==", 2),
+            ("9.995", "Jws=", 3),
+            ("5E+2", "BQ==", -2),
+            ("1E-7", "AQ==", 7),
+            ("1.0E-7", "Cg==", 8),
+            ("-1.5e3", "8Q==", -2),
+            ("18446744073709551615", "AP//////////", 0),
+        ] {
+            assert_eq!(
+                decimal_from_number(number).unwrap(),
+                decimal_from_base64(b64, scale).unwrap(),
+                "{number}"
+            );
+        }
+        assert_eq!(decimal_from_number("1E+2").unwrap(), "100");
+        for bad in [
+            "",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "0x10",
+            "1e99999999999999999999",
+        ] {
+            assert!(decimal_from_number(bad).is_err(), "{bad}");
+        }
+        assert!(
+            decimal_from_number("1e-20000")
+                .unwrap_err()
+                .contains("out of range")
+        );
     }
 
     proptest::proptest! {

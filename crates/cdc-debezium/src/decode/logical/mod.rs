@@ -9,7 +9,10 @@ use serde_json::Value;
 
 use super::read::clip;
 use decimal::scale_in_range;
-pub use decimal::{MAX_DECIMAL_BYTES, SCALES, decimal_from_base64, decimal_from_twos_complement};
+pub use decimal::{
+    MAX_DECIMAL_BYTES, SCALES, decimal_from_base64, decimal_from_number,
+    decimal_from_twos_complement,
+};
 pub use temporal::{format_date, format_time_of_day, format_timestamp};
 
 /// How one column's value is converted, from the schema's `name` (and `parameters`).
@@ -81,16 +84,19 @@ impl Logical {
             return Ok(());
         }
         let new = match self {
-            Self::Decimal { scale } => {
-                let s = v.as_str().ok_or_else(|| {
-                    format!(
-                        "a Decimal must be a base64 string, got {} {}",
+            Self::Decimal { scale } => match v {
+                Value::String(s) => Value::String(decimal_from_base64(s, *scale)?),
+                // The JSON converter's `decimal.format=NUMERIC`: a JSON number, exact as
+                // written (serde_json keeps the literal: `arbitrary_precision`).
+                Value::Number(n) => Value::String(decimal_from_number(&n.to_string())?),
+                _ => {
+                    return Err(format!(
+                        "a Decimal must be a base64 string or a number, got {} {}",
                         json_type_name(v),
                         clip(&v.to_string())
-                    )
-                })?;
-                Value::String(decimal_from_base64(s, *scale)?)
-            }
+                    ));
+                }
+            },
             Self::VariableScaleDecimal => {
                 let scale = v
                     .get("scale")
