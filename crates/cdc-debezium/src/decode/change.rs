@@ -68,8 +68,25 @@ impl Decoder {
 
         let mut flags = RowFlags::default();
         let row_schema = schema.map(|s| &s.row);
-        e.before = self.row(ctx, env.before.take(), "before", row_schema, &mut flags)?;
-        e.after = self.row(ctx, env.after.take(), "after", row_schema, &mut flags)?;
+        // Only an update's rows can hold an unchanged TOASTed value's placeholder in its
+        // type-specific forms.
+        let update = operation == Operation::Update;
+        e.before = self.row(
+            ctx,
+            env.before.take(),
+            "before",
+            row_schema,
+            update,
+            &mut flags,
+        )?;
+        e.after = self.row(
+            ctx,
+            env.after.take(),
+            "after",
+            row_schema,
+            update,
+            &mut flags,
+        )?;
         e.key = self.key(ctx.topic, key, &mut flags.replaced)?;
 
         fill_source(&mut e, &source);

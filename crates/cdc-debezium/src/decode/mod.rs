@@ -19,11 +19,12 @@
 //! Without schemas those values arrive as Debezium wrote them (the scale is unknown); set
 //! `decimal.handling.mode=string` on the connector for schemaless decimals.
 //!
-//! Unchanged TOASTed columns arrive as the placeholder `__debezium_unavailable_value` (its
-//! base64 in binary columns, its bytes as integers in PostgreSQL `int[]` / `bigint[]`): the
-//! value is kept as is (it is not data) and the column is listed in
-//! `metadata.unavailable_columns`. A text column holding broken UTF-16 (unpaired surrogates)
-//! decodes with U+FFFD in their place, the column listed in `metadata.replaced_surrogates`.
+//! Unchanged TOASTed columns arrive as the placeholder `__debezium_unavailable_value`, in
+//! the form of the column's type (its base64 in `bytea`, its bytes as integers in `int[]`,
+//! a map in `hstore`, a fixed point in PostGIS columns: see `placeholder`): the value is
+//! kept as is (it is not data) and the column is listed in `metadata.unavailable_columns`.
+//! A text column holding broken UTF-16 (unpaired surrogates) decodes with U+FFFD in their
+//! place, the column listed in `metadata.replaced_surrogates`.
 //!
 //! MongoDB writes its documents as JSON text inside a JSON string (`"after": "{\"_id\": …}"`):
 //! the document is the row. Its `updateDescription` is kept as metadata, `updatedFields`
@@ -39,6 +40,7 @@ mod document;
 mod envelope;
 mod key;
 pub mod logical;
+mod placeholder;
 mod read;
 mod row;
 mod schema;
@@ -52,13 +54,11 @@ mod surrogates;
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use cdc_core::{ChangeEvent, Name};
 use serde_json::value::RawValue;
 
 use crate::error::{DebeziumError, Result};
 use envelope::Envelope;
-use memchr::memmem;
 use read::{Ctx, is_null_bytes, json_text};
 pub use schema::{EnvelopeSchema, RowSchema, SchemaCache};
 
@@ -80,16 +80,8 @@ pub const REPLACED_SURROGATES: &str = "replaced_surrogates";
 #[derive(Debug)]
 pub struct Decoder {
     source_id: String,
-    placeholder: String,
-    placeholder_b64: String,
-    /// The placeholder's bytes as integers: what PostgreSQL `int[]` / `bigint[]` columns
-    /// carry for it (Debezium's `UnchangedToastedPlaceholder`), each byte as Java's signed
-    /// `(int) b`.
-    placeholder_ints: Box<[i64]>,
-    /// Finders of the placeholder, its base64 form and its integers (`95,95,100,…`, as the
-    /// JSON converter writes an array: no spaces) in a row's JSON text; `None` when the
-    /// placeholder has a character JSON must escape, so that it cannot be searched as is.
-    placeholder_finders: Option<[memmem::Finder<'static>; 3]>,
+    /// The unavailable-value placeholder in each form Debezium writes it.
+    placeholder: placeholder::Placeholder,
     cache: SchemaCache,
     /// The source id as the events carry it: one allocation per decoder, a refcount per event.
     source_name: Name,
@@ -106,32 +98,11 @@ impl Decoder {
 
     /// A decoder with the connector's `unavailable.value.placeholder`.
     pub fn with_placeholder(source_id: impl Into<String>, placeholder: &str) -> Self {
-        // Binary columns (binary.handling.mode=bytes) carry the placeholder's bytes.
-        let placeholder_b64 = base64::engine::general_purpose::STANDARD.encode(placeholder);
-        let placeholder_ints: Box<[i64]> =
-            placeholder.bytes().map(|b| i64::from(b as i8)).collect();
-        let ints_text = placeholder_ints
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let searchable = !placeholder.is_empty()
-            && !placeholder.contains(|c: char| c == '"' || c == '\\' || c.is_control());
-        let placeholder_finders = searchable.then(|| {
-            [
-                memmem::Finder::new(placeholder.as_bytes()).into_owned(),
-                memmem::Finder::new(placeholder_b64.as_bytes()).into_owned(),
-                memmem::Finder::new(ints_text.as_bytes()).into_owned(),
-            ]
-        });
         let source_id: String = source_id.into();
         Self {
             source_name: Name::from(source_id.as_str()),
             source_id,
-            placeholder: placeholder.to_owned(),
-            placeholder_b64,
-            placeholder_ints,
-            placeholder_finders,
+            placeholder: placeholder::Placeholder::new(placeholder),
             cache: SchemaCache::default(),
             last_table: None,
         }

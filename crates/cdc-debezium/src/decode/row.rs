@@ -21,6 +21,7 @@ impl Decoder {
         raw: Option<&RawValue>,
         name: &str,
         schema: Option<&RowSchema>,
+        update: bool,
         flags: &mut RowFlags,
     ) -> Result<Option<Row>> {
         let Some(raw) = raw else { return Ok(None) };
@@ -37,7 +38,7 @@ impl Decoder {
             _ => return Err(not_an_object(ctx, name, text)),
         }
         let converts = schema.is_some_and(|s| !s.conversions.is_empty());
-        if !converts && !self.may_hold_placeholder(text) {
+        if !converts && !self.placeholder.may_occur(text, update) {
             // Read as a RawValue with the envelope: only what that left unchecked is checked.
             // What fails that check is read the long way below, which says why.
             if let Ok(row) = Row::from_raw_json(raw) {
@@ -51,7 +52,7 @@ impl Decoder {
         };
         let mut flagged: Vec<&str> = Vec::new();
         for (col, val) in obj.iter() {
-            if self.is_placeholder(val) {
+            if self.placeholder.is(val) {
                 flagged.push(col);
             }
         }
@@ -64,38 +65,6 @@ impl Decoder {
             .unavailable
             .extend(flagged.into_iter().map(Value::String));
         Ok(Some(Row::from(v)))
-    }
-
-    /// Whether a row's JSON text may hold the placeholder as a value. `false` only when it
-    /// certainly does not: neither the placeholder nor its base64 form occurs literally, and
-    /// no `\u` or `\/` escape could spell either of them another way (all their other
-    /// characters are written as is in JSON); nor its integers as the JSON converter writes
-    /// them (an array of them written with spaces is not looked for).
-    fn may_hold_placeholder(&self, text: &str) -> bool {
-        let Some(finders) = &self.placeholder_finders else {
-            return true;
-        };
-        let bytes = text.as_bytes();
-        finders.iter().any(|f| f.find(bytes).is_some())
-            || memchr::memchr_iter(b'\\', bytes)
-                .any(|i| matches!(bytes.get(i + 1), Some(b'u' | b'/')))
-    }
-
-    fn is_placeholder(&self, v: &Value) -> bool {
-        match v {
-            Value::String(s) => *s == self.placeholder || *s == self.placeholder_b64,
-            // A text array: the placeholder as its one item; an integer array: the
-            // placeholder's bytes, one item each.
-            Value::Array(a) => {
-                (a.len() == 1 && a[0].as_str().is_some_and(|s| s == self.placeholder))
-                    || (!a.is_empty()
-                        && a.len() == self.placeholder_ints.len()
-                        && a.iter()
-                            .zip(self.placeholder_ints.iter())
-                            .all(|(v, n)| v.as_i64() == Some(*n)))
-            }
-            _ => false,
-        }
     }
 }
 
