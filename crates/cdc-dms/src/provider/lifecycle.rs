@@ -97,7 +97,9 @@ impl DmsProvider {
             Some(k) => Some(crate::kinesis::KinesisConsumer::spawn(
                 crate::aws::kinesis_client(&self.sdk_base(&settings).await, &settings.aws),
                 k.clone(),
-                crate::record::DmsRecordDecoder::new(sid),
+                // The before image's field is whatever the task's settings name it.
+                crate::record::DmsRecordDecoder::new(sid)
+                    .task_settings(settings.create.task_settings.as_deref().unwrap_or("")),
                 subscribers.clone(),
                 Arc::clone(&delivery),
             )),

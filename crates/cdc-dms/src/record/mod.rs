@@ -11,13 +11,16 @@
 //!
 //! | `record-type` / `operation` | event |
 //! |---|---|
-//! | `data` / `load` | [`Operation::SnapshotRead`], `after` = `data` |
-//! | `data` / `insert` | [`Operation::Insert`], `after` = `data` |
+//! | `data` / `load` (`read`) | [`Operation::SnapshotRead`], `after` = `data` |
+//! | `data` / `insert` (`create`) | [`Operation::Insert`], `after` = `data` |
 //! | `data` / `update` | [`Operation::Update`], `after` = `data`, `before` = the before image when enabled |
-//! | `data` / `delete` | [`Operation::Delete`], `before` = the before image, else `data` (DMS writes the deleted row there) |
-//! | `control` / `create-table`, `drop-table`, `rename-table`, `change-columns`, `add-column`, `drop-column`, `rename-column`, `column-type-change` | [`Operation::SchemaChange`], `metadata.ddl_operation` = the operation |
-//! | `control` / `truncate-table` | [`Operation::Truncate`] |
+//! | `data` / `delete` | [`Operation::Delete`], `before` = `data` (DMS writes the deleted row there), with any column only a before image has |
+//! | `control` / `create-table`, `drop-table` (`DropTable`), `rename-table`, `change-columns`, `add-column`, `drop-column`, `rename-column`, `column-type-change` | [`Operation::SchemaChange`], `metadata.ddl_operation` = the operation (kebab-case) |
+//! | `control` / `truncate-table` (`TruncateTable`) | [`Operation::Truncate`] |
 //! | `control` / anything else | [`Operation::Control`], `control` = the operation |
+//!
+//! The names in parentheses are those of the "Message format" section of AWS's Kinesis and
+//! Kafka target guides; DMS itself writes the others.
 //!
 //! `commit_time` is `metadata.commit-timestamp` (written with `IncludeTransactionDetails`), else
 //! `metadata.timestamp`, which is when DMS produced the record. `transaction_id` is
@@ -25,28 +28,26 @@
 //! timestamp or a numeric id outside `0..=u64::MAX` is an error naming the field. The before image (task setting `BeforeImageSettings`) is read from
 //! the top-level field `before-image` unless [`DmsRecordDecoder::before_image_field`] says
 //! otherwise; an empty one (`{}`, which DMS writes when it captured no column) counts as none.
-//! Every other metadata field, and the top-level `control` object of
-//! `IncludeControlDetails`, is kept in [`ChangeEvent::metadata`] under its DMS name.
+//! Every other metadata field, the top-level `control` object of `IncludeControlDetails`, and
+//! any other top-level field (a before image under a `FieldName` the decoder was not told of,
+//! see [`DmsRecordDecoder::task_settings`]) is kept in [`ChangeEvent::metadata`] under its
+//! DMS name; a metadata field wins over a top-level one of the same name.
+//!
+//! The bytes may be pretty-printed (`MessageFormat` `json`) or one line ending in a newline
+//! (`json-unformatted`); a leading byte order mark is ignored and an escaped lone UTF-16
+//! surrogate reads as U+FFFD (see `text.rs`).
 
 mod fields;
+mod operation;
+mod settings;
+mod text;
 
 use cdc_core::event::json_type_name;
 use cdc_core::{ChangeEvent, Operation, Row};
 use serde_json::Value;
 
 use fields::{clip, opt_id, opt_str_field, opt_time, str_field};
-
-/// Control operations that change a table's definition.
-const DDL_OPERATIONS: &[&str] = &[
-    "create-table",
-    "drop-table",
-    "rename-table",
-    "change-columns",
-    "add-column",
-    "drop-column",
-    "rename-column",
-    "column-type-change",
-];
+use operation::{ControlKind, control_kind, data_operation};
 
 /// Metadata fields mapped to typed event fields (not copied to `metadata`).
 const MAPPED_METADATA: &[&str] = &[
@@ -103,17 +104,7 @@ impl DmsRecordDecoder {
                 bytes.len()
             )));
         }
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-            // Looked at only on failure: serde_json's message for bytes that are not UTF-8
-            // ("invalid unicode code point", or "expected value" outside a string) hides it.
-            match std::str::from_utf8(bytes) {
-                Err(u) => RecordError::new(format!(
-                    "not UTF-8: invalid byte at offset {}",
-                    u.valid_up_to()
-                )),
-                Ok(_) => RecordError::new(format!("not JSON: {e}")),
-            }
-        })?;
+        let value = text::parse(bytes)?;
         self.decode_value(value)
     }
 
@@ -149,68 +140,30 @@ impl DmsRecordDecoder {
         let written_time = opt_time(&metadata, "timestamp")?;
 
         let mut ddl_operation = None;
-        let mut event = match (record_type, operation) {
-            ("data", op) => {
-                let op = match op {
-                    "load" => Operation::SnapshotRead,
-                    "insert" => Operation::Insert,
-                    "update" => Operation::Update,
-                    "delete" => Operation::Delete,
-                    other => {
-                        return Err(RecordError::new(format!(
-                            "metadata.operation {:?} is not a data operation (load, insert, update, delete)",
-                            clip(other)
-                        )));
-                    }
+        let mut event = match record_type {
+            "data" => {
+                let Some(op) = data_operation(operation) else {
+                    return Err(RecordError::new(format!(
+                        "metadata.operation {:?} is not a data operation (load, insert, update, delete)",
+                        clip(operation)
+                    )));
                 };
                 if table.is_empty() {
                     return Err(RecordError::new(
                         "metadata.table-name is missing or empty on a data record",
                     ));
                 }
-                let data = match record.remove("data") {
-                    Some(Value::Object(d)) => Value::Object(d),
-                    Some(other) => {
-                        return Err(RecordError::new(format!(
-                            "data must be an object, not {}",
-                            json_type_name(&other)
-                        )));
-                    }
-                    None => return Err(RecordError::new("data is missing on a data record")),
-                };
-                let before = match record.remove(&self.before_image_field) {
-                    None | Some(Value::Null) => None,
-                    // `{}` is DMS saying it captured no column, not an image of a row with
-                    // none: taken as one, a delete would lose the deleted row in `data`.
-                    Some(Value::Object(b)) if b.is_empty() => None,
-                    Some(Value::Object(b)) => Some(Value::Object(b)),
-                    Some(other) => {
-                        return Err(RecordError::new(format!(
-                            "{} must be an object, not {}",
-                            self.before_image_field,
-                            json_type_name(&other)
-                        )));
-                    }
-                };
-                let mut e = ChangeEvent::new(&self.source_id, op, "");
-                match op {
-                    Operation::Delete => e.before = Some(before.unwrap_or(data).into()),
-                    _ => {
-                        e.after = Some(data.into());
-                        e.before = before.map(Row::from);
-                    }
+                self.data_event(op, &mut record)?
+            }
+            "control" => match control_kind(operation) {
+                ControlKind::Ddl(ddl) => {
+                    ddl_operation = Some(ddl);
+                    ChangeEvent::new(&self.source_id, Operation::SchemaChange, "")
                 }
-                e
-            }
-            ("control", op) if DDL_OPERATIONS.contains(&op) => {
-                ddl_operation = Some(op.to_owned());
-                ChangeEvent::new(&self.source_id, Operation::SchemaChange, "")
-            }
-            ("control", "truncate-table") => {
-                ChangeEvent::new(&self.source_id, Operation::Truncate, "")
-            }
-            ("control", op) => ChangeEvent::control(&self.source_id, op),
-            (other, _) => {
+                ControlKind::Truncate => ChangeEvent::new(&self.source_id, Operation::Truncate, ""),
+                ControlKind::Other => ChangeEvent::control(&self.source_id, operation),
+            },
+            other => {
                 return Err(RecordError::new(format!(
                     "metadata.record-type {:?} is neither \"data\" nor \"control\"",
                     clip(other)
@@ -222,13 +175,21 @@ impl DmsRecordDecoder {
         event.transaction_id = transaction_id;
         event.commit_time = commit_time.or(written_time);
 
+        let control = record.remove("control");
         // Sorted first: `Metadata` keeps its keys sorted in a vector, so inserting them in the
         // record's order costs a shift per key, quadratic in a hostile record of many keys
-        // in descending order; in key order every insert is an append.
-        let mut copied: Vec<(String, Value)> = metadata
+        // in descending order; in key order every insert is an append. The record's other
+        // top-level fields come along (none in most records), so that nothing it holds is
+        // dropped unseen; of two fields of one name, metadata's is kept.
+        let mut copied: Vec<(String, Value)> = record
             .into_iter()
-            .filter(|(k, _)| !MAPPED_METADATA.contains(&k.as_str()))
+            .filter(|(k, _)| !metadata.contains_key(k))
             .collect();
+        copied.extend(
+            metadata
+                .into_iter()
+                .filter(|(k, _)| !MAPPED_METADATA.contains(&k.as_str())),
+        );
         copied.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         event.metadata.extend(copied);
         // What the decoder sets itself goes in last, so that a record's own metadata field
@@ -236,12 +197,62 @@ impl DmsRecordDecoder {
         if let Some(op) = ddl_operation {
             event
                 .metadata
-                .insert_static("ddl_operation", Value::String(op));
+                .insert_static("ddl_operation", Value::String(op.to_owned()));
         }
-        if let Some(control) = record.remove("control") {
+        if let Some(control) = control {
             event.metadata.insert_static("control", control);
         }
         Ok(event)
+    }
+
+    /// The event of a data record of operation `op`, taking its row and before image out of
+    /// `record`.
+    fn data_event(
+        &self,
+        op: Operation,
+        record: &mut serde_json::Map<String, Value>,
+    ) -> Result<ChangeEvent, RecordError> {
+        let data = match record.remove("data") {
+            Some(Value::Object(d)) => d,
+            Some(other) => {
+                return Err(RecordError::new(format!(
+                    "data must be an object, not {}",
+                    json_type_name(&other)
+                )));
+            }
+            None => return Err(RecordError::new("data is missing on a data record")),
+        };
+        let before = match record.remove(&self.before_image_field) {
+            None | Some(Value::Null) => None,
+            // `{}` is DMS saying it captured no column, not an image of a row with none.
+            Some(Value::Object(b)) if b.is_empty() => None,
+            Some(Value::Object(b)) => Some(b),
+            Some(other) => {
+                return Err(RecordError::new(format!(
+                    "{} must be an object, not {}",
+                    clip(&self.before_image_field),
+                    json_type_name(&other)
+                )));
+            }
+        };
+        let mut e = ChangeEvent::new(&self.source_id, op, "");
+        match op {
+            // `data` is the deleted row as the source gave it; a before image holds at most
+            // the columns its `ColumnFilter` keeps (by default `pk-only`, the key alone), so
+            // it adds only columns `data` lacks and never replaces the row.
+            Operation::Delete => {
+                let mut row = data;
+                for (k, v) in before.into_iter().flatten() {
+                    row.entry(k).or_insert(v);
+                }
+                e.before = Some(Value::Object(row).into());
+            }
+            _ => {
+                e.after = Some(Value::Object(data).into());
+                e.before = before.map(|b| Row::from(Value::Object(b)));
+            }
+        }
+        Ok(e)
     }
 }
 
