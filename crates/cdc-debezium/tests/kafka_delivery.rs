@@ -224,6 +224,50 @@ async fn a_failing_handler_holds_the_commit_and_the_record_comes_again() {
     p.disconnect("fx").await.unwrap();
 }
 
+/// A handler that panics is a failed handler, not a dead consumer: the record comes again
+/// (the panic named in status) until the handler stops panicking, then the rest; nothing
+/// is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_holds_the_record_which_comes_again() {
+    let kafka = Kafka::start();
+    let server = connect_server().await;
+    let sent = kafka.produce(&fixtures());
+    let want = with_events(&sent);
+    let victim = customers_record(&want, 2);
+    let got = Arc::new(Collector::default());
+    *got.panic_at.lock().unwrap() = Some(victim.clone());
+    let p = DebeziumProvider::new();
+    p.connect(&source(
+        &server.uri(),
+        &kafka.bootstrap(),
+        json!({}),
+        json!({}),
+    ))
+    .await
+    .unwrap();
+    let _sub = p.subscribe("fx", got.clone()).unwrap();
+    // Delivered again after each panic: the consumer lives on.
+    wait_for(60, "the record again after a panic", || {
+        got.failures.load(Ordering::SeqCst) >= 2
+    })
+    .await;
+    let st = p.status("fx").await.unwrap();
+    assert_eq!(st.state, SourceState::Error, "{st:?}");
+    assert!(
+        st.error.as_deref().unwrap().contains("panicked"),
+        "{:?}",
+        st.error
+    );
+    assert_nothing_after(&got, &victim);
+    *got.panic_at.lock().unwrap() = None;
+    wait_for(60, "everything", || {
+        let seen: std::collections::BTreeSet<Coord> = got.all().into_iter().map(|g| g.at).collect();
+        want.iter().all(|w| seen.contains(w))
+    })
+    .await;
+    p.disconnect("fx").await.unwrap();
+}
+
 /// A backlog large enough that each poll's records are decoded on two threads: every event
 /// arrives once, in offset order per partition, decoded as its record says; a handler
 /// failure on a record deep in a batch holds that partition at the record, which comes

@@ -2,8 +2,11 @@
 //! batch to all of them ([`DeliveryFailure`] when some fail). Apart from [`Subscription`], the
 //! handle that removes one handler again.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+
+use futures::FutureExt as _;
 
 use super::{EventHandler, HandlerError, SharedEvent, Subscription};
 
@@ -24,6 +27,37 @@ pub struct DeliveryFailure {
 pub(super) struct Entry {
     pub(super) id: u64,
     handler: Arc<dyn EventHandler>,
+}
+
+impl Entry {
+    /// The handler's outcome on `events`; a panic is a failure on the whole batch.
+    async fn handle(&self, events: &[SharedEvent]) -> Result<(), HandlerError> {
+        // Unwind safety: what the handler left half-done is its own state; the batch is
+        // delivered again whole, as after an error.
+        match AssertUnwindSafe(self.handler.handle(events))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => result,
+            Err(panic) => Err(HandlerError::new(
+                0,
+                format!("the handler panicked: {}", panic_message(panic.as_ref())),
+            )),
+        }
+    }
+}
+
+/// A panic's message (a `&str` or `String` payload), clipped to 200 characters.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    match text.char_indices().nth(200) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_owned(),
+    }
 }
 
 pub(super) struct Inner {
@@ -144,7 +178,10 @@ impl Subscribers {
     /// Hands `events` to every handler, in order, and waits for all of them.
     ///
     /// Handlers run concurrently with each other; each sees the batch in order. A handler
-    /// added during a delivery starts with the next batch.
+    /// added during a delivery starts with the next batch. A handler that panics has failed
+    /// on the whole batch (`handled` 0, the panic's message in its error): the provider
+    /// delivers the batch again as after any failure, instead of its delivery task dying
+    /// with the panic, which would stop the source with nothing in its status.
     pub async fn deliver(&self, events: &[SharedEvent]) -> Result<(), DeliveryFailure> {
         if events.is_empty() {
             return Ok(());
@@ -152,15 +189,13 @@ impl Subscribers {
         let entries = self.snapshot();
         let errors: Vec<(u64, HandlerError)> = match &*entries {
             [] => Vec::new(),
-            [only] => match only.handler.handle(events).await {
+            [only] => match only.handle(events).await {
                 Ok(()) => Vec::new(),
                 Err(e) => vec![(only.id, e)],
             },
             many => {
-                let results = futures::future::join_all(
-                    many.iter().map(|entry| entry.handler.handle(events)),
-                )
-                .await;
+                let results =
+                    futures::future::join_all(many.iter().map(|entry| entry.handle(events))).await;
                 many.iter()
                     .zip(results)
                     .filter_map(|(entry, r)| r.err().map(|e| (entry.id, e)))

@@ -76,6 +76,52 @@ async fn failure_reports_events_handled_by_all() {
     assert!(err.to_string().contains("boom"));
 }
 
+/// A handler that panics has failed on the whole batch, alone or beside others, and the
+/// delivery returns (the task delivering is not taken down with it); the next delivery
+/// reaches it again.
+#[tokio::test]
+async fn a_panicking_handler_fails_the_batch_and_delivery_goes_on() {
+    let subs = Subscribers::new("s");
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let panicking = handler_fn(move |e: SharedEvent| {
+        let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            if n == 1 {
+                panic!("bad row {}", e.key.as_ref().unwrap()["id"]);
+            }
+            Ok(())
+        }
+    });
+    let p = subs.subscribe(panicking);
+    let err = subs.deliver(&events(3)).await.unwrap_err();
+    assert_eq!(err.handled, 0, "a panic counts nothing as handled");
+    assert_eq!(err.errors[0].0, p.id());
+    assert_eq!(err.errors[0].1.message, "the handler panicked: bad row 1");
+    // Beside another handler, and with a message of any length: clipped.
+    let (ok, got) = recorder();
+    let _o = subs.subscribe(ok);
+    let long = handler_fn(|_e: SharedEvent| async move {
+        if true {
+            panic!("{}", "x".repeat(10_000));
+        }
+        Ok(())
+    });
+    let l = subs.subscribe(long);
+    let err = subs.deliver(&events(2)).await.unwrap_err();
+    assert_eq!(err.errors.len(), 1);
+    assert_eq!(err.errors[0].0, l.id());
+    assert!(err.errors[0].1.message.len() < 300);
+    assert_eq!(
+        got.lock().unwrap().len(),
+        2,
+        "the other handler got the batch"
+    );
+    drop(l);
+    subs.deliver(&events(2)).await.unwrap();
+    assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 5);
+}
+
 #[tokio::test]
 async fn wait_for_subscriber_wakes_on_subscribe() {
     let subs = Subscribers::new("s");

@@ -330,11 +330,13 @@ pub struct Got {
     pub key: Option<Value>,
 }
 
-/// A handler that records every event and fails while `fail_at` names its coordinates.
+/// A handler that records every event and fails while `fail_at` names its coordinates
+/// (panics while `panic_at` does).
 #[derive(Default)]
 pub struct Collector {
     pub got: Mutex<Vec<Got>>,
     pub fail_at: Mutex<Option<Coord>>,
+    pub panic_at: Mutex<Option<Coord>>,
     pub failures: AtomicUsize,
 }
 
@@ -369,6 +371,10 @@ impl EventHandler for Collector {
             if self.fail_at.lock().unwrap().as_ref() == Some(&at) {
                 self.failures.fetch_add(1, Ordering::SeqCst);
                 return Err(HandlerError::new(i, format!("refusing {at:?}")));
+            }
+            if self.panic_at.lock().unwrap().as_ref() == Some(&at) {
+                self.failures.fetch_add(1, Ordering::SeqCst);
+                panic!("handler bug at {at:?}");
             }
             self.got.lock().unwrap().push(Got {
                 at,
