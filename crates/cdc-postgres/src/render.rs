@@ -51,9 +51,17 @@ pub fn render(src: &PostgresSource) -> String {
         statements::start_replication(&src.slot, &src.publication)
     ));
     if src.options.capture_ddl {
+        // Without connecting the names are the configured ones; connect installs the
+        // function for the tables they resolve to.
+        let republish = (src.owns_publication() && !src.tables.is_empty()).then(|| {
+            crate::sql::republish::Republish {
+                publication: src.publication.clone(),
+                tables: src.tables.clone(),
+            }
+        });
         out.push_str(&format!(
             "-- DDL capture (capture_ddl; needs a superuser), installed when missing\n{}\n",
-            crate::sql::ddl_capture::install_sql(&src.slot)
+            crate::sql::ddl_capture::install_sql(&src.slot, republish.as_ref())
         ));
     }
     if src.options.drop_slot_on_stop {

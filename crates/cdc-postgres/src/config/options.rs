@@ -77,6 +77,12 @@ pub struct PostgresOptions {
     /// events and schema-history versions with the real DDL text. Set back to `false`, the
     /// next connect removes the trigger.
     pub capture_ddl: bool,
+    /// How often the configured tables are checked against the publication, in ms
+    /// (100–3 600 000, default 10 000). PostgreSQL takes a dropped table out of the
+    /// publication and does not put a new table of the same name in: the check finds it,
+    /// adds it back to a publication cdc-rs owns (or reports the `ALTER PUBLICATION` to run
+    /// on yours) and says so in status. With `capture_ddl` the event trigger adds it at once.
+    pub publication_check_interval_ms: u64,
     /// Deliver logical decoding messages (`pg_logical_emit_message`) with these prefixes
     /// only; absent: every prefix; `[]`: none.
     pub message_prefixes: Option<Vec<String>>,
@@ -106,6 +112,7 @@ impl Default for PostgresOptions {
             start_paused: false,
             allow_tables_without_identity: false,
             capture_ddl: false,
+            publication_check_interval_ms: 10_000,
             message_prefixes: None,
             tls: TlsOptions::default(),
             application_name: None,
@@ -124,6 +131,7 @@ const RANGES: &[(&str, u64, u64)] = &[
     ("slot_busy_timeout_secs", 0, 3600),
     ("retry_initial_ms", 10, 60_000),
     ("retry_max_ms", 100, 600_000),
+    ("publication_check_interval_ms", 100, 3_600_000),
 ];
 
 impl PostgresOptions {
@@ -189,6 +197,7 @@ impl PostgresOptions {
             "slot_busy_timeout_secs" => self.slot_busy_timeout_secs,
             "retry_initial_ms" => self.retry_initial_ms,
             "retry_max_ms" => self.retry_max_ms,
+            "publication_check_interval_ms" => self.publication_check_interval_ms,
             _ => 0,
         }
     }
@@ -276,6 +285,10 @@ mod tests {
             ),
             (json!({"tls": {"mode": "verify-everything"}}), "options"),
             (json!({"drop_slot_on_stop": "yes"}), "options"),
+            (
+                json!({"publication_check_interval_ms": 0}),
+                "options.publication_check_interval_ms",
+            ),
         ] {
             let e = parse(v.clone()).unwrap_err().to_string();
             assert!(e.contains(want), "{v}: {e}");

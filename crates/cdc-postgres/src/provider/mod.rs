@@ -5,14 +5,17 @@
 //!   then the stream;
 //! - `disconnect` stops the task; the slot stays (a restart resumes where it stopped) unless
 //!   `drop_slot_on_stop`;
-//! - `status` combines the task's figures with the slot as the server sees it (`status`);
+//! - `status` combines the task's figures with the slot as the server sees it (`status`)
+//!   and what the periodic publication check found (`watch`);
 //! - `pause` holds delivery and reading (the server keeps the WAL), `resume` goes on.
 
 pub mod deliver;
 pub mod setup;
+pub mod sql_conn;
 pub mod state;
 mod status;
 mod task;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,8 +46,11 @@ struct Running {
     /// The captured tables (`schema.table`) and whether each has a key to read it in order.
     tables: Vec<(String, bool)>,
     version_num: i32,
-    /// A SQL connection for status queries, opened on first use.
-    sql: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
+    /// A SQL connection for status queries and the publication check, opened on first use.
+    sql: Arc<sql_conn::SqlConn>,
+    /// The publication check's task (none for `FOR ALL TABLES`) and what it found.
+    watch_task: Mutex<Option<JoinHandle<()>>>,
+    watch: Arc<watch::Report>,
 }
 
 /// The PostgreSQL provider. One value may run several sources.
@@ -138,8 +144,17 @@ impl CdcProvider for PostgresProvider {
             backfill_task: Mutex::new(None),
             tables,
             version_num: prepared.version_num,
-            sql: tokio::sync::Mutex::new(None),
+            sql: Arc::new(sql_conn::SqlConn::new(Arc::clone(&src))),
+            watch_task: Mutex::new(None),
+            watch: Arc::new(watch::Report::default()),
         });
+        *running.watch_task.lock().unwrap_or_else(|p| p.into_inner()) = watch::start(
+            &src,
+            &shared,
+            &running.sql,
+            &running.watch,
+            &prepared.tables,
+        );
         let backfill = tokio::spawn(crate::backfill::run(Arc::clone(&src), Arc::clone(&shared)));
         let handle = tokio::spawn(task::run(src, shared, prepared.start, decoder));
         *running.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
@@ -190,8 +205,16 @@ impl CdcProvider for PostgresProvider {
         if let Some(handle) = backfill {
             handle.abort();
         }
+        let watch = running
+            .watch_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(handle) = watch {
+            handle.abort();
+        }
         running.shared.subscribers.clear();
-        *running.sql.lock().await = None;
+        running.sql.reset().await;
         if running.src.options.drop_slot_on_stop {
             setup::drop_all(&running.src)
                 .await

@@ -6,7 +6,8 @@
 //!   everything;
 //! - details: slot, publication, confirmed flush and restart LSNs, retained WAL bytes,
 //!   `wal_status`, `safe_wal_size`, the spill counters of `pg_stat_replication_slots`,
-//!   snapshot progress, and the task's own counters.
+//!   snapshot progress, the task's own counters, and the publication check's findings
+//!   (`publication_check`: tables added back, tables not captured).
 
 use cdc_core::{CdcStatus, SourceState};
 use serde_json::{Value, json};
@@ -15,7 +16,6 @@ use time::OffsetDateTime;
 use super::Running;
 use crate::error::PROVIDER;
 use crate::sql::catalog;
-use crate::sql::connect::connect;
 
 pub(super) async fn status(running: &Running) -> CdcStatus {
     let f = running.shared.figures();
@@ -91,7 +91,32 @@ pub(super) async fn status(running: &Running) -> CdcStatus {
         }
     }
     st.lag_seconds = lag_seconds(&f, st.lag_bytes);
+    publication_check(running, &mut st);
     st
+}
+
+/// The publication check's findings; a captured table whose changes are lost now (not in
+/// the operator's publication) is the source's error when it has no other.
+fn publication_check(running: &Running, st: &mut CdcStatus) {
+    if running.src.tables.is_empty() {
+        return;
+    }
+    let publication = &running.src.publication;
+    st.details.insert(
+        "publication_check".into(),
+        running.watch.details(
+            publication,
+            running.src.options.publication_check_interval_ms,
+        ),
+    );
+    if let Some(e) = running.watch.error(publication)
+        && st.error.is_none()
+    {
+        st.error = Some(e);
+        if matches!(st.state, SourceState::Running | SourceState::Snapshot) {
+            st.state = SourceState::Error;
+        }
+    }
 }
 
 fn lag_seconds(f: &super::state::Figures, lag_bytes: Option<i64>) -> Option<i64> {
@@ -106,14 +131,20 @@ fn lag_seconds(f: &super::state::Figures, lag_bytes: Option<i64>) -> Option<i64>
 }
 
 async fn slot_lag(running: &Running) -> crate::Result<catalog::SlotLag> {
-    let mut guard = running.sql.lock().await;
-    if guard.as_ref().is_none_or(tokio_postgres::Client::is_closed) {
-        *guard = Some(connect(&running.src).await?);
-    }
-    let client = guard.as_ref().expect("just set");
-    let result = catalog::slot_lag(client, &running.src.slot, running.version_num).await;
+    // Bounded like a connect: `status` answers even when the server does not.
+    let bound = running.src.conn.connect_timeout;
+    let query = async {
+        let client = running.sql.client().await?;
+        catalog::slot_lag(&client, &running.src.slot, running.version_num).await
+    };
+    let result = match tokio::time::timeout(bound, query).await {
+        Ok(r) => r,
+        Err(_) => Err(crate::PostgresError::preflight(format!(
+            "the server did not answer the status query within {bound:?} (connect_timeout)"
+        ))),
+    };
     if result.is_err() {
-        *guard = None;
+        running.sql.reset().await;
     }
     result
 }

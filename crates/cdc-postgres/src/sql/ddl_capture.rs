@@ -4,11 +4,14 @@
 //! that changes no published column and so sends no Relation message.
 //!
 //! One function and two event triggers per slot (`ddl_command_end`, and `sql_drop` for
-//! dropped tables). Creating event triggers needs a superuser.
+//! dropped tables). Creating event triggers needs a superuser. With the publication cdc-rs
+//! owns, the function also puts a table created under a captured name back into it
+//! ([`super::republish`]).
 
 use tokio_postgres::Client;
 
 use super::quote::literal;
+use super::republish::{GUARD_SETTING, Republish};
 use crate::error::{PostgresError, Result};
 
 /// Prefix of the DDL messages.
@@ -23,23 +26,27 @@ pub fn names(slot: &str) -> (String, String, String) {
     )
 }
 
-/// The statements that install the capture for `slot` (idempotent). The function runs in
-/// the session of whoever runs DDL, with that session's `search_path`: it pins its own, so
-/// a schema listed before `pg_catalog` cannot replace the functions it calls.
-pub fn install_sql(slot: &str) -> String {
-    let (function, on_end, on_drop) = names(slot);
+/// The body of the trigger function of `slot`; with `republish`, it also puts a table
+/// created under a captured name back into the publication ([`Republish`]). The function
+/// runs in the session of whoever runs DDL, with that session's `search_path`: it pins its
+/// own, so a schema listed before `pg_catalog` cannot replace the functions it calls.
+pub fn function_body(slot: &str, republish: Option<&Republish>) -> String {
     let slot_lit = literal(slot);
     let prefix = literal(DDL_PREFIX);
+    let guard = literal(GUARD_SETTING);
+    let republish = republish.map(Republish::plpgsql).unwrap_or_default();
     format!(
-        "CREATE OR REPLACE FUNCTION {function}() RETURNS event_trigger LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp AS $cdc$
+        "
 DECLARE r record;
 BEGIN
+  IF current_setting({guard}, true) = 'on' THEN
+    RETURN;
+  END IF;
   IF TG_EVENT = 'ddl_command_end' THEN
     FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
       PERFORM pg_logical_emit_message(true, {prefix}, json_build_object(
         'slot', {slot_lit}, 'tag', r.command_tag, 'object_type', r.object_type,
-        'identity', r.object_identity, 'ddl', current_query())::text);
+        'identity', r.object_identity, 'ddl', current_query())::text);{republish}
     END LOOP;
   ELSE
     FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() WHERE object_type = 'table' LOOP
@@ -49,7 +56,19 @@ BEGIN
     END LOOP;
   END IF;
 END
-$cdc$;
+"
+    )
+}
+
+/// The statements that install the capture for `slot` (idempotent; an installed function
+/// is replaced). `SECURITY DEFINER`: the `ALTER PUBLICATION` of `republish` needs the
+/// rights of the publication's owner (who installs the capture), not of the role whose DDL
+/// fires it. An event trigger function cannot be called any other way.
+pub fn install_sql(slot: &str, republish: Option<&Republish>) -> String {
+    let (function, on_end, on_drop) = names(slot);
+    format!(
+        "CREATE OR REPLACE FUNCTION {function}() RETURNS event_trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $cdc${body}$cdc$;
 DO $cdc$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = {end_lit}) THEN
     CREATE EVENT TRIGGER {on_end} ON ddl_command_end EXECUTE FUNCTION {function}();
@@ -58,9 +77,24 @@ DO $cdc$ BEGIN
     CREATE EVENT TRIGGER {on_drop} ON sql_drop EXECUTE FUNCTION {function}();
   END IF;
 END $cdc$;",
+        body = function_body(slot, republish),
         end_lit = literal(&on_end),
         drop_lit = literal(&on_drop),
     )
+}
+
+/// The installed function's body and whether it is `SECURITY DEFINER`, when it exists: set-up
+/// replaces one that differs from what it would install (an older version, other tables).
+pub async fn installed_function(client: &Client, slot: &str) -> Result<Option<(String, bool)>> {
+    let (function, _, _) = names(slot);
+    let row = client
+        .query_opt(
+            "select prosrc, prosecdef from pg_proc where oid = to_regprocedure($1)",
+            &[&format!("{function}()")],
+        )
+        .await
+        .map_err(|e| PostgresError::sql("reading the DDL capture's function", &e))?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
 /// The statements that remove it (idempotent).
@@ -86,9 +120,9 @@ pub async fn installed(client: &Client, slot: &str) -> Result<bool> {
 
 /// Installs the capture; a role that may not create event triggers gets an error saying
 /// what is needed.
-pub async fn install(client: &Client, slot: &str) -> Result<()> {
+pub async fn install(client: &Client, slot: &str, republish: Option<&Republish>) -> Result<()> {
     client
-        .batch_execute(&install_sql(slot))
+        .batch_execute(&install_sql(slot, republish))
         .await
         .map_err(|e| {
             let mut err = PostgresError::sql("installing the DDL capture (event trigger)", &e);

@@ -5,5 +5,6 @@ pub mod catalog;
 pub mod connect;
 pub mod ddl_capture;
 pub mod quote;
+pub mod republish;
 pub mod statements;
 pub mod tls;

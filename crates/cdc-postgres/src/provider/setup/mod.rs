@@ -99,7 +99,7 @@ pub async fn prepare(src: &PostgresSource, mode: Mode) -> Result<Prepared> {
     }
     let mut notes = Vec::new();
     let tables = tables_and_publication(src, &client, &mut notes).await?;
-    ddl_capture(src, &client, &mut notes).await?;
+    ddl_capture(src, &client, &tables, &mut notes).await?;
     check_identity(src, &tables)?;
     let keys = tables
         .iter()

@@ -14,7 +14,7 @@ mod tables;
 use crate::error::PostgresError;
 
 pub use columns::{ColumnInfo, column_sql_types, columns, output_functions, type_names};
-pub use publications::{PublicationInfo, publication};
+pub use publications::{Membership, PublicationInfo, membership, publication};
 pub use server::{RoleInfo, ServerInfo, server_info};
 pub use slots::{SlotInfo, SlotLag, slot, slot_lag};
 pub use tables::{TableInfo, publication_tables, published_leaves, resolve_tables};
