@@ -59,6 +59,12 @@ pub(super) fn decode_batch<'a>(
             ));
             break;
         }
+        // A bug in the loop itself, for the tests of the supervisor that restarts a loop
+        // gone down (handlers' panics are caught by cdc-core and are handler failures).
+        #[cfg(test)]
+        if record.data().as_ref() == super::tests::fake::PANIC_RECORD {
+            panic!("a bug in the shard loop at record {sequence}");
+        }
         match decoder.decode(record.data().as_ref()) {
             Ok(mut event) => {
                 event = event.with_position(format!("{shard}:{sequence}"));

@@ -1,7 +1,7 @@
 //! The consumer without AWS: delivery of a decoded batch (below), shard loops that go down
 //! and come back against a fake stream (`restart`), and the bounded shard listing (`list`).
 
-mod fake;
+pub(super) mod fake;
 mod list;
 mod restart;
 

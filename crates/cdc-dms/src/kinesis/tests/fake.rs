@@ -44,7 +44,13 @@ struct State {
     requests: Vec<(String, Requested)>,
     /// A record read as garbage the first time a `GetRecords` returns it.
     corrupt_once: Option<u64>,
+    /// A record read as [`PANIC_RECORD`] the first time a `GetRecords` returns it.
+    panic_once: Option<u64>,
 }
+
+/// Data that makes the shard loop panic when it decodes it (`batch.rs`, tests only): a bug
+/// in the loop, which the supervisor must notice and recover from.
+pub(crate) const PANIC_RECORD: &[u8] = b"cdc-dms test: panic in the shard loop";
 
 impl State {
     fn shard(&mut self, id: &str) -> Option<&mut FakeShard> {
@@ -131,6 +137,29 @@ impl FakeStream {
         self.lock().corrupt_once = sequence.parse().ok();
     }
 
+    /// The record with this sequence number makes the shard loop panic once.
+    pub(super) fn panic_once(&self, sequence: &str) {
+        self.lock().panic_once = sequence.parse().ok();
+    }
+
+    /// [`put`](Self::put), the record making the loop panic once (set under the same lock:
+    /// no read can come between).
+    pub(super) fn put_panicking_once(&self, shard: &str, id: i64) -> String {
+        let mut s = self.lock();
+        let sequence = s.next_sequence;
+        s.next_sequence += 1;
+        s.panic_once = Some(sequence);
+        s.shard(shard)
+            .expect("a shard of the fake")
+            .records
+            .push(FakeRecord {
+                sequence,
+                data: insert(id),
+                arrived: SystemTime::now(),
+            });
+        sequence.to_string()
+    }
+
     /// Every `GetShardIterator` of `shard` so far, in order.
     pub(super) fn requests(&self, shard: &str) -> Vec<Requested> {
         self.lock()
@@ -215,6 +244,7 @@ impl FakeStream {
         let (shard, index) = iterator.split_once('|').unwrap_or((iterator, "0"));
         let index: usize = index.parse().unwrap_or(0);
         let mut corrupt = s.corrupt_once;
+        let mut panics = s.panic_once;
         let (page, end, len) = match s.shard(shard) {
             Some(sh) => {
                 let end = sh
@@ -230,6 +260,9 @@ impl FakeStream {
                         let data = if corrupt == Some(r.sequence) {
                             corrupt = None;
                             b"\xff not json".to_vec()
+                        } else if panics == Some(r.sequence) {
+                            panics = None;
+                            PANIC_RECORD.to_vec()
                         } else {
                             r.data.clone()
                         };
@@ -246,6 +279,7 @@ impl FakeStream {
             None => (Vec::new(), index, index),
         };
         s.corrupt_once = corrupt;
+        s.panic_once = panics;
         GetRecordsOutput::builder()
             .set_records(Some(page))
             .next_shard_iterator(format!("{shard}|{end}"))

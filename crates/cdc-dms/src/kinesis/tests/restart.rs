@@ -110,9 +110,11 @@ async fn a_shard_whose_loop_panics_is_reported_and_read_again_from_its_checkpoin
     let fake = FakeStream::new(&[A, B]);
     let rows_a: Vec<(i64, String)> = (1..=6).map(|id| (id, fake.put(A, id))).collect();
     let rows_b: Vec<(i64, String)> = (101..=103).map(|id| (id, fake.put(B, id))).collect();
-    let handler = Recorder::panicking_on(A, 4);
+    // Decoding row 4's record panics, once: a bug in the loop, mid-batch.
+    fake.panic_once(&rows_a[3].1);
+    let handler = Arc::new(Recorder::default());
     let mut settings = settings();
-    settings.max_records = 2; // batches [1, 2], [3, 4], [5, 6]: row 4 panics mid-batch
+    settings.max_records = 2; // batches [1, 2], [3, 4], [5, 6]
     settings.poll_interval = Duration::from_millis(5);
     settings.retry_backoff = Duration::from_millis(300); // first restart after this
     let r = run(&fake, Arc::clone(&handler), settings);
@@ -121,7 +123,13 @@ async fn a_shard_whose_loop_panics_is_reported_and_read_again_from_its_checkpoin
     let down = r.delivery.snapshot();
     let error = down.error_text().unwrap();
     assert!(error.contains(&format!("shard {A}")), "{error}");
-    assert!(error.contains("panicked: handler bug on row 4"), "{error}");
+    assert!(
+        error.contains(&format!(
+            "panicked: a bug in the shard loop at record {}",
+            rows_a[3].1
+        )),
+        "{error}"
+    );
     let checkpoint = down.checkpoints[A].clone();
     assert_eq!(
         checkpoint, rows_a[1].1,
@@ -136,7 +144,6 @@ async fn a_shard_whose_loop_panics_is_reported_and_read_again_from_its_checkpoin
     eventually("shard A is no longer down", || !r.delivery.is_down(A)).await;
 
     assert_each_delivered(&handler.counts(A), &rows_a, &checkpoint);
-    assert_eq!(handler.counts(A)[&3], 2, "row 3 came again with its batch");
     assert_each_delivered(&handler.counts(B), &rows_b, &rows_b[2].1);
     assert_eq!(
         fake.requests(A),
@@ -150,14 +157,19 @@ async fn a_shard_whose_loop_panics_is_reported_and_read_again_from_its_checkpoin
     );
     let after = r.delivery.snapshot();
     assert_eq!(after.error_text(), None, "recovered: {after:?}");
-    assert!(after.last_error.unwrap().contains("handler bug on row 4"));
+    assert!(
+        after
+            .last_error
+            .unwrap()
+            .contains("a bug in the shard loop")
+    );
     r.consumer.stop().await;
 }
 
 #[tokio::test]
 async fn a_latest_shard_restarted_before_its_first_checkpoint_skips_nothing() {
     let fake = FakeStream::new(&[A]);
-    let handler = Recorder::panicking_on(A, 1);
+    let handler = Arc::new(Recorder::default());
     let mut settings = settings();
     settings.start = StartingPosition::Latest;
     settings.poll_interval = Duration::from_millis(5);
@@ -168,7 +180,9 @@ async fn a_latest_shard_restarted_before_its_first_checkpoint_skips_nothing() {
         fake.requests(A) == [Requested::Latest]
     })
     .await;
-    let rows: Vec<(i64, String)> = (1..=3).map(|id| (id, fake.put(A, id))).collect();
+    // Row 1 makes the loop panic once, before its first checkpoint.
+    let mut rows = vec![(1, fake.put_panicking_once(A, 1))];
+    rows.extend((2..=3).map(|id| (id, fake.put(A, id))));
     eventually("every row is delivered", || handler.counts(A).len() == 3).await;
 
     // A second LATEST would have skipped rows 1 to 3, written before the restart.
@@ -215,13 +229,50 @@ async fn a_shard_halted_on_an_unreadable_record_is_tried_again_and_loses_nothing
 #[tokio::test]
 async fn stopping_does_not_wait_for_a_pending_restart() {
     let fake = FakeStream::new(&[A]);
-    fake.put(A, 1);
+    fake.put_panicking_once(A, 1);
     let mut settings = settings();
     settings.retry_backoff = Duration::from_secs(600);
-    let r = run(&fake, Recorder::panicking_on(A, 1), settings);
+    let r = run(&fake, Arc::new(Recorder::default()), settings);
     eventually("shard A is reported down", || r.delivery.is_down(A)).await;
     tokio::time::timeout(Duration::from_secs(5), r.consumer.stop())
         .await
         .expect("stopped without waiting for the restart's backoff");
     assert_eq!(fake.requests(A), [Requested::TrimHorizon]);
+}
+
+/// A handler that panics is a failed handler (cdc-core catches the panic): the batch comes
+/// again after the retry backoff, the shard is never down, its checkpoint stays before the
+/// batch meanwhile, and nothing is lost.
+#[tokio::test]
+async fn a_panicking_handler_is_a_failure_and_its_batch_comes_again() {
+    let fake = FakeStream::new(&[A]);
+    let rows: Vec<(i64, String)> = (1..=4).map(|id| (id, fake.put(A, id))).collect();
+    let handler = Recorder::panicking_on(A, 3);
+    let mut settings = settings();
+    settings.max_records = 2;
+    settings.poll_interval = Duration::from_millis(5);
+    settings.retry_backoff = Duration::from_millis(20);
+    let r = run(&fake, Arc::clone(&handler), settings);
+    eventually("every row is delivered", || handler.counts(A).len() == 4).await;
+    eventually("the checkpoint at the end", || {
+        r.delivery.checkpoint(A).as_deref() == Some(rows[3].1.as_str())
+    })
+    .await;
+    let snapshot = r.delivery.snapshot();
+    assert!(
+        snapshot
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("the handler panicked: handler bug on row 3")),
+        "{snapshot:?}"
+    );
+    assert!(!r.delivery.is_down(A));
+    assert_eq!(
+        fake.requests(A),
+        [Requested::TrimHorizon],
+        "never restarted"
+    );
+    let counts = handler.counts(A);
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    r.consumer.stop().await;
 }
