@@ -81,8 +81,9 @@ pub(crate) const SERVICE_SUITES: &[ServiceSuite] = &[
             )])
         },
     },
-    // The Bento provider creating its wal2json slot itself (feature `postgres`), against a
-    // throwaway PostgreSQL that the tests start through cdc-testkit.
+    // The Bento provider creating its wal2json slot itself and advancing it once the handlers
+    // succeeded (feature `postgres`), against a throwaway PostgreSQL that the tests start
+    // through cdc-testkit.
     ServiceSuite {
         name: "bento-postgres-feature",
         cargo_args: &[
@@ -93,6 +94,8 @@ pub(crate) const SERVICE_SUITES: &[ServiceSuite] = &[
             "postgres",
             "--test",
             "postgres_slot",
+            "--test",
+            "managed_postgres",
         ],
         setup: |_ws| {
             println!("bento-postgres-feature: PostgreSQL is started by the tests (cdc-testkit)");

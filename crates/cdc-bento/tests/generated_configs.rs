@@ -18,6 +18,7 @@ fn spec(source_type: &str, connection: &str, tables: &[&str]) -> SourceSpec {
         source_type: source_type.into(),
         connection: connection.into(),
         tables: tables.iter().map(|t| t.to_string()).collect(),
+        slot_read: Default::default(),
     }
 }
 
@@ -34,6 +35,17 @@ fn cases() -> Vec<(&'static str, GeneratedStream)> {
             "postgres",
             gen_ok(
                 spec("postgres", PG_DSN, &["public.orders", "customers"]),
+                options(json!({"poll_interval": "500ms", "slot_name": "cdc_shop"})),
+            ),
+        ),
+        (
+            // What the provider runs itself: the slot is peeked and advanced by the provider.
+            "postgres_managed",
+            gen_ok(
+                SourceSpec {
+                    slot_read: cdc_bento::sql::SlotRead::Peek,
+                    ..spec("postgres", PG_DSN, &["public.orders", "customers"])
+                },
                 options(json!({"poll_interval": "500ms", "slot_name": "cdc_shop"})),
             ),
         ),
@@ -180,12 +192,18 @@ fn postgres_stream_polls_forever_and_consumes_the_slot() {
     assert_eq!((g.interval.as_str(), g.count), ("500ms", 0));
     let [
         Processor::SqlRaw(sql),
+        Processor::Catch(failed_poll),
         Processor::Unarchive(split),
         Processor::Mapping(map),
     ] = pg.config.pipeline.processors.as_slice()
     else {
         panic!("unexpected processors {:?}", pg.config.pipeline.processors)
     };
+    // A failed query's tick is dropped, never printed as if it were a row.
+    assert!(
+        matches!(failed_poll.as_slice(), [Processor::Mapping(m)] if m == "root = deleted()"),
+        "{failed_poll:?}"
+    );
     assert!(
         sql.query
             .contains("pg_logical_slot_get_changes(E'cdc_shop'")

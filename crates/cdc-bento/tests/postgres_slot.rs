@@ -112,6 +112,7 @@ async fn generated_sql_returns_each_configured_change_once_in_commit_order() {
         source_type: "postgres".into(),
         connection: pg.url().into(),
         tables: CONFIGURED.iter().map(|t| t.to_string()).collect(),
+        slot_read: Default::default(),
     };
     let options: BentoOptions =
         serde_json::from_value(json!({"slot_name": "cdc_shop_test", "max_changes_per_poll": 50}))
@@ -257,6 +258,7 @@ async fn wal2json_records_carry_what_the_mapping_reads() {
         source_type: "postgres".into(),
         connection: pg.url().into(),
         tables: vec!["public.t".into()],
+        slot_read: Default::default(),
     };
     let generated = generate(&spec, &BentoOptions::default()).unwrap();
     let slot = generated.postgres.unwrap();

@@ -31,8 +31,13 @@ pub fn render(cfg: &SourceConfig, reveal: bool) -> Result<Rendered, String> {
         "dms" => render_dms(cfg),
         "bento" => {
             let options: BentoOptions = cfg.typed_options().map_err(|e| e.to_string())?;
-            let stream =
-                generate(&SourceSpec::from_config(cfg), &options).map_err(|e| e.to_string())?;
+            let mut spec = SourceSpec::from_config(cfg);
+            // What the provider runs itself reads the slot without consuming it (it advances
+            // the slot once the handlers succeeded); `auto` shows the delegated stream.
+            if options.mode == cdc::bento::options::Mode::Managed {
+                spec.slot_read = cdc::bento::sql::SlotRead::Peek;
+            }
+            let stream = generate(&spec, &options).map_err(|e| e.to_string())?;
             let reveal = if reveal {
                 Reveal::Secrets
             } else {

@@ -24,15 +24,26 @@ pub(crate) fn bloblang_string(s: &str) -> String {
     serde_json::to_string(s).expect("a string always serializes")
 }
 
-/// After `sql_raw` + `unarchive`: one `{lsn, xid, data}` row of the wal2json slot.
-pub(crate) fn wal2json_mapping(source_id: &str) -> String {
+/// After `sql_raw` + `unarchive`: one `{lsn, xid, data}` row of the wal2json slot. With
+/// `acknowledged` (the provider advances the slot, [`crate::sql::SlotRead::Peek`]) the rows
+/// also carry `commit_lsn` and `seq`, passed on, and a transaction's commit row becomes a
+/// `commit` line: the provider's position marker, never an event.
+pub(crate) fn wal2json_mapping(source_id: &str, acknowledged: bool) -> String {
+    let (commit_arm, position) = if acknowledged {
+        (
+            "\n  \"C\" => \"commit\"",
+            ",\n  \"commit_lsn\": this.commit_lsn,\n  \"seq\": this.seq",
+        )
+    } else {
+        ("", "")
+    };
     format!(
         r#"let change = this.data.parse_json()
 let op = match $change.action {{
   "I" => "insert"
   "U" => "update"
   "D" => "delete"
-  "T" => "truncate"
+  "T" => "truncate"{commit_arm}
   _ => "skip"
 }}
 root = if $op == "skip" {{ deleted() }} else {{ {{
@@ -45,7 +56,7 @@ root = if $op == "skip" {{ deleted() }} else {{ {{
   "after": if $change.exists("columns") {{ $change.columns.fold({{}}, item -> item.tally.merge({{(item.value.name): item.value.value}})) }} else {{ null }},
   "lsn": this.lsn,
   "xid": this.xid,
-  "commit_time": $change.timestamp
+  "commit_time": $change.timestamp{position}
 }} }}
 "#,
         sid = bloblang_string(source_id)
@@ -171,12 +182,44 @@ pub struct NormalizedEvent {
     /// Commit time: RFC 3339 / PostgreSQL text, or epoch milliseconds.
     #[serde(default)]
     pub commit_time: Option<Value>,
+    /// PostgreSQL stream read by the provider: the end of the row's transaction's commit
+    /// record (where the slot is advanced to once the transaction is handled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_lsn: Option<Value>,
+    /// PostgreSQL stream read by the provider: the row's place in its transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<Value>,
 }
 
 impl NormalizedEvent {
     /// Parses one JSON line.
     pub fn from_json_line(line: &str) -> Result<Self, String> {
         serde_json::from_str(line).map_err(|e| format!("not a normalized event: {e}"))
+    }
+
+    /// Whether this is a transaction's commit marker (`op` `commit`), not a change.
+    pub fn is_commit(&self) -> bool {
+        self.op == "commit"
+    }
+
+    /// Where the row stands in the slot: its transaction's commit position and its place in
+    /// the transaction, when the stream carries them (`None` otherwise). An unreadable one is
+    /// an error: dropping or ordering rows on a guess could lose changes.
+    pub fn slot_position(&self) -> Result<Option<(u64, u64)>, String> {
+        let lsn = match &self.commit_lsn {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(s)) => {
+                parse_lsn(s).ok_or_else(|| format!("commit_lsn {s:?} is not a PostgreSQL LSN"))?
+            }
+            Some(other) => return Err(format!("commit_lsn {other} is not a PostgreSQL LSN")),
+        };
+        let seq = match &self.seq {
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(s)) => s.parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| "a row with commit_lsn needs its seq (a whole number)".to_owned())?;
+        Ok(Some((lsn, seq)))
     }
 
     /// Converts to a `ChangeEvent`. `expected_source` replaces a missing or empty source id;
@@ -205,6 +248,22 @@ impl NormalizedEvent {
         };
         Ok(event)
     }
+}
+
+/// A PostgreSQL LSN (`16/B374D848`: two hexadecimal halves of at most 8 digits) as a number.
+pub(crate) fn parse_lsn(text: &str) -> Option<u64> {
+    let (hi, lo) = text.split_once('/')?;
+    let half = |h: &str| {
+        (!h.is_empty() && h.len() <= 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| u32::from_str_radix(h, 16).ok())
+            .flatten()
+    };
+    Some((u64::from(half(hi)?) << 32) | u64::from(half(lo)?))
+}
+
+/// A number as PostgreSQL writes an LSN.
+pub(crate) fn format_lsn(lsn: u64) -> String {
+    format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
 }
 
 fn scalar_text(v: Option<Value>) -> Option<String> {
@@ -288,6 +347,66 @@ mod tests {
         let e = NormalizedEvent::from_json_line(r#"{"source_id":"s","op":"merge"}"#).unwrap();
         assert!(e.into_change_event("s").unwrap_err().contains("merge"));
         assert!(NormalizedEvent::from_json_line("level=info msg=started").is_err());
+    }
+
+    #[test]
+    fn lsns_parse_and_format_within_their_range() {
+        assert_eq!(parse_lsn("0/154A3D8"), Some(0x154_A3D8));
+        assert_eq!(parse_lsn("16/B374D848"), Some((0x16 << 32) | 0xB374_D848));
+        assert_eq!(parse_lsn("FFFFFFFF/FFFFFFFF"), Some(u64::MAX));
+        for bad in [
+            "",
+            "/",
+            "0/",
+            "/1",
+            "1/2/3",
+            "G/0",
+            "100000000/0",
+            "0/-1",
+            " 0/1",
+            "0x1/2",
+        ] {
+            assert_eq!(parse_lsn(bad), None, "{bad:?}");
+        }
+        assert_eq!(format_lsn(0x16_B374_D848), "16/B374D848");
+        assert_eq!(
+            parse_lsn(&format_lsn(123_456_789_012)),
+            Some(123_456_789_012)
+        );
+    }
+
+    #[test]
+    fn slot_positions_are_read_or_refused() {
+        let pos = |v: serde_json::Value| {
+            NormalizedEvent::from_json_line(&v.to_string())
+                .unwrap()
+                .slot_position()
+        };
+        assert_eq!(
+            pos(json!({"source_id":"s","op":"insert","commit_lsn":"0/10","seq":3})),
+            Ok(Some((16, 3)))
+        );
+        assert_eq!(pos(json!({"source_id":"s","op":"insert"})), Ok(None));
+        assert!(pos(json!({"source_id":"s","op":"insert","commit_lsn":"x","seq":3})).is_err());
+        assert!(pos(json!({"source_id":"s","op":"insert","commit_lsn":"0/10"})).is_err());
+        assert!(pos(json!({"source_id":"s","op":"insert","commit_lsn":"0/10","seq":-1})).is_err());
+    }
+
+    #[test]
+    fn the_acknowledged_mapping_passes_commits_and_positions() {
+        let m = wal2json_mapping("s", true);
+        assert!(m.contains(r#""C" => "commit""#), "{m}");
+        assert!(m.contains(r#""commit_lsn": this.commit_lsn"#), "{m}");
+        assert!(m.contains(r#""seq": this.seq"#), "{m}");
+        let plain = wal2json_mapping("s", false);
+        assert!(
+            !plain.contains(r#""commit""#) && !plain.contains("commit_lsn"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("\"commit_time\": $change.timestamp\n} }"),
+            "{plain}"
+        );
     }
 
     #[test]

@@ -4,14 +4,14 @@
 //!
 //! | source_type | flavor `bento` | flavor `redpanda_connect` |
 //! |---|---|---|
-//! | `postgres` | `generate` clock → `sql_raw` reading a wal2json slot with `pg_logical_slot_get_changes` → split → map | `postgres_cdc` |
+//! | `postgres` | `generate` clock → `sql_raw` reading a wal2json slot (`pg_logical_slot_peek_changes` when the provider runs Bento, `..._get_changes` otherwise) → split → map | `postgres_cdc` |
 //! | `mysql` | error: Bento has no binlog input | `mysql_cdc` |
 //! | `dynamodb` | `aws_kinesis` on the table's Kinesis data stream | same |
 //! | `kafka` | `kafka_franz` on Debezium topics | same |
 
 mod dynamodb;
 mod kafka;
-mod mapping;
+pub(crate) mod mapping;
 mod postgres;
 mod redpanda;
 
@@ -19,7 +19,7 @@ use cdc_core::{SecretString, SourceConfig};
 
 use crate::error::BentoError;
 use crate::options::{BentoOptions, Flavor, OutputOptions, validate_go_duration};
-use crate::sql::{ChangesQuery, PgTable, SlotName};
+use crate::sql::{ChangesQuery, PgTable, SlotName, SlotRead};
 use crate::stream::{
     HttpClientOutput, HttpSection, LoggerSection, NatsOutput, Output, StdoutOutput, StreamConfig,
 };
@@ -37,6 +37,10 @@ pub struct SourceSpec {
     pub connection: SecretString,
     /// Configured tables, `name` or `schema.name`.
     pub tables: Vec<String>,
+    /// How the PostgreSQL stream reads its slot: [`SlotRead::Consume`] (the default, for a
+    /// stream somebody else runs) or [`SlotRead::Peek`] (the provider runs Bento and
+    /// advances the slot once the handlers succeeded).
+    pub slot_read: SlotRead,
 }
 
 impl SourceSpec {
@@ -47,6 +51,7 @@ impl SourceSpec {
             source_type: config.source_type.clone(),
             connection: config.connection.clone(),
             tables: config.tables.clone(),
+            slot_read: SlotRead::Consume,
         }
     }
 
@@ -92,7 +97,7 @@ pub struct PostgresSlot {
     pub slot: SlotName,
     /// Creates the slot unless it exists (see [`crate::sql::create_slot_sql`]).
     pub create_slot_sql: String,
-    /// The consuming read that the `sql_raw` processor runs.
+    /// The read that the `sql_raw` processor runs.
     pub changes: ChangesQuery,
 }
 

@@ -1,18 +1,25 @@
-//! PostgreSQL on Bento: a `generate` clock feeding a `sql_raw` processor that consumes a
+//! PostgreSQL on Bento: a `generate` clock feeding a `sql_raw` processor that reads a
 //! wal2json slot, then one message per change, mapped to normalized events.
 //!
 //! Why this shape: Bento has no logical-replication input, and a `sql_raw` *input* runs its
 //! query once and shuts down. The `generate` input ticks forever; on every tick the processor
-//! runs `pg_logical_slot_get_changes`, which returns the changes committed since the last
-//! read and advances the slot, so each change comes back once, in commit order.
+//! reads the changes committed since the slot's position, in commit order.
 //!
-//! Delivery guarantee: the slot advances when the query returns, before Bento's output has
-//! the events. A crash of Bento between the two loses that batch; use the `debezium`
-//! provider (or flavor `redpanda_connect`'s `postgres_cdc`) when that matters.
+//! Delivery guarantee, by [`SlotRead`] (the spec's `slot_read`):
+//! - `Peek` (the provider runs Bento and reads its stdout): the query leaves the slot where
+//!   it is; the provider advances it past a transaction once every handler succeeded on it.
+//!   At-least-once: a crash anywhere (Bento, the provider, the connection) sends the
+//!   changes after the last advance again, and the provider drops a poll's repeats.
+//! - `Consume` (delegated: somebody else runs the stream): `pg_logical_slot_get_changes`
+//!   advances the slot when the query returns, before Bento's output has the events. A crash
+//!   of Bento between the two loses that batch: at-most-once, as Bento's own SQL reads are.
+//!
+//! A poll whose query fails (say, the slot is briefly held by the provider's advance) is
+//! dropped by a `catch`: it read nothing, or with `Peek` nothing that does not come again.
 
 use crate::error::BentoError;
 use crate::options::BentoOptions;
-use crate::sql::{ChangesQuery, SlotName, create_slot_sql};
+use crate::sql::{ChangesQuery, SlotName, SlotRead, create_slot_sql};
 use crate::stream::{
     GenerateInput, Input, Pipeline, Processor, SqlRawProcessor, StreamConfig, UnarchiveProcessor,
 };
@@ -38,6 +45,7 @@ pub(super) fn generate(
         slot: slot.clone(),
         tables,
         max_changes: options.max_changes_per_poll,
+        read: spec.slot_read,
     };
     let (http, logger, output) = common_sections(spec, options)?;
     let config = StreamConfig {
@@ -55,10 +63,15 @@ pub(super) fn generate(
                     query: changes.sql(),
                     args_mapping: None,
                 }),
+                // Only a failed query is flagged here: its tick is dropped, not printed.
+                Processor::Catch(vec![Processor::Mapping("root = deleted()".into())]),
                 Processor::Unarchive(UnarchiveProcessor {
                     format: "json_array".into(),
                 }),
-                Processor::Mapping(wal2json_mapping(&spec.source_id)),
+                Processor::Mapping(wal2json_mapping(
+                    &spec.source_id,
+                    spec.slot_read == SlotRead::Peek,
+                )),
             ],
         },
         output,

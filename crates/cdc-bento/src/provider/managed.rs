@@ -12,6 +12,7 @@ use super::{BentoProvider, Run};
 use crate::error::BentoError;
 use crate::generate::GeneratedStream;
 use crate::options::{BentoOptions, Mode, OutputOptions};
+use crate::sql::SlotRead;
 use crate::stream::Reveal;
 use crate::supervisor::{Supervisor, SupervisorConfig};
 
@@ -78,6 +79,24 @@ impl BentoProvider {
         let config_path = dir.path().join("stream.yaml");
         let yaml = stream.config.to_yaml(Reveal::Secrets)?;
         write_private(&config_path, &yaml).map_err(|e| io("cannot write the stream config", e))?;
+        // The peeking PostgreSQL stream: what the handlers finished moves the slot on.
+        let (acks, _acks_rx) = match &stream.postgres {
+            Some(pg) if pg.changes.read == SlotRead::Peek => {
+                let (tx, rx) = tokio::sync::watch::channel(0u64);
+                (Some(tx), Some(rx))
+            }
+            _ => (None, None),
+        };
+        #[cfg(feature = "postgres")]
+        let advancer = match (&stream.postgres, _acks_rx) {
+            (Some(pg), Some(rx)) => Some(super::advance::Advancer::start(
+                sid.clone(),
+                config.connection.clone(),
+                pg.slot.clone(),
+                rx,
+            )),
+            _ => None,
+        };
         let supervisor = Supervisor::start(
             SupervisorConfig {
                 source_id: sid.clone(),
@@ -92,11 +111,14 @@ impl BentoProvider {
                         .max(1),
                 ),
                 stderr_lines: options.stderr_tail_lines,
+                acks,
             },
             subscribers.clone(),
         );
         Ok(Run::Managed {
             supervisor,
+            #[cfg(feature = "postgres")]
+            advancer,
             config_path,
             _dir: dir,
         })

@@ -10,8 +10,13 @@
 //!   `PATH`: `connect` writes the config to a private file and runs `bento -c <file>` under a
 //!   [`Supervisor`]; every JSON line it prints is delivered to the subscribers as a
 //!   `ChangeEvent`; `pause` stops the process, `resume` starts it again, `disconnect`
-//!   terminates its process group and waits for it.
+//!   terminates its process group and waits for it. A batch a handler failed on is handed
+//!   again (never skipped). For the PostgreSQL stream (with the `postgres` feature) the
+//!   stream only peeks at the slot and the provider advances it once every handler
+//!   succeeded: at-least-once, across crashes of Bento or of the provider.
 
+#[cfg(feature = "postgres")]
+mod advance;
 mod binary;
 mod managed;
 mod slot;
@@ -30,6 +35,7 @@ use serde_json::json;
 use crate::error::{BentoError, PROVIDER};
 use crate::generate::{GeneratedStream, SourceSpec, generate};
 use crate::options::BentoOptions;
+use crate::sql::SlotRead;
 use crate::stream::Reveal;
 use crate::supervisor::Supervisor;
 
@@ -66,6 +72,9 @@ enum Run {
     },
     Managed {
         supervisor: Supervisor,
+        /// Advances the PostgreSQL stream's slot (`SlotRead::Peek`).
+        #[cfg(feature = "postgres")]
+        advancer: Option<advance::Advancer>,
         config_path: PathBuf,
         // Removed (with the config file and its secrets) when the source goes.
         _dir: tempfile::TempDir,
@@ -143,7 +152,13 @@ impl CdcProvider for BentoProvider {
             return Err(CdcError::already_exists(&config.source_id, PROVIDER));
         }
         let options: BentoOptions = config.typed_options()?;
-        let stream = generate(&SourceSpec::from_config(config), &options)?;
+        let bin = self.managed_bin(config, &options)?;
+        let mut spec = SourceSpec::from_config(config);
+        // Run here, the stream is read by us and the slot can wait for the handlers.
+        if bin.is_some() && cfg!(feature = "postgres") {
+            spec.slot_read = SlotRead::Peek;
+        }
+        let stream = generate(&spec, &options)?;
         if options.create_slot {
             let Some(pg) = &stream.postgres else {
                 return Err(BentoError::invalid(
@@ -156,7 +171,7 @@ impl CdcProvider for BentoProvider {
             slot::create(&config.source_id, &config.connection, pg).await?;
         }
         let subscribers = Subscribers::new(config.source_id.clone());
-        let run = match self.managed_bin(config, &options)? {
+        let run = match bin {
             None => Run::Delegated {
                 state: Mutex::new(SourceState::Configured),
             },
@@ -185,6 +200,14 @@ impl CdcProvider for BentoProvider {
             .ok_or_else(|| CdcError::not_found(source_id, PROVIDER))?;
         if let Run::Managed { supervisor, .. } = &source.run {
             supervisor.shutdown().await;
+            // The supervisor's last acknowledgement reaches the slot before we return.
+            #[cfg(feature = "postgres")]
+            if let Run::Managed {
+                advancer: Some(a), ..
+            } = &source.run
+            {
+                a.finish().await;
+            }
         }
         source.subscribers.clear();
         Ok(())
@@ -214,6 +237,8 @@ impl CdcProvider for BentoProvider {
             Run::Managed {
                 supervisor,
                 config_path,
+                #[cfg(feature = "postgres")]
+                advancer,
                 ..
             } => {
                 let s = supervisor.status();
@@ -221,6 +246,23 @@ impl CdcProvider for BentoProvider {
                 details.insert("config_path".into(), json!(config_path));
                 let mut st = CdcStatus::new(source_id, PROVIDER, s.state);
                 st.error = s.error;
+                #[cfg(feature = "postgres")]
+                if let Some(a) = advancer {
+                    let r = a.report();
+                    details.insert(
+                        "slot_advanced_lsn".into(),
+                        json!(r.advanced.map(crate::generate::mapping::format_lsn)),
+                    );
+                    if let Some(e) = r.error {
+                        details.insert("slot_advance_error".into(), json!(e));
+                        if st.error.is_none() {
+                            st.state = SourceState::Error;
+                            st.error = Some(format!(
+                                "the slot cannot be advanced (changes are kept, not lost): {e}"
+                            ));
+                        }
+                    }
+                }
                 st.last_event = s.last_event;
                 st.details = details;
                 st

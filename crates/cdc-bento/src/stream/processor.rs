@@ -12,6 +12,9 @@ pub enum Processor {
     Unarchive(UnarchiveProcessor),
     /// A Bloblang mapping.
     Mapping(String),
+    /// Runs its processors on the messages an earlier processor failed on (and clears the
+    /// failure); the others pass untouched.
+    Catch(Vec<Processor>),
 }
 
 /// `sql_raw` (the processor, which runs on every message; the input of the same name runs

@@ -7,6 +7,7 @@
 //! of the wanted run state, so every path that stops the process (pause, disconnect, drop)
 //! goes through the same group termination and wait.
 
+mod delivery;
 mod process;
 mod tail;
 mod task;
@@ -44,6 +45,9 @@ pub struct SupervisorConfig {
     pub backoff_max: Duration,
     /// stderr lines kept.
     pub stderr_lines: usize,
+    /// For the PostgreSQL stream the provider acknowledges: where the commit position of
+    /// the last transaction every handler succeeded on is sent (only ever growing).
+    pub acks: Option<watch::Sender<u64>>,
 }
 
 /// What the owner wants.
@@ -68,6 +72,14 @@ struct Report {
     undecodable_lines: u64,
     last_undecodable: Option<String>,
     stderr: LineTail,
+    /// Rows a poll returned again, dropped (the slot is read without consuming).
+    repeats_dropped: u64,
+    /// A batch is being delivered again after a handler failed (state `error` meanwhile).
+    delivery_failing: bool,
+    /// The commit position last acknowledged to the provider.
+    acknowledged_lsn: Option<u64>,
+    /// Why nothing is acknowledged any more.
+    ack_blocked: Option<String>,
 }
 
 /// A snapshot of the supervised process, for `status`.
@@ -118,6 +130,10 @@ impl Supervisor {
             undecodable_lines: 0,
             last_undecodable: None,
             stderr: LineTail::new(config.stderr_lines),
+            repeats_dropped: 0,
+            delivery_failing: false,
+            acknowledged_lsn: None,
+            ack_blocked: None,
         }));
         let source_id = config.source_id.clone();
         let task = tokio::spawn(run(config, subscribers, wanted_rx, Arc::clone(&report)));
@@ -180,9 +196,28 @@ impl Supervisor {
             details.insert("undecodable_lines".into(), json!(r.undecodable_lines));
             details.insert("last_undecodable".into(), json!(r.last_undecodable));
         }
+        if let Some(lsn) = r.acknowledged_lsn {
+            details.insert(
+                "acknowledged_lsn".into(),
+                json!(crate::generate::mapping::format_lsn(lsn)),
+            );
+        }
+        if r.repeats_dropped > 0 {
+            details.insert("repeats_dropped".into(), json!(r.repeats_dropped));
+        }
+        let error = match (&r.error, &r.ack_blocked) {
+            (Some(e), _) => Some(e.clone()),
+            (None, Some(b)) => Some(b.clone()),
+            (None, None) => None,
+        };
+        let state = if r.ack_blocked.is_some() && r.state == SourceState::Running {
+            SourceState::Error
+        } else {
+            r.state
+        };
         SupervisorStatus {
-            state: r.state,
-            error: r.error.clone(),
+            state,
+            error,
             last_event: r.last_event,
             pid: r.pid,
             details,

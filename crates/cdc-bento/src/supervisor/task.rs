@@ -6,18 +6,17 @@
 //! [`Supervisor`]: super::Supervisor
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use cdc_core::{SharedEvent, SourceState, Subscribers};
+use cdc_core::{SourceState, Subscribers};
 use nix::sys::signal::Signal;
-use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::watch;
 
+use super::delivery::{Delivered, Pending, sleep_or_change};
 use super::{
     Report, SupervisorConfig, TERM_GRACE, Wanted, signal_group, spawn_in_group, terminate_group,
 };
-use crate::generate::NormalizedEvent;
 
 fn set(report: &Mutex<Report>, f: impl FnOnce(&mut Report)) {
     f(&mut report.lock().unwrap_or_else(|p| p.into_inner()));
@@ -31,6 +30,8 @@ pub(super) async fn run(
     report: Arc<Mutex<Report>>,
 ) {
     let mut backoff = cfg.backoff_initial;
+    // Events read and not yet handled: kept across pauses and restarts of the process.
+    let mut pending = Pending::default();
     loop {
         let w = *wanted.borrow_and_update();
         match w {
@@ -84,24 +85,38 @@ pub(super) async fn run(
         });
         let mut stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
 
-        // Read events until the process ends or the owner wants something else.
-        let mut interrupted = false;
-        while let Some(lines) = stdout.as_mut() {
+        // What a handler failed on before a pause or a restart goes first.
+        let mut interrupted = matches!(
+            pending
+                .deliver(&subscribers, &mut wanted, &report, cfg.acks.as_ref())
+                .await,
+            Delivered::Interrupted
+        );
+        // Read events until the process ends or the owner wants something else: a line, then
+        // whatever more is already buffered (a batch), then the batch is delivered.
+        while let Some(lines) = stdout.as_mut().filter(|_| !interrupted) {
             tokio::select! {
                 line = lines.next_line() => match line {
                     Ok(Some(line)) => {
-                        if !wait_for_listener(&subscribers, &mut wanted).await {
-                            interrupted = true;
-                            break;
+                        pending.take_line(&cfg.source_id, &line, &report);
+                        while !pending.is_full() && lines.get_ref().buffer().contains(&b'\n') {
+                            match lines.next_line().await {
+                                Ok(Some(line)) => pending.take_line(&cfg.source_id, &line, &report),
+                                _ => break,
+                            }
                         }
-                        deliver_line(&cfg.source_id, &line, &subscribers, &report).await
+                        let delivered = pending
+                            .deliver(&subscribers, &mut wanted, &report, cfg.acks.as_ref())
+                            .await;
+                        if let Delivered::Interrupted = delivered {
+                            interrupted = true;
+                        }
                     }
                     _ => break,
                 },
                 changed = wanted.changed() => {
                     if changed.is_err() || *wanted.borrow() != Wanted::Run {
                         interrupted = true;
-                        break;
                     }
                 }
             }
@@ -157,79 +172,5 @@ pub(super) async fn run(
     set(&report, |r| {
         r.state = SourceState::Stopped;
         r.pid = None;
-    });
-}
-
-/// Sleeps `delay`; returns false early when the owner's wish changed away from `Run`.
-async fn sleep_or_change(wanted: &mut watch::Receiver<Wanted>, delay: Duration) -> bool {
-    let sleep = tokio::time::sleep(delay);
-    tokio::pin!(sleep);
-    loop {
-        tokio::select! {
-            _ = &mut sleep => return true,
-            changed = wanted.changed() => {
-                if changed.is_err() || *wanted.borrow() != Wanted::Run {
-                    return false;
-                }
-            }
-        }
-    }
-}
-
-/// Holds a line read from Bento until a handler listens: Bento's stdout takes nothing back, so
-/// an event handed to nobody (say, output printed before the first subscribe) would be lost.
-/// Returns false when the owner wants the process paused or stopped meanwhile.
-async fn wait_for_listener(
-    subscribers: &Subscribers,
-    wanted: &mut watch::Receiver<Wanted>,
-) -> bool {
-    while subscribers.is_empty() {
-        tokio::select! {
-            _ = subscribers.wait_for_subscriber() => {}
-            changed = wanted.changed() => {
-                if changed.is_err() || *wanted.borrow() != Wanted::Run {
-                    return false;
-                }
-            }
-        }
-    }
-    true
-}
-
-/// Decodes one stdout line and hands it to the subscribers. A line that is not an event
-/// (a log line, a partial write) is counted and shown in the status, never silently dropped.
-async fn deliver_line(
-    source_id: &str,
-    line: &str,
-    subscribers: &Subscribers,
-    report: &Mutex<Report>,
-) {
-    if line.trim().is_empty() {
-        return;
-    }
-    let event = NormalizedEvent::from_json_line(line).and_then(|n| n.into_change_event(source_id));
-    let event = match event {
-        Ok(e) => e,
-        Err(msg) => {
-            let shown: String = line.chars().take(200).collect();
-            tracing::warn!(source_id, line = %shown, %msg, "bento stdout line is not an event");
-            set(report, |r| {
-                r.undecodable_lines += 1;
-                r.last_undecodable = Some(format!("{msg}: {shown}"));
-            });
-            return;
-        }
-    };
-    let batch: [SharedEvent; 1] = [Arc::new(event)];
-    let result = subscribers.deliver(&batch).await;
-    set(report, |r| {
-        r.events += 1;
-        r.last_event = Some(OffsetDateTime::now_utc());
-        if let Err(failure) = result {
-            // Bento's stdout output has no acknowledgement back to the source: the failure is
-            // recorded in the status (like the memory provider) and delivery goes on.
-            r.handler_errors += 1;
-            r.last_handler_error = Some(failure.to_string());
-        }
     });
 }

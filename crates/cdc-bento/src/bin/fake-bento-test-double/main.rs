@@ -15,6 +15,11 @@
 //!   restarts like a consumed slot.
 //!
 //! Events are normalized event JSON lines: `op` insert on `public.items`, `after.n` = number.
+//!
+//! With a file `sql` in that directory it runs the config's PostgreSQL query instead (see
+//! `sql.rs`).
+
+mod sql;
 
 use std::fs;
 use std::io::Write;
@@ -40,6 +45,10 @@ fn main() {
         "level=info msg=\"fake bento started\" pid={}",
         std::process::id()
     );
+
+    if dir.join("sql").exists() {
+        sql::run(&dir, &text);
+    }
 
     if dir.join("spawn_child").exists() {
         let child = std::process::Command::new("sleep")
