@@ -257,3 +257,7 @@ async fn wait_for_listener(
     }
     true
 }
+
+#[cfg(test)]
+#[path = "delivery_tests.rs"]
+mod tests;

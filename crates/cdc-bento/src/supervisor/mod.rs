@@ -82,6 +82,28 @@ struct Report {
     ack_blocked: Option<String>,
 }
 
+impl Report {
+    fn new(stderr_lines: usize) -> Self {
+        Self {
+            state: SourceState::Starting,
+            error: None,
+            pid: None,
+            starts: 0,
+            events: 0,
+            last_event: None,
+            handler_errors: 0,
+            last_handler_error: None,
+            undecodable_lines: 0,
+            last_undecodable: None,
+            stderr: LineTail::new(stderr_lines),
+            repeats_dropped: 0,
+            delivery_failing: false,
+            acknowledged_lsn: None,
+            ack_blocked: None,
+        }
+    }
+}
+
 /// A snapshot of the supervised process, for `status`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SupervisorStatus {
@@ -118,23 +140,7 @@ impl Supervisor {
     /// Starts the process now (on the current tokio runtime) and keeps it running.
     pub fn start(config: SupervisorConfig, subscribers: Subscribers) -> Self {
         let (wanted, wanted_rx) = watch::channel(Wanted::Run);
-        let report = Arc::new(Mutex::new(Report {
-            state: SourceState::Starting,
-            error: None,
-            pid: None,
-            starts: 0,
-            events: 0,
-            last_event: None,
-            handler_errors: 0,
-            last_handler_error: None,
-            undecodable_lines: 0,
-            last_undecodable: None,
-            stderr: LineTail::new(config.stderr_lines),
-            repeats_dropped: 0,
-            delivery_failing: false,
-            acknowledged_lsn: None,
-            ack_blocked: None,
-        }));
+        let report = Arc::new(Mutex::new(Report::new(config.stderr_lines)));
         let source_id = config.source_id.clone();
         let task = tokio::spawn(run(config, subscribers, wanted_rx, Arc::clone(&report)));
         Self {
