@@ -271,3 +271,107 @@ async fn an_installed_trigger_is_brought_up_to_date_for_the_captured_tables() {
         .await;
     p.disconnect("recreate_upd").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recreated_table_with_another_key_has_its_events_keyed_by_the_new_one() {
+    let pg = cluster().await;
+    let db = pg.connect().await.unwrap();
+    sql(
+        &db,
+        "create table t (id int primary key, code text, v text)",
+    )
+    .await;
+    let p = PostgresProvider::new();
+    let cfg = source(
+        &pg,
+        "recreate_key",
+        &["public.t"],
+        json!({"capture_ddl": true, "snapshot": "never", "publication_check_interval_ms": 3_600_000}),
+    );
+    p.connect(&cfg).await.unwrap();
+    let rec = Recorder::new();
+    let _sub = rec.subscribe(&p, "recreate_key");
+    sql(&db, "insert into t values (1, 'a', 'x')").await;
+    // The same name, the old key column still there, the primary key on another one.
+    sql(&db, "drop table t").await;
+    sql(
+        &db,
+        "create table t (id int, code text primary key, v text)",
+    )
+    .await;
+    sql(&db, "insert into t values (2, 'b', 'x')").await;
+    sql(&db, "update t set v = 'y' where code = 'b'").await;
+    sql(&db, "delete from t where code = 'b'").await;
+    rec.wait_until(60, "the delete of code b", |evs| {
+        evs.iter()
+            .any(|e| e.operation == cdc_core::Operation::Delete && e.table == "t")
+    })
+    .await;
+    let events = rec.events.lock().unwrap().clone();
+    let keys: Vec<(String, serde_json::Value)> = events
+        .iter()
+        .filter(|e| e.operation.is_row_change() && e.table == "t")
+        .map(|e| {
+            let k = e.key.as_ref().expect("every row event has a key");
+            (format!("{:?}", e.operation), k.value().clone())
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("Insert".to_owned(), json!({"id": 1})),
+            ("Insert".to_owned(), json!({"code": "b"})),
+            ("Update".to_owned(), json!({"code": "b"})),
+            ("Delete".to_owned(), json!({"code": "b"})),
+        ],
+        "{events:#?}"
+    );
+    p.disconnect("recreate_key").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_key_changed_while_streaming_keys_the_events_after_it() {
+    let pg = cluster().await;
+    let db = pg.connect().await.unwrap();
+    sql(
+        &db,
+        "create table t (id int primary key, code text not null, v text)",
+    )
+    .await;
+    let p = PostgresProvider::new();
+    let cfg = source(
+        &pg,
+        "alter_key",
+        &["public.t"],
+        json!({"snapshot": "never"}),
+    );
+    p.connect(&cfg).await.unwrap();
+    let rec = Recorder::new();
+    let _sub = rec.subscribe(&p, "alter_key");
+    sql(&db, "insert into t values (1, 'a', 'x')").await;
+    sql(
+        &db,
+        "alter table t drop constraint t_pkey, add primary key (code)",
+    )
+    .await;
+    sql(&db, "insert into t values (2, 'b', 'x')").await;
+    sql(&db, "delete from t where code = 'b'").await;
+    rec.wait_until(60, "the delete", |evs| {
+        evs.iter()
+            .any(|e| e.operation == cdc_core::Operation::Delete && e.table == "t")
+    })
+    .await;
+    let keys: Vec<serde_json::Value> = rec
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.operation.is_row_change() && e.table == "t")
+        .map(|e| e.key.as_ref().expect("a key").value().clone())
+        .collect();
+    assert_eq!(
+        keys,
+        vec![json!({"id": 1}), json!({"code": "b"}), json!({"code": "b"})]
+    );
+    p.disconnect("alter_key").await.unwrap();
+}

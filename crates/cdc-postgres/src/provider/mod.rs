@@ -136,7 +136,9 @@ impl CdcProvider for PostgresProvider {
             .map(|t| (t.qualified(), !t.key_columns().is_empty()))
             .collect();
         let resumed = resume_backfill(&src, &shared).await;
-        let decoder = StreamDecoder::new(sid, prepared.keys).with_ddl_tables(src.tables.clone());
+        let mut decoder =
+            StreamDecoder::new(sid, prepared.keys).with_ddl_tables(src.tables.clone());
+        decoder.set_key_relations(task::key_relations(&prepared.tables));
         let running = Arc::new(Running {
             src: Arc::clone(&src),
             shared: Arc::clone(&shared),

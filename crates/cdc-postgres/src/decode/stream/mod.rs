@@ -24,6 +24,8 @@ pub struct StreamDecoder {
     types: TypeRegistry,
     relations: RelationCache,
     primary_keys: HashMap<String, Vec<String>>,
+    /// The relation (OID) each primary key was read for.
+    key_relations: HashMap<String, u32>,
     buf: String,
     /// The tables whose captured DDL (`capture_ddl`) is delivered; empty: every table.
     ddl_tables: Vec<cdc_core::TableRef>,
@@ -41,6 +43,7 @@ impl StreamDecoder {
             types: TypeRegistry::default(),
             relations: RelationCache::default(),
             primary_keys,
+            key_relations: HashMap::new(),
             buf: String::with_capacity(256),
             ddl_tables: Vec::new(),
             ddl_recorded: std::collections::HashSet::new(),
@@ -111,6 +114,15 @@ impl StreamDecoder {
         self.primary_keys = keys;
     }
 
+    /// The relation (`pg_class` OID) each key of [`Self::set_primary_keys`] was read for. A
+    /// table of that name with another OID — dropped and created again, or another table
+    /// renamed onto the name, while the stream runs — may have another key: its events take
+    /// the key from the Relation message's replica identity columns instead of the stale
+    /// one (until a reconnect reads the catalog again).
+    pub fn set_key_relations(&mut self, oids: HashMap<String, u32>) {
+        self.key_relations = oids;
+    }
+
     /// The primary key of `schema.table`, when the catalog has one.
     pub fn primary_key(&self, qualified: &str) -> Option<&[String]> {
         self.primary_keys.get(qualified).map(Vec::as_slice)
@@ -150,7 +162,26 @@ impl StreamDecoder {
             } => {
                 let cols = relation::columns_of(&columns, &self.types);
                 let qualified = format!("{namespace}.{name}");
-                let pk = self.primary_keys.get(&qualified).map(Vec::as_slice);
+                let pk = self
+                    .primary_keys
+                    .get(&qualified)
+                    .filter(|_| {
+                        self.key_relations
+                            .get(&qualified)
+                            .is_none_or(|&oid| oid == rel_id)
+                    })
+                    // Under REPLICA IDENTITY DEFAULT the message's key columns are the
+                    // primary key as it is now: one changed since connect (ALTER TABLE ...
+                    // ADD PRIMARY KEY) wins over the catalog's (whose column order is kept
+                    // while it is the same key).
+                    .filter(|pk| {
+                        replica_identity != b'd'
+                            || (pk.len() == cols.iter().filter(|c| c.identity).count()
+                                && pk
+                                    .iter()
+                                    .all(|k| cols.iter().any(|c| c.identity && &c.name == k)))
+                    })
+                    .map(Vec::as_slice);
                 let rel = Relation::new(rel_id, namespace, name, replica_identity, cols, pk);
                 let mut txn = txn;
                 if let Some(txn) = txn.as_deref_mut() {
