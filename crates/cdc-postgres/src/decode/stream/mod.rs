@@ -116,9 +116,10 @@ impl StreamDecoder {
 
     /// The relation (`pg_class` OID) each key of [`Self::set_primary_keys`] was read for. A
     /// table of that name with another OID — dropped and created again, or another table
-    /// renamed onto the name, while the stream runs — may have another key: its events take
-    /// the key from the Relation message's replica identity columns instead of the stale
-    /// one (until a reconnect reads the catalog again).
+    /// renamed onto the name, while the stream runs — may have another key: under REPLICA
+    /// IDENTITY USING INDEX its events take the key from the Relation message's key columns
+    /// instead of the stale one (under DEFAULT the message's columns win whenever they differ,
+    /// whatever the OID; under FULL the catalog's key stays until a reconnect reads it again).
     pub fn set_key_relations(&mut self, oids: HashMap<String, u32>) {
         self.key_relations = oids;
     }
@@ -162,24 +163,28 @@ impl StreamDecoder {
             } => {
                 let cols = relation::columns_of(&columns, &self.types);
                 let qualified = format!("{namespace}.{name}");
+                // The key read from the catalog at connect, while it is still this table's:
+                // under REPLICA IDENTITY DEFAULT the message's key columns are the primary
+                // key as it is now, so a changed one (ALTER TABLE ... ADD PRIMARY KEY, the
+                // table dropped and created again) wins, and the catalog's column order is
+                // kept while it is the same key; under FULL the message marks every column
+                // and says nothing better; otherwise (USING INDEX) it holds for the
+                // relation it was read for, not for another table given the name.
                 let pk = self
                     .primary_keys
                     .get(&qualified)
-                    .filter(|_| {
-                        self.key_relations
-                            .get(&qualified)
-                            .is_none_or(|&oid| oid == rel_id)
-                    })
-                    // Under REPLICA IDENTITY DEFAULT the message's key columns are the
-                    // primary key as it is now: one changed since connect (ALTER TABLE ...
-                    // ADD PRIMARY KEY) wins over the catalog's (whose column order is kept
-                    // while it is the same key).
-                    .filter(|pk| {
-                        replica_identity != b'd'
-                            || (pk.len() == cols.iter().filter(|c| c.identity).count()
+                    .filter(|pk| match replica_identity {
+                        b'd' => {
+                            pk.len() == cols.iter().filter(|c| c.identity).count()
                                 && pk
                                     .iter()
-                                    .all(|k| cols.iter().any(|c| c.identity && &c.name == k)))
+                                    .all(|k| cols.iter().any(|c| c.identity && &c.name == k))
+                        }
+                        b'f' => true,
+                        _ => self
+                            .key_relations
+                            .get(&qualified)
+                            .is_none_or(|&oid| oid == rel_id),
                     })
                     .map(Vec::as_slice);
                 let rel = Relation::new(rel_id, namespace, name, replica_identity, cols, pk);
