@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
 
+use super::slot::pg_message as message;
 use crate::generate::mapping::format_lsn;
 use crate::sql::SlotName;
 
@@ -195,16 +196,5 @@ async fn advance(
                 message(&e)
             ))),
         },
-    }
-}
-
-/// The server's reason (and hint), or the driver's error; never the DSN.
-fn message(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => match db.hint() {
-            Some(h) => format!("{} (hint: {h})", db.message()),
-            None => db.message().to_owned(),
-        },
-        None => cdc_core::secret::redact_text(&e.to_string()),
     }
 }

@@ -12,19 +12,9 @@ pub(super) async fn create(
     dsn: &SecretString,
     slot: &PostgresSlot,
 ) -> Result<(), BentoError> {
-    let fail = |what: &str, e: tokio_postgres::Error| {
-        // The driver's message names the server's reason (and hint), never the DSN.
-        let detail = e
-            .as_db_error()
-            .map(|db| match db.hint() {
-                Some(h) => format!("{} (hint: {h})", db.message()),
-                None => db.message().to_owned(),
-            })
-            .unwrap_or_else(|| e.to_string());
-        BentoError::Postgres {
-            source_id: source_id.into(),
-            message: format!("{what} for slot {}: {detail}", slot.slot),
-        }
+    let fail = |what: &str, e: tokio_postgres::Error| BentoError::Postgres {
+        source_id: source_id.into(),
+        message: format!("{what} for slot {}: {}", slot.slot, pg_message(&e)),
     };
     let (client, conn) = tokio_postgres::connect(dsn.expose(), tokio_postgres::NoTls)
         .await
@@ -37,6 +27,18 @@ pub(super) async fn create(
     drop(client);
     let _ = conn_task.await;
     result.map(|_| ())
+}
+
+/// The server's reason (and hint), or the driver's error; never the DSN.
+#[cfg(feature = "postgres")]
+pub(super) fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.hint() {
+            Some(h) => format!("{} (hint: {h})", db.message()),
+            None => db.message().to_owned(),
+        },
+        None => cdc_core::secret::redact_text(&e.to_string()),
+    }
 }
 
 /// Without the `postgres` feature there is no client to run the SQL with.
