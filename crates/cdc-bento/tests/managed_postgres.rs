@@ -262,3 +262,37 @@ async fn bento_crashing_mid_poll_and_the_provider_dropped_lose_nothing() {
     assert!(confirmed_flush(&client).await >= acked);
     provider.disconnect("shop").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_connection_of_its_own_the_stream_consumes_and_the_status_says_why() {
+    let (work, control) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let provider = BentoProvider::with_work_dir(work.path());
+    // Nothing listens on port 1: the provider could never advance the slot.
+    let config = SourceConfig::from_value(json!({
+        "provider": "bento",
+        "source_id": "shop",
+        "source_type": "postgres",
+        "connection": "postgres://cdc:hunter2@127.0.0.1:1/shop",
+        "tables": ["public.items"],
+        "options": {"mode": "managed", "bento_bin": FAKE, "env": {"FAKE_BENTO_DIR": control.path()}}
+    }))
+    .unwrap();
+    provider.connect(&config).await.unwrap();
+    let st = provider.status("shop").await.unwrap();
+    assert_eq!(st.details["slot_read"], json!("consume"), "{st:?}");
+    let note = st.details["slot_read_note"].as_str().unwrap();
+    assert!(
+        note.contains("at-most-once") && note.contains("cannot connect"),
+        "{note}"
+    );
+    assert!(!format!("{st:?}").contains("hunter2"));
+    let query = provider
+        .generated("shop")
+        .unwrap()
+        .postgres
+        .unwrap()
+        .changes
+        .sql();
+    assert!(query.contains("pg_logical_slot_get_changes"), "{query}");
+    provider.disconnect("shop").await.unwrap();
+}

@@ -27,6 +27,8 @@ const BUSY_RETRY: Duration = Duration::from_millis(20);
 const FAIL_INITIAL: Duration = Duration::from_millis(200);
 /// Longest wait after failures.
 const FAIL_MAX: Duration = Duration::from_secs(10);
+/// How long `connect` waits for the probe of the advance connection.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the last position is tried once the supervisor has ended.
 const FINAL_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -143,6 +145,21 @@ async fn run(
                 }
             }
         }
+    }
+}
+
+/// Whether the provider can open its advance connection with this DSN (bounded wait).
+pub(super) async fn probe(dsn: &SecretString) -> Result<(), String> {
+    let connect = tokio_postgres::connect(dsn.expose(), tokio_postgres::NoTls);
+    match tokio::time::timeout(PROBE_TIMEOUT, connect).await {
+        Ok(Ok((client, conn))) => {
+            let task = tokio::spawn(conn);
+            drop(client);
+            let _ = task.await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(message(&e)),
+        Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
     }
 }
 

@@ -64,6 +64,8 @@ struct Source {
     stream: Mutex<GeneratedStream>,
     subscribers: Subscribers,
     run: Run,
+    /// Why a managed PostgreSQL stream consumes its slot instead of peeking.
+    slot_read_note: Option<String>,
 }
 
 enum Run {
@@ -158,7 +160,9 @@ impl CdcProvider for BentoProvider {
         if bin.is_some() && cfg!(feature = "postgres") {
             spec.slot_read = SlotRead::Peek;
         }
-        let stream = generate(&spec, &options)?;
+        // Regenerated below when the slot cannot be advanced (feature `postgres`).
+        #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+        let mut stream = generate(&spec, &options)?;
         if options.create_slot {
             let Some(pg) = &stream.postgres else {
                 return Err(BentoError::invalid(
@@ -169,6 +173,25 @@ impl CdcProvider for BentoProvider {
                 .into());
             };
             slot::create(&config.source_id, &config.connection, pg).await?;
+        }
+        // The advance needs a connection of ours (no TLS, the driver's DSN syntax): without
+        // one the slot would never move and every poll would return the same changes. Then
+        // the stream consumes, as a delegated one does, and the status says why.
+        #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+        let mut slot_read_note = None;
+        #[cfg(feature = "postgres")]
+        if spec.slot_read == SlotRead::Peek
+            && stream.postgres.is_some()
+            && let Err(reason) = advance::probe(&config.connection).await
+        {
+            tracing::warn!(source_id = %config.source_id, %reason,
+                "bento: the provider cannot connect to advance the slot; the stream consumes it (at-most-once)");
+            spec.slot_read = SlotRead::Consume;
+            stream = generate(&spec, &options)?;
+            slot_read_note = Some(format!(
+                "the slot is consumed by the stream (at-most-once): the provider cannot \
+                 connect to advance it: {reason}"
+            ));
         }
         let subscribers = Subscribers::new(config.source_id.clone());
         let run = match bin {
@@ -183,6 +206,7 @@ impl CdcProvider for BentoProvider {
             stream: Mutex::new(stream),
             subscribers,
             run,
+            slot_read_note,
         });
         let mut sources = self.lock();
         if sources.contains_key(&config.source_id) {
@@ -222,6 +246,23 @@ impl CdcProvider for BentoProvider {
         details.insert("output".into(), json!(source.options.output.kind()));
         if let Some(m) = &source.options.bento_module {
             details.insert("bento_module".into(), json!(m));
+        }
+        let stream_read = source
+            .stream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .postgres
+            .as_ref()
+            .map(|pg| pg.changes.read);
+        if let Some(read) = stream_read {
+            let read = match read {
+                SlotRead::Peek => "peek",
+                SlotRead::Consume => "consume",
+            };
+            details.insert("slot_read".into(), json!(read));
+        }
+        if let Some(note) = &source.slot_read_note {
+            details.insert("slot_read_note".into(), json!(note));
         }
         let status = match &source.run {
             Run::Delegated { state } => {
