@@ -32,8 +32,10 @@ fn set(report: &Mutex<Report>, f: impl FnOnce(&mut Report)) {
 }
 
 /// Events read and not yet handled by every handler, and what their success acknowledges.
-#[derive(Default)]
 pub(super) struct Pending {
+    /// Where acknowledged commit positions go (the PostgreSQL stream the provider advances);
+    /// `None` for the streams nothing is acknowledged to.
+    acks: Option<watch::Sender<u64>>,
     events: Vec<SharedEvent>,
     /// Commit lines read, in order: how many of `events` come before each, and its position.
     /// Once the handlers took those events, the commit is acknowledged.
@@ -53,6 +55,17 @@ pub(super) enum Delivered {
 }
 
 impl Pending {
+    /// Nothing pending yet; commits acknowledged to `acks`, if any.
+    pub(super) fn new(acks: Option<watch::Sender<u64>>) -> Self {
+        Self {
+            acks,
+            events: Vec::new(),
+            commits: Vec::new(),
+            read_through: None,
+            blocked: false,
+        }
+    }
+
     /// Whether the batch is full.
     pub(super) fn is_full(&self) -> bool {
         self.events.len() >= BATCH_MAX
@@ -95,7 +108,9 @@ impl Pending {
             Err(msg) => {
                 let shown: String = line.chars().take(200).collect();
                 tracing::warn!(source_id, line = %shown, %msg, "bento stdout line is not an event");
-                let acknowledging = self.read_through.is_some();
+                // On a stream that acknowledges, from its very first line: a row that
+                // cannot be read must not be acknowledged past.
+                let acknowledging = self.acks.is_some();
                 if acknowledging && !self.blocked {
                     self.blocked = true;
                     tracing::error!(
@@ -129,12 +144,11 @@ impl Pending {
         subscribers: &Subscribers,
         wanted: &mut watch::Receiver<Wanted>,
         report: &Mutex<Report>,
-        acks: Option<&watch::Sender<u64>>,
     ) -> Delivered {
         let mut wait = RETRY_INITIAL;
         loop {
             // Commits whose events are all taken (all of them when there are no events).
-            self.acknowledge(0, report, acks);
+            self.acknowledge(0, report);
             if self.events.is_empty() {
                 return Delivered::All;
             }
@@ -147,7 +161,7 @@ impl Pending {
                 Err(failure) => failure.handled.min(self.events.len()),
             };
             self.events.drain(..handled);
-            self.acknowledge(handled, report, acks);
+            self.acknowledge(handled, report);
             set(report, |r| {
                 r.events += handled as u64;
                 if handled > 0 {
@@ -185,12 +199,7 @@ impl Pending {
 
     /// After `handled` events were taken off the front: acknowledges the last commit with
     /// no event left before it, and renumbers the others.
-    fn acknowledge(
-        &mut self,
-        handled: usize,
-        report: &Mutex<Report>,
-        acks: Option<&watch::Sender<u64>>,
-    ) {
+    fn acknowledge(&mut self, handled: usize, report: &Mutex<Report>) {
         let done = self
             .commits
             .iter()
@@ -202,7 +211,7 @@ impl Pending {
         }
         if let Some(lsn) = last
             && !self.blocked
-            && let Some(acks) = acks
+            && let Some(acks) = &self.acks
         {
             acks.send_if_modified(|current| {
                 let newer = lsn > *current;

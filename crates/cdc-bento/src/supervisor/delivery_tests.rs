@@ -58,7 +58,7 @@ async fn a_commit_is_acknowledged_once_the_events_before_it_are_taken() {
     let (subscribers, recorder, report) = setup(3);
     let (acks, acks_rx) = watch::channel(0u64);
     let (_wanted_tx, mut wanted) = watch::channel(Wanted::Run);
-    let mut p = Pending::default();
+    let mut p = Pending::new(Some(acks));
     for line in [row(1, "0/100", 2), row(2, "0/100", 3), commit("0/100", 4)] {
         p.take_line("s", &line, &report);
     }
@@ -68,9 +68,7 @@ async fn a_commit_is_acknowledged_once_the_events_before_it_are_taken() {
         p.take_line("s", &line, &report);
     }
     assert_eq!(report.lock().unwrap().repeats_dropped, 3);
-    let done = p
-        .deliver(&subscribers, &mut wanted, &report, Some(&acks))
-        .await;
+    let done = p.deliver(&subscribers, &mut wanted, &report).await;
     assert!(matches!(done, Delivered::All));
     // 3 was refused once and handed again; 1 and 2 were not.
     assert_eq!(*recorder.seen.lock().unwrap(), vec![1, 2, 3]);
@@ -91,7 +89,7 @@ async fn an_undecodable_line_stops_the_acknowledgements() {
     let (subscribers, recorder, report) = setup(0);
     let (acks, acks_rx) = watch::channel(0u64);
     let (_wanted_tx, mut wanted) = watch::channel(Wanted::Run);
-    let mut p = Pending::default();
+    let mut p = Pending::new(Some(acks));
     for line in [
         row(1, "0/100", 2),
         commit("0/100", 3),
@@ -101,8 +99,7 @@ async fn an_undecodable_line_stops_the_acknowledgements() {
     ] {
         p.take_line("s", &line, &report);
     }
-    p.deliver(&subscribers, &mut wanted, &report, Some(&acks))
-        .await;
+    p.deliver(&subscribers, &mut wanted, &report).await;
     assert_eq!(*recorder.seen.lock().unwrap(), vec![1, 2]);
     assert_eq!(*acks_rx.borrow(), 0, "nothing past the undecodable line");
     let r = report.lock().unwrap();
@@ -116,9 +113,28 @@ async fn an_undecodable_line_stops_the_acknowledgements() {
 }
 
 #[tokio::test]
+async fn an_undecodable_first_line_stops_the_acknowledgements_too() {
+    let (subscribers, recorder, report) = setup(0);
+    let (acks, acks_rx) = watch::channel(0u64);
+    let (_wanted_tx, mut wanted) = watch::channel(Wanted::Run);
+    let mut p = Pending::new(Some(acks));
+    for line in [
+        r#"{"lsn":"0/50","xid":"6","data":"{}"}"#.to_owned(),
+        row(1, "0/100", 2),
+        commit("0/100", 3),
+    ] {
+        p.take_line("s", &line, &report);
+    }
+    p.deliver(&subscribers, &mut wanted, &report).await;
+    assert_eq!(*recorder.seen.lock().unwrap(), vec![1]);
+    assert_eq!(*acks_rx.borrow(), 0, "nothing past the undecodable line");
+    assert!(report.lock().unwrap().ack_blocked.is_some());
+}
+
+#[tokio::test]
 async fn positions_that_cannot_be_read_are_undecodable_never_guessed() {
     let (_subscribers, _recorder, report) = setup(0);
-    let mut p = Pending::default();
+    let mut p = Pending::new(None);
     p.take_line("s", &row(1, "0/100", 2), &report);
     p.take_line("s", &row(2, "not-an-lsn", 2), &report);
     p.take_line(
@@ -140,13 +156,13 @@ async fn a_wish_to_pause_interrupts_the_retries_and_keeps_the_batch() {
         .detach();
     let report = Mutex::new(Report::new(5));
     let (wanted_tx, mut wanted) = watch::channel(Wanted::Run);
-    let mut p = Pending::default();
+    let mut p = Pending::new(None);
     p.take_line("s", &row(1, "0/100", 2), &report);
     let pause = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
         wanted_tx.send_replace(Wanted::Pause);
     };
-    let (done, ()) = tokio::join!(p.deliver(&subscribers, &mut wanted, &report, None), pause);
+    let (done, ()) = tokio::join!(p.deliver(&subscribers, &mut wanted, &report), pause);
     assert!(matches!(done, Delivered::Interrupted));
     assert_eq!(p.events.len(), 1, "kept for after the pause");
     assert!(report.lock().unwrap().handler_errors >= 2);

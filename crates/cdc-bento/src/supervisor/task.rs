@@ -31,7 +31,7 @@ pub(super) async fn run(
 ) {
     let mut backoff = cfg.backoff_initial;
     // Events read and not yet handled: kept across pauses and restarts of the process.
-    let mut pending = Pending::default();
+    let mut pending = Pending::new(cfg.acks.clone());
     loop {
         let w = *wanted.borrow_and_update();
         match w {
@@ -87,9 +87,7 @@ pub(super) async fn run(
 
         // What a handler failed on before a pause or a restart goes first.
         let mut interrupted = matches!(
-            pending
-                .deliver(&subscribers, &mut wanted, &report, cfg.acks.as_ref())
-                .await,
+            pending.deliver(&subscribers, &mut wanted, &report).await,
             Delivered::Interrupted
         );
         // Read events until the process ends or the owner wants something else: a line, then
@@ -106,7 +104,7 @@ pub(super) async fn run(
                             }
                         }
                         let delivered = pending
-                            .deliver(&subscribers, &mut wanted, &report, cfg.acks.as_ref())
+                            .deliver(&subscribers, &mut wanted, &report)
                             .await;
                         if let Delivered::Interrupted = delivered {
                             interrupted = true;

@@ -136,9 +136,10 @@ impl CdcProvider for PostgresProvider {
             .map(|t| (t.qualified(), !t.key_columns().is_empty()))
             .collect();
         let resumed = resume_backfill(&src, &shared).await;
+        let key_relations = prepared.key_relations();
         let mut decoder =
             StreamDecoder::new(sid, prepared.keys).with_ddl_tables(src.tables.clone());
-        decoder.set_key_relations(task::key_relations(&prepared.tables));
+        decoder.set_key_relations(key_relations);
         let running = Arc::new(Running {
             src: Arc::clone(&src),
             shared: Arc::clone(&shared),

@@ -33,8 +33,8 @@ pub async fn run(
             Some(s) => Ok(s),
             None => match setup::prepare(&src, Mode::Reconnect).await {
                 Ok(p) => {
+                    decoder.set_key_relations(p.key_relations());
                     decoder.set_primary_keys(p.keys);
-                    decoder.set_key_relations(key_relations(&p.tables));
                     for n in &p.notes {
                         info!(source_id = %src.source_id, "postgres: {n}");
                     }
@@ -196,11 +196,4 @@ fn give_up(shared: &Shared, e: PostgresError) {
         f.phase = Phase::Failed;
         f.error = Some(e.to_string());
     });
-}
-
-/// `schema.table` → the OID its key was read for (see [`StreamDecoder::set_key_relations`]).
-pub(super) fn key_relations(
-    tables: &[crate::sql::catalog::TableInfo],
-) -> std::collections::HashMap<String, u32> {
-    tables.iter().map(|t| (t.qualified(), t.oid)).collect()
 }

@@ -73,6 +73,14 @@ pub struct Prepared {
     pub notes: Vec<String>,
 }
 
+impl Prepared {
+    /// `schema.table` → the OID its key was read for (see
+    /// [`crate::decode::StreamDecoder::set_key_relations`]).
+    pub fn key_relations(&self) -> HashMap<String, u32> {
+        self.tables.iter().map(|t| (t.qualified(), t.oid)).collect()
+    }
+}
+
 /// Checks everything and sets the source up. Errors say what is wrong and how to fix it.
 pub async fn prepare(src: &PostgresSource, mode: Mode) -> Result<Prepared> {
     let client = connect(src).await?;
