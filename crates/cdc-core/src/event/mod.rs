@@ -5,6 +5,7 @@
 //! the table without touching row data.
 
 mod go_json;
+pub mod json_span;
 mod jsonl;
 mod metadata;
 mod name;

@@ -56,7 +56,13 @@ impl Row {
     ///
     /// [`RawValue`]: serde_json::value::RawValue
     pub fn from_raw_json(raw: &serde_json::value::RawValue) -> Result<Self, serde_json::Error> {
-        let text = raw.get();
+        Self::from_span(raw.into())
+    }
+
+    /// [`Row::from_raw_json`] for a value a [`Scanner`](super::json_span::Scanner) (or
+    /// serde_json) checked: accepted exactly when [`Row::from_json`] accepts its text.
+    pub fn from_span(span: super::json_span::JsonSpan<'_>) -> Result<Self, serde_json::Error> {
+        let text = span.get();
         super::raw_check::check(text).map_err(<serde_json::Error as de::Error>::custom)?;
         Ok(Self(Repr::Json {
             text: text.to_owned(),

@@ -4,8 +4,8 @@
 //! string once here and kept as the row's JSON.
 
 use cdc_core::Row;
+use cdc_core::event::json_span::JsonSpan;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::read::clip;
 
@@ -25,7 +25,7 @@ pub(super) fn row_from_text(json_string: &str) -> Result<Row, String> {
 
 /// MongoDB's `updateDescription`, with `updatedFields` (JSON text in the record) as the
 /// object it holds; `None` for JSON `null`.
-pub(super) fn update_description(raw: &RawValue) -> Result<Option<Value>, String> {
+pub(super) fn update_description(raw: JsonSpan<'_>) -> Result<Option<Value>, String> {
     let mut v: Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
     match &mut v {
         Value::Null => return Ok(None),

@@ -8,14 +8,14 @@
 
 use std::borrow::Cow;
 
+use cdc_core::event::json_span::JsonSpan;
 use serde::{Deserialize, Deserializer};
-use serde_json::value::RawValue;
 
 /// A part of the envelope: raw JSON text, or already parsed (`EAGER`).
 #[derive(Debug)]
 pub enum Part<'a, T, const EAGER: bool> {
     /// Kept as text, parsed when needed.
-    Raw(&'a RawValue),
+    Raw(JsonSpan<'a>),
     /// Parsed with the envelope.
     Parsed(T),
 }
@@ -25,7 +25,7 @@ impl<'de: 'a, 'a, T: Deserialize<'de>, const EAGER: bool> Deserialize<'de> for P
         if EAGER {
             T::deserialize(d).map(Self::Parsed)
         } else {
-            <&'a RawValue>::deserialize(d).map(Self::Raw)
+            JsonSpan::deserialize(d).map(Self::Raw)
         }
     }
 }
@@ -36,60 +36,60 @@ impl<'de: 'a, 'a, T: Deserialize<'de>, const EAGER: bool> Deserialize<'de> for P
 pub struct Envelope<'a, const EAGER: bool> {
     /// `schema` of the `{"schema", "payload"}` form.
     #[serde(borrow, default)]
-    pub schema: Option<&'a RawValue>,
+    pub schema: Option<JsonSpan<'a>>,
     /// `payload` of the `{"schema", "payload"}` form.
     #[serde(borrow, default)]
-    pub payload: Option<&'a RawValue>,
+    pub payload: Option<JsonSpan<'a>>,
     /// Row before: kept as text, checked and kept as a lazily parsed row, or parsed when
     /// the schema names columns to convert.
     #[serde(borrow, default)]
-    pub before: Option<&'a RawValue>,
+    pub before: Option<JsonSpan<'a>>,
     /// Row after, likewise.
     #[serde(borrow, default)]
-    pub after: Option<&'a RawValue>,
+    pub after: Option<JsonSpan<'a>>,
     /// Source block. Boxed: [`Source`] is ~300 bytes, and the envelope is moved several
     /// times on its way to the event; a pointer moves cheaper than the block.
     #[serde(borrow, default)]
     pub source: Option<Part<'a, Box<Source<'a>>, EAGER>>,
     /// Operation code.
     #[serde(borrow, default)]
-    pub op: Option<&'a RawValue>,
+    pub op: Option<JsonSpan<'a>>,
     /// When Debezium processed the event.
     #[serde(borrow, default)]
-    pub ts_ms: Option<&'a RawValue>,
+    pub ts_ms: Option<JsonSpan<'a>>,
     /// Transaction block (`provide.transaction.metadata=true`).
     #[serde(borrow, default)]
-    pub transaction: Option<&'a RawValue>,
+    pub transaction: Option<JsonSpan<'a>>,
     /// MongoDB: the fields an update set and removed (`updatedFields` is JSON text).
     #[serde(rename = "updateDescription", borrow, default)]
-    pub update_description: Option<&'a RawValue>,
+    pub update_description: Option<JsonSpan<'a>>,
     /// Logical decoding message (`op: m`).
     #[serde(borrow, default)]
-    pub message: Option<&'a RawValue>,
+    pub message: Option<JsonSpan<'a>>,
     /// Schema change: DDL text.
     #[serde(borrow, default)]
-    pub ddl: Option<&'a RawValue>,
+    pub ddl: Option<JsonSpan<'a>>,
     /// Schema change: table structures.
     #[serde(rename = "tableChanges", borrow, default)]
-    pub table_changes: Option<&'a RawValue>,
+    pub table_changes: Option<JsonSpan<'a>>,
     /// Schema change: database.
     #[serde(rename = "databaseName", borrow, default)]
-    pub database_name: Option<&'a RawValue>,
+    pub database_name: Option<JsonSpan<'a>>,
     /// Schema change: schema.
     #[serde(rename = "schemaName", borrow, default)]
-    pub schema_name: Option<&'a RawValue>,
+    pub schema_name: Option<JsonSpan<'a>>,
     /// Transaction metadata: BEGIN / END.
     #[serde(borrow, default)]
-    pub status: Option<&'a RawValue>,
+    pub status: Option<JsonSpan<'a>>,
     /// Transaction metadata: transaction id.
     #[serde(borrow, default)]
-    pub id: Option<&'a RawValue>,
+    pub id: Option<JsonSpan<'a>>,
     /// Transaction metadata: events in the transaction (END).
     #[serde(borrow, default)]
-    pub event_count: Option<&'a RawValue>,
+    pub event_count: Option<JsonSpan<'a>>,
     /// Transaction metadata: events per table (END).
     #[serde(borrow, default)]
-    pub data_collections: Option<&'a RawValue>,
+    pub data_collections: Option<JsonSpan<'a>>,
 }
 
 impl<const EAGER: bool> Envelope<'_, EAGER> {
@@ -115,7 +115,7 @@ pub struct Source<'a> {
     /// Snapshot marker: a string in Debezium 2+ (`true`, `first`, `last`, `false`, ...),
     /// a boolean in old versions.
     #[serde(borrow, default)]
-    pub snapshot: Option<&'a RawValue>,
+    pub snapshot: Option<JsonSpan<'a>>,
     /// Database.
     #[serde(borrow, default)]
     pub db: Option<Cow<'a, str>>,

@@ -43,7 +43,7 @@ impl Decoder {
                 "null" => None,
                 _ => Some(
                     self.cache
-                        .key(topic, w.schema)
+                        .key(topic, w.schema.into())
                         .map_err(|m| DebeziumError::decode(topic, "key.schema", m))?,
                 ),
             };

@@ -43,6 +43,7 @@ pub mod logical;
 mod placeholder;
 mod read;
 mod row;
+mod scan;
 mod schema;
 mod schema_change;
 mod source;
@@ -54,8 +55,8 @@ mod surrogates;
 
 use std::sync::Arc;
 
+use cdc_core::event::json_span::JsonSpan;
 use cdc_core::{ChangeEvent, Name};
-use serde_json::value::RawValue;
 
 use crate::error::{DebeziumError, Result};
 use envelope::Envelope;
@@ -152,19 +153,25 @@ impl Decoder {
             &'static str,
         )>,
     > {
-        let top: Envelope<'_, EAGER> = serde_json::from_str(value).map_err(|e| {
-            DebeziumError::decode(topic, "value", format!("not a JSON object: {e}"))
-        })?;
+        let top: Envelope<'_, EAGER> = match scan::<EAGER>(value) {
+            Some(top) => top,
+            None => serde_json::from_str(value).map_err(|e| {
+                DebeziumError::decode(topic, "value", format!("not a JSON object: {e}"))
+            })?,
+        };
         if !top.is_wrapped() {
             return Ok(Some((top, None, "value")));
         }
-        let payload = top.payload.map(RawValue::get).unwrap_or("null");
+        let payload = top.payload.map(JsonSpan::get).unwrap_or("null");
         if payload == "null" {
             return Ok(None);
         }
-        let env: Envelope<'_, EAGER> = serde_json::from_str(payload).map_err(|e| {
-            DebeziumError::decode(topic, "value.payload", format!("not a JSON object: {e}"))
-        })?;
+        let env: Envelope<'_, EAGER> = match scan::<EAGER>(payload) {
+            Some(env) => env,
+            None => serde_json::from_str(payload).map_err(|e| {
+                DebeziumError::decode(topic, "value.payload", format!("not a JSON object: {e}"))
+            })?,
+        };
         let schema = match top.schema {
             Some(s) if s.get() != "null" => Some(
                 self.cache
@@ -207,6 +214,12 @@ impl Decoder {
             "no `op`, `ddl`, transaction `status` or heartbeat `ts_ms`: not a Debezium record",
         ))
     }
+}
+
+/// The envelope by the fast path (`scan`), for the one-pass (`EAGER`) read only: the
+/// part-by-part read is there to name what serde refuses.
+fn scan<const EAGER: bool>(text: &str) -> Option<Envelope<'_, EAGER>> {
+    if EAGER { Envelope::scan(text) } else { None }
 }
 
 /// Decodes one record with a throwaway [`Decoder`] (no schema cache between calls). For a

@@ -6,8 +6,8 @@
 
 use std::borrow::Cow;
 
+use cdc_core::event::json_span::JsonSpan;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use super::envelope::{Part, Source};
@@ -42,7 +42,7 @@ impl Ctx<'_> {
     /// Parses an optional scalar field; JSON `null` is `None`.
     pub(super) fn field<'a, T: Deserialize<'a>>(
         &self,
-        raw: Option<&'a RawValue>,
+        raw: Option<JsonSpan<'a>>,
         name: &str,
     ) -> Result<Option<T>> {
         match raw {
@@ -57,7 +57,7 @@ impl Ctx<'_> {
     /// [`Ctx::field`] for an integer. A plain JSON integer is read directly (a RawValue is
     /// valid JSON, so `str::parse` accepts exactly the integers serde would); anything
     /// else goes through serde for the same value or the same error.
-    pub(super) fn int(&self, raw: Option<&RawValue>, name: &str) -> Result<Option<i64>> {
+    pub(super) fn int(&self, raw: Option<JsonSpan<'_>>, name: &str) -> Result<Option<i64>> {
         // `-0` is the one JSON integer text serde reads as a float (an error for i64).
         match raw.map(|r| (r.get(), r.get().parse::<i64>())) {
             Some((text, Ok(n))) if !text.starts_with("-0") => Ok(Some(n)),
@@ -68,7 +68,7 @@ impl Ctx<'_> {
     /// [`Ctx::field`] for a string: a JSON string without escapes is borrowed as is.
     pub(super) fn text<'a>(
         &self,
-        raw: Option<&'a RawValue>,
+        raw: Option<JsonSpan<'a>>,
         name: &str,
     ) -> Result<Option<Cow<'a, str>>> {
         match raw.and_then(|r| plain_string(r.get())) {
@@ -145,16 +145,22 @@ mod tests {
             topic: "t",
             loc: "value",
         };
-        let raw = |s: &str| RawValue::from_string(s.to_owned()).unwrap();
+        let raw = |s: &str| serde_json::value::RawValue::from_string(s.to_owned()).unwrap();
         for text in ["0", "-42", "1795492600769", "null"] {
             let r = raw(text);
-            let want: Option<i64> = ctx.field(Some(&*r), "n").unwrap();
-            assert_eq!(ctx.int(Some(&*r), "n").unwrap(), want, "{text}");
+            let want: Option<i64> = ctx.field(Some((&*r).into()), "n").unwrap();
+            assert_eq!(ctx.int(Some((&*r).into()), "n").unwrap(), want, "{text}");
         }
         for bad in ["-0", "1.5", "\"7\"", "99999999999999999999"] {
             let r = raw(bad);
-            let want = ctx.field::<i64>(Some(&*r), "n").unwrap_err().to_string();
-            assert_eq!(ctx.int(Some(&*r), "n").unwrap_err().to_string(), want);
+            let want = ctx
+                .field::<i64>(Some((&*r).into()), "n")
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                ctx.int(Some((&*r).into()), "n").unwrap_err().to_string(),
+                want
+            );
         }
     }
 }

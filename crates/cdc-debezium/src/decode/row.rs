@@ -3,8 +3,8 @@
 //! and the placeholder columns flagged. Apart from the change events because it is the hot
 //! path of the decoder with rules of its own; [`convert_row`] serves the key too.
 
+use cdc_core::event::json_span::JsonSpan;
 use cdc_core::{ChangeEvent, Row};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::read::Ctx;
@@ -18,7 +18,7 @@ impl Decoder {
     pub(super) fn row(
         &self,
         ctx: &Ctx<'_>,
-        raw: Option<&RawValue>,
+        raw: Option<JsonSpan<'_>>,
         name: &str,
         schema: Option<&RowSchema>,
         update: bool,
@@ -41,7 +41,7 @@ impl Decoder {
         if !converts && !self.placeholder.may_occur(text, update) {
             // Read as a RawValue with the envelope: only what that left unchecked is checked.
             // What fails that check is read the long way below, which says why.
-            if let Ok(row) = Row::from_raw_json(raw) {
+            if let Ok(row) = Row::from_span(raw) {
                 return Ok(Some(row));
             }
         }

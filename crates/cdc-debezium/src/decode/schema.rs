@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use cdc_core::event::json_span::JsonSpan;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use super::logical::Logical;
 use super::read::clip;
@@ -79,7 +79,7 @@ pub struct EnvelopeSchema {
 }
 
 /// Parses a value schema (`{"type":"struct","fields":[before, after, source, ...]}`).
-pub fn envelope_schema(raw: &RawValue) -> Result<EnvelopeSchema, String> {
+pub fn envelope_schema(raw: JsonSpan<'_>) -> Result<EnvelopeSchema, String> {
     let s: ConnectSchema = serde_json::from_str(raw.get())
         .map_err(|e| format!("schema is not a Connect schema: {e}"))?;
     let row = match s.field("after").or_else(|| s.field("before")) {
@@ -90,7 +90,7 @@ pub fn envelope_schema(raw: &RawValue) -> Result<EnvelopeSchema, String> {
 }
 
 /// Parses a key schema (a struct of the key columns).
-pub fn key_schema(raw: &RawValue) -> Result<RowSchema, String> {
+pub fn key_schema(raw: JsonSpan<'_>) -> Result<RowSchema, String> {
     let s: ConnectSchema = serde_json::from_str(raw.get())
         .map_err(|e| format!("key schema is not a Connect schema: {e}"))?;
     s.row_schema()
@@ -105,7 +105,7 @@ pub struct SchemaCache {
 
 impl SchemaCache {
     /// The envelope schema of a topic for this schema text, parsing it only when it changed.
-    pub fn value(&mut self, topic: &str, raw: &RawValue) -> Result<Arc<EnvelopeSchema>, String> {
+    pub fn value(&mut self, topic: &str, raw: JsonSpan<'_>) -> Result<Arc<EnvelopeSchema>, String> {
         if let Some((text, parsed)) = self.values.get(topic)
             && **text == *raw.get()
         {
@@ -118,7 +118,7 @@ impl SchemaCache {
     }
 
     /// The key schema of a topic, likewise.
-    pub fn key(&mut self, topic: &str, raw: &RawValue) -> Result<Arc<RowSchema>, String> {
+    pub fn key(&mut self, topic: &str, raw: JsonSpan<'_>) -> Result<Arc<RowSchema>, String> {
         if let Some((text, parsed)) = self.keys.get(topic)
             && **text == *raw.get()
         {

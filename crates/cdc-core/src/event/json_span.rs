@@ -1,0 +1,432 @@
+//! A validating JSON scanner for providers' hot paths: a record is read key by key, the few
+//! fields a provider needs are taken, and every other value is checked and kept as its text
+//! (a [`JsonSpan`]), which is what serde_json's `RawValue` gives at several times the cost.
+//!
+//! The scanner checks what serde_json checks when it skips a value (the grammar: strings and
+//! their escapes, numbers, literals, brackets), and gives up (`None`) on anything it does not
+//! handle itself: a syntax error, a key written with escapes, nesting deeper than
+//! [`MAX_DEPTH`]. A caller then reads the same text with serde_json, which accepts or refuses
+//! it with a proper error: so the scanner only ever has to be right about the text it
+//! accepts, and it accepts no text serde_json would refuse.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+/// Nesting the scanner follows; deeper text is left to serde_json.
+pub const MAX_DEPTH: u32 = 64;
+
+/// The text of one JSON value whose syntax was checked (by [`Scanner`], or by serde_json
+/// reading it as a `RawValue`). Leading and trailing whitespace are not part of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JsonSpan<'a>(&'a str);
+
+impl<'a> JsonSpan<'a> {
+    /// The value's JSON text.
+    pub fn get(self) -> &'a str {
+        self.0
+    }
+
+    /// Whether the value is JSON `null`.
+    pub fn is_null(self) -> bool {
+        self.0 == "null"
+    }
+}
+
+impl<'a> From<&'a RawValue> for JsonSpan<'a> {
+    fn from(raw: &'a RawValue) -> Self {
+        Self(raw.get())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for JsonSpan<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <&'a RawValue>::deserialize(d).map(Self::from)
+    }
+}
+
+/// An object being read (see [`Scanner::key`]): whether a member was read yet.
+#[derive(Debug)]
+pub struct Object {
+    first: bool,
+}
+
+/// Reads JSON text front to back. Every method returns `None` where the text is not what it
+/// expects (or not JSON): the caller falls back to a full parser.
+#[derive(Debug)]
+pub struct Scanner<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    /// A scanner at the start of `text`.
+    pub fn new(text: &'a str) -> Self {
+        Self { text, pos: 0 }
+    }
+
+    fn ws(&mut self) {
+        let b = self.text.as_bytes();
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, not consumed.
+    pub fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    /// Enters an object (`{`).
+    pub fn object(&mut self) -> Option<Object> {
+        (self.peek()? == b'{').then(|| {
+            self.pos += 1;
+            Object { first: true }
+        })
+    }
+
+    /// The next key of `obj` (its `:` consumed, the scanner at its value), or `Some(None)` at
+    /// the end of the object (its `}` consumed). `None` for a key written with escapes.
+    pub fn key(&mut self, obj: &mut Object) -> Option<Option<&'a str>> {
+        let c = self.peek()?;
+        if c == b'}' {
+            self.pos += 1;
+            return Some(None);
+        }
+        if !std::mem::replace(&mut obj.first, false) {
+            if c != b',' {
+                return None;
+            }
+            self.pos += 1;
+        }
+        let key = self.plain_key()?;
+        Some(Some(key))
+    }
+
+    /// A key and its `:`; `None` unless it is a string without escapes.
+    fn plain_key(&mut self) -> Option<&'a str> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.pos + 1;
+        self.pos = start;
+        if self.string_end()? {
+            return None;
+        }
+        let key = &self.text[start..self.pos - 1];
+        if self.peek()? != b':' {
+            return None;
+        }
+        self.pos += 1;
+        Some(key)
+    }
+
+    /// A string value: its text between the quotes and whether it holds escapes (then the
+    /// text is still escaped).
+    pub fn string(&mut self) -> Option<(&'a str, bool)> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.pos + 1;
+        self.pos = start;
+        let escaped = self.string_end()?;
+        Some((&self.text[start..self.pos - 1], escaped))
+    }
+
+    /// One value, checked, as its text.
+    pub fn value(&mut self) -> Option<JsonSpan<'a>> {
+        self.ws();
+        let start = self.pos;
+        self.skip_value()?;
+        Some(JsonSpan(&self.text[start..self.pos]))
+    }
+
+    /// Whether only whitespace is left.
+    pub fn finish(&mut self) -> Option<()> {
+        self.ws();
+        (self.pos == self.text.len()).then_some(())
+    }
+
+    /// From just after an opening quote to just after the closing one; `Some(true)` when the
+    /// string holds escapes. Refuses what serde_json refuses in a string it skips: a control
+    /// character, an unknown escape, a `\u` without four hex digits.
+    fn string_end(&mut self) -> Option<bool> {
+        let b = self.text.as_bytes();
+        let mut i = self.pos;
+        let mut escaped = false;
+        loop {
+            i = stop_byte(b, i)?;
+            if b[i] < 0x20 {
+                return None;
+            }
+            if b[i] == b'"' {
+                self.pos = i + 1;
+                return Some(escaped);
+            }
+            escaped = true;
+            match b.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'u' => {
+                    let hex = b.get(i + 2..i + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    i += 6;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let b = self.text.as_bytes();
+        (b.get(self.pos..self.pos + word.len())? == word).then(|| self.pos += word.len())
+    }
+
+    fn digits(&mut self) -> usize {
+        let b = self.text.as_bytes();
+        let start = self.pos;
+        while b.get(self.pos).is_some_and(u8::is_ascii_digit) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// A number by JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    fn number(&mut self) -> Option<()> {
+        let b = self.text.as_bytes();
+        if b.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        match b.get(self.pos)? {
+            b'0' => self.pos += 1,
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if b.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = b.get(self.pos) {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = b.get(self.pos) {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// Skips one value, without recursion: `stack` holds a bit per open container (1 for
+    /// an object), the innermost lowest.
+    fn skip_value(&mut self) -> Option<()> {
+        let mut stack: u64 = 0;
+        let mut depth: u32 = 0;
+        loop {
+            // A value is expected here.
+            self.ws();
+            let b = self.text.as_bytes();
+            match *b.get(self.pos)? {
+                b'"' => {
+                    self.pos += 1;
+                    self.string_end()?;
+                }
+                open @ (b'{' | b'[') => {
+                    self.pos += 1;
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    if self.peek()? == close {
+                        self.pos += 1;
+                    } else {
+                        if depth == MAX_DEPTH {
+                            return None;
+                        }
+                        depth += 1;
+                        stack = (stack << 1) | u64::from(open == b'{');
+                        if open == b'{' {
+                            self.plain_key()?;
+                        }
+                        continue;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => self.number()?,
+                _ => return None,
+            }
+            // After a value: close what ends here, or go on to the next member.
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                let in_object = stack & 1 == 1;
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        if in_object {
+                            self.plain_key()?;
+                        }
+                        break;
+                    }
+                    b'}' if in_object => {}
+                    b']' if !in_object => {}
+                    _ => return None,
+                }
+                self.pos += 1;
+                stack >>= 1;
+                depth -= 1;
+            }
+        }
+    }
+}
+
+/// The first byte from `i` on that ends a string's plain run: a quote, a backslash or a
+/// control character. Eight bytes at a time: most strings of a record are short (keys,
+/// names), where a vectorised search costs more to start than it saves.
+fn stop_byte(b: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte that is zero (of each byte below `n`); exact for the lowest
+    // such byte, which is the only one used.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().ok()?);
+        let hit = zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|at| i + at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The span the scanner takes for `text` as a whole value, `None` when it gives up.
+    fn whole(text: &str) -> Option<&str> {
+        let mut s = Scanner::new(text);
+        let v = s.value()?;
+        s.finish()?;
+        Some(v.get())
+    }
+
+    #[test]
+    fn accepts_what_serde_json_accepts_as_its_own_span() {
+        for text in [
+            "null",
+            "true",
+            " false ",
+            "0",
+            "-0",
+            "12.5e-3",
+            "1E+9",
+            r#""a\"b\\c\/\b\f\n\r\t\u00e9""#,
+            r#"{"a":[1,{"b":null},[],{}],"c":"d"}"#,
+            " [ 1 , 2 ] ",
+            "\"é ✓\"",
+        ] {
+            let raw: &RawValue = serde_json::from_str(text).unwrap();
+            assert_eq!(whole(text), Some(raw.get()), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn gives_up_on_what_serde_json_refuses() {
+        for text in [
+            "",
+            "nul",
+            "tru",
+            "01",
+            "1.",
+            "1e",
+            "-",
+            "+1",
+            ".5",
+            "[1,]",
+            "{\"a\":1,}",
+            "{,}",
+            "[1 2]",
+            "{\"a\" 1}",
+            "{\"a\":}",
+            "{1:2}",
+            "\"a",
+            "\"\\x\"",
+            "\"\\u12g4\"",
+            "\"tab\there\"",
+            "[",
+            "]",
+            "{\"a\":1]",
+            "[1}",
+            "1 2",
+            "truex",
+            "nullnull",
+        ] {
+            assert!(
+                serde_json::from_str::<&RawValue>(text).is_err(),
+                "{text:?} is valid"
+            );
+            assert_eq!(whole(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn finds_the_first_byte_that_ends_a_plain_run() {
+        for len in 0..40 {
+            for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                for fill in [b'a', 0x7f, 0x21, 0xc3, 0x80, 0xff] {
+                    let mut v = vec![fill; len];
+                    v.push(stop);
+                    v.extend_from_slice(b"\"\\x");
+                    assert_eq!(
+                        stop_byte(&v, 0),
+                        Some(len),
+                        "len {len} stop {stop} fill {fill}"
+                    );
+                }
+            }
+            assert_eq!(stop_byte(&vec![b'a'; len], 0), None);
+        }
+    }
+
+    #[test]
+    fn nesting_beyond_the_limit_is_left_to_serde_json() {
+        let deep = format!("{}{}", "[".repeat(64), "]".repeat(64));
+        assert!(whole(&deep).is_some());
+        let deeper = format!("{}1{}", "[".repeat(65), "]".repeat(65));
+        assert_eq!(whole(&deeper), None);
+    }
+
+    #[test]
+    fn reads_an_object_key_by_key() {
+        let text = r#" {"op": "c", "n": -12, "raw": {"x": [1]}, "esc": "a\nb"} "#;
+        let mut s = Scanner::new(text);
+        let mut obj = s.object().unwrap();
+        assert_eq!(s.key(&mut obj), Some(Some("op")));
+        assert_eq!(s.string(), Some(("c", false)));
+        assert_eq!(s.key(&mut obj), Some(Some("n")));
+        assert_eq!(s.value().map(JsonSpan::get), Some("-12"));
+        assert_eq!(s.key(&mut obj), Some(Some("raw")));
+        assert_eq!(s.value().map(JsonSpan::get), Some(r#"{"x": [1]}"#));
+        assert_eq!(s.key(&mut obj), Some(Some("esc")));
+        assert_eq!(s.string(), Some((r"a\nb", true)));
+        assert_eq!(s.key(&mut obj), Some(None));
+        assert_eq!(s.finish(), Some(()));
+        // A key written with escapes is left to the full parser.
+        let mut s = Scanner::new(r#"{"\u006fp": 1}"#);
+        let mut obj = s.object().unwrap();
+        assert_eq!(s.key(&mut obj), None);
+    }
+}

@@ -1,0 +1,248 @@
+//! The decoder's fast path: the envelope and its source block read with cdc-core's
+//! validating [`Scanner`] instead of serde's derive, which is most of a record's cost
+//! (benches/debezium_decode.rs).
+//!
+//! For every text it accepts it gives the [`Envelope`] serde gives (JSON `null` as `None`,
+//! unknown keys checked and skipped, escaped strings unescaped), and it gives up (`None`)
+//! on everything else: a duplicate field, a value of another type than its field's, an
+//! escaped key, a number serde would refuse, a syntax error. The decoder then reads the
+//! same text with serde, which accepts it the same way or says what is wrong: so what the
+//! decoder accepts, and every error it gives, is serde's.
+
+use std::borrow::Cow;
+
+use cdc_core::event::json_span::{JsonSpan, Scanner};
+
+use super::envelope::{Envelope, Part, Scalar, Source};
+
+impl<'a, const EAGER: bool> Envelope<'a, EAGER> {
+    /// The envelope of `text` (a whole value or payload), or `None`: then serde decides.
+    pub(super) fn scan(text: &'a str) -> Option<Self> {
+        let mut sc = Scanner::new(text);
+        let env = envelope(&mut sc)?;
+        sc.finish()?;
+        Some(env)
+    }
+}
+
+/// Marks field `bit` as read; `None` when it was already (serde refuses a duplicate field).
+fn once(seen: &mut u32, bit: u32) -> Option<()> {
+    let mask = 1 << bit;
+    (*seen & mask == 0).then(|| *seen |= mask)
+}
+
+/// A raw field: JSON `null` is `None`, as serde reads an `Option`.
+fn raw<'a>(sc: &mut Scanner<'a>) -> Option<Option<JsonSpan<'a>>> {
+    let v = sc.value()?;
+    Some((!v.is_null()).then_some(v))
+}
+
+fn envelope<'a, const EAGER: bool>(sc: &mut Scanner<'a>) -> Option<Envelope<'a, EAGER>> {
+    let mut env = Envelope::default();
+    let mut obj = sc.object()?;
+    let mut seen = 0u32;
+    while let Some(key) = sc.key(&mut obj)? {
+        let (bit, slot) = match key {
+            "schema" => (0, &mut env.schema),
+            "payload" => (1, &mut env.payload),
+            "before" => (2, &mut env.before),
+            "after" => (3, &mut env.after),
+            "op" => (4, &mut env.op),
+            "ts_ms" => (5, &mut env.ts_ms),
+            "transaction" => (6, &mut env.transaction),
+            "updateDescription" => (7, &mut env.update_description),
+            "message" => (8, &mut env.message),
+            "ddl" => (9, &mut env.ddl),
+            "tableChanges" => (10, &mut env.table_changes),
+            "databaseName" => (11, &mut env.database_name),
+            "schemaName" => (12, &mut env.schema_name),
+            "status" => (13, &mut env.status),
+            "id" => (14, &mut env.id),
+            "event_count" => (15, &mut env.event_count),
+            "data_collections" => (16, &mut env.data_collections),
+            "source" => {
+                once(&mut seen, 17)?;
+                env.source = if sc.peek()? == b'{' {
+                    Some(Part::Parsed(Box::new(source(sc)?)))
+                } else if raw(sc)?.is_none() {
+                    None
+                } else {
+                    // Not an object: serde's error.
+                    return None;
+                };
+                continue;
+            }
+            _ => {
+                sc.value()?;
+                continue;
+            }
+        };
+        once(&mut seen, bit)?;
+        *slot = raw(sc)?;
+    }
+    Some(env)
+}
+
+fn source<'a>(sc: &mut Scanner<'a>) -> Option<Source<'a>> {
+    let mut s = Source::default();
+    let mut obj = sc.object()?;
+    let mut seen = 0u32;
+    while let Some(key) = sc.key(&mut obj)? {
+        let bit = match key {
+            "ts_ms" => {
+                s.ts_ms = int(sc)?;
+                0
+            }
+            "ts_us" => {
+                s.ts_us = int(sc)?;
+                1
+            }
+            "snapshot" => {
+                s.snapshot = raw(sc)?;
+                2
+            }
+            "db" => {
+                s.db = text(sc)?;
+                3
+            }
+            "schema" => {
+                s.schema = text(sc)?;
+                4
+            }
+            "table" => {
+                s.table = text(sc)?;
+                5
+            }
+            "collection" => {
+                s.collection = text(sc)?;
+                6
+            }
+            "keyspace" => {
+                s.keyspace = text(sc)?;
+                7
+            }
+            "txId" => {
+                s.tx_id = scalar(sc)?;
+                8
+            }
+            "lsn" => {
+                s.lsn = scalar(sc)?;
+                9
+            }
+            "file" => {
+                s.file = text(sc)?;
+                10
+            }
+            "pos" => {
+                s.pos = scalar(sc)?;
+                11
+            }
+            "row" => {
+                s.row = scalar(sc)?;
+                12
+            }
+            "gtid" => {
+                s.gtid = scalar(sc)?;
+                13
+            }
+            "change_lsn" => {
+                s.change_lsn = scalar(sc)?;
+                14
+            }
+            "commit_lsn" => {
+                s.commit_lsn = scalar(sc)?;
+                15
+            }
+            "scn" => {
+                s.scn = scalar(sc)?;
+                16
+            }
+            "vgtid" => {
+                s.vgtid = scalar(sc)?;
+                17
+            }
+            "ord" => {
+                s.ord = scalar(sc)?;
+                18
+            }
+            _ => {
+                sc.value()?;
+                continue;
+            }
+        };
+        once(&mut seen, bit)?;
+    }
+    Some(s)
+}
+
+/// An `Option<i64>` field: `null`, or an integer serde reads as one (`-0` it reads as a
+/// float, an error for an integer field; so is anything past `i64`).
+fn int(sc: &mut Scanner<'_>) -> Option<Option<i64>> {
+    let v = sc.value()?;
+    if v.is_null() {
+        return Some(None);
+    }
+    let text = v.get();
+    if text.starts_with("-0") {
+        return None;
+    }
+    text.parse().ok().map(Some)
+}
+
+/// A string's text: borrowed without escapes, unescaped by serde with them (`None`, and so
+/// serde's error, for an escape serde refuses in a string it reads, such as a lone surrogate).
+fn unescaped<'a>(sc: &mut Scanner<'a>) -> Option<Cow<'a, str>> {
+    let (inner, escaped) = sc.string()?;
+    if !escaped {
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(&format!("\"{inner}\""))
+        .ok()
+        .map(Cow::Owned)
+}
+
+/// An `Option<Cow<str>>` field: `null` or a string (anything else is serde's error).
+fn text<'a>(sc: &mut Scanner<'a>) -> Option<Option<Cow<'a, str>>> {
+    match sc.peek()? {
+        b'"' => unescaped(sc).map(Some),
+        _ => raw(sc)?.is_none().then_some(None),
+    }
+}
+
+/// An `Option<Scalar>` field, as [`Scalar`]'s serde visitor reads it.
+fn scalar<'a>(sc: &mut Scanner<'a>) -> Option<Option<Scalar<'a>>> {
+    if sc.peek()? == b'"' {
+        return unescaped(sc).map(|t| Some(Scalar::Text(t)));
+    }
+    let v = sc.value()?;
+    let text = v.get();
+    Some(Some(match text.as_bytes()[0] {
+        b'n' => return Some(None),
+        b'-' | b'0'..=b'9' => number(text)?,
+        // true, false, an array, an object.
+        _ => Scalar::Other,
+    }))
+}
+
+/// A JSON number as serde_json reads it without `arbitrary_precision`: an integer within
+/// `i64` (`Int`) or `u64` (`Text`, its digits); anything else is a float (`Other`), and one
+/// too large for an `f64` is serde's error.
+fn number(text: &str) -> Option<Scalar<'_>> {
+    let float = text.starts_with("-0") || text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
+    if !float {
+        if let Ok(n) = text.parse::<i64>() {
+            return Some(Scalar::Int(n));
+        }
+        if let Ok(n) = text.parse::<u64>() {
+            return Some(Scalar::Text(Cow::Owned(n.to_string())));
+        }
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .map(|_| Scalar::Other)
+}
+
+#[cfg(test)]
+#[path = "scan_tests.rs"]
+mod tests;
