@@ -22,11 +22,13 @@ pub struct JsonSpan<'a>(&'a str);
 
 impl<'a> JsonSpan<'a> {
     /// The value's JSON text.
+    #[inline]
     pub fn get(self) -> &'a str {
         self.0
     }
 
     /// Whether the value is JSON `null`.
+    #[inline]
     pub fn is_null(self) -> bool {
         self.0 == "null"
     }
@@ -64,6 +66,7 @@ impl<'a> Scanner<'a> {
         Self { text, pos: 0 }
     }
 
+    #[inline]
     fn ws(&mut self) {
         let b = self.text.as_bytes();
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(self.pos) {
@@ -72,12 +75,14 @@ impl<'a> Scanner<'a> {
     }
 
     /// The next byte that is not whitespace, not consumed.
+    #[inline]
     pub fn peek(&mut self) -> Option<u8> {
         self.ws();
         self.text.as_bytes().get(self.pos).copied()
     }
 
     /// Enters an object (`{`).
+    #[inline]
     pub fn object(&mut self) -> Option<Object> {
         (self.peek()? == b'{').then(|| {
             self.pos += 1;
@@ -87,6 +92,7 @@ impl<'a> Scanner<'a> {
 
     /// The next key of `obj` (its `:` consumed, the scanner at its value), or `Some(None)` at
     /// the end of the object (its `}` consumed). `None` for a key written with escapes.
+    #[inline]
     pub fn key(&mut self, obj: &mut Object) -> Option<Option<&'a str>> {
         let c = self.peek()?;
         if c == b'}' {
@@ -104,6 +110,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A key and its `:`; `None` unless it is a string without escapes.
+    #[inline]
     fn plain_key(&mut self) -> Option<&'a str> {
         if self.peek()? != b'"' {
             return None;
@@ -123,6 +130,7 @@ impl<'a> Scanner<'a> {
 
     /// A string value: its text between the quotes and whether it holds escapes (then the
     /// text is still escaped).
+    #[inline]
     pub fn string(&mut self) -> Option<(&'a str, bool)> {
         if self.peek()? != b'"' {
             return None;
@@ -134,6 +142,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// One value, checked, as its text.
+    #[inline]
     pub fn value(&mut self) -> Option<JsonSpan<'a>> {
         self.ws();
         let start = self.pos;
@@ -142,6 +151,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Whether only whitespace is left.
+    #[inline]
     pub fn finish(&mut self) -> Option<()> {
         self.ws();
         (self.pos == self.text.len()).then_some(())
@@ -150,6 +160,7 @@ impl<'a> Scanner<'a> {
     /// From just after an opening quote to just after the closing one; `Some(true)` when the
     /// string holds escapes. Refuses what serde_json refuses in a string it skips: a control
     /// character, an unknown escape, a `\u` without four hex digits.
+    #[inline]
     fn string_end(&mut self) -> Option<bool> {
         let b = self.text.as_bytes();
         let mut i = self.pos;
@@ -178,11 +189,13 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline]
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         let b = self.text.as_bytes();
         (b.get(self.pos..self.pos + word.len())? == word).then(|| self.pos += word.len())
     }
 
+    #[inline]
     fn digits(&mut self) -> usize {
         let b = self.text.as_bytes();
         let start = self.pos;
@@ -193,6 +206,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A number by JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    #[inline]
     fn number(&mut self) -> Option<()> {
         let b = self.text.as_bytes();
         if b.get(self.pos) == Some(&b'-') {
@@ -289,6 +303,7 @@ impl<'a> Scanner<'a> {
 /// The first byte from `i` on that ends a string's plain run: a quote, a backslash or a
 /// control character. Eight bytes at a time: most strings of a record are short (keys,
 /// names), where a vectorised search costs more to start than it saves.
+#[inline]
 fn stop_byte(b: &[u8], mut i: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;

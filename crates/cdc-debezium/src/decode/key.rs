@@ -3,6 +3,7 @@
 //! and heartbeats all read their key this one way.
 
 use cdc_core::Row;
+use cdc_core::event::json_span::Scanner;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -68,7 +69,12 @@ impl Decoder {
         if text.trim() == "null" {
             return Ok(None);
         }
-        if let Ok(row) = Row::from_json(text) {
+        // Checked by the scanner (serde_json reads what it gives up on, below).
+        let mut sc = Scanner::new(text);
+        if let Some(span) = sc.value()
+            && sc.finish().is_some()
+            && let Ok(row) = Row::from_span(span)
+        {
             return Ok(Some(row));
         }
         parse_repairing(text, "key", replaced)

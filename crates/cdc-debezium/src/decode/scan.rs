@@ -186,7 +186,23 @@ fn int(sc: &mut Scanner<'_>) -> Option<Option<i64>> {
     if text.starts_with("-0") {
         return None;
     }
-    text.parse().ok().map(Some)
+    parse_i64(text).map(Some)
+}
+
+/// `str::parse::<i64>`, with the common case (at most 18 digits, which cannot overflow)
+/// done here: it is most of the integers of a record (times, positions).
+fn parse_i64(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().ok();
+    }
+    let n = digits
+        .bytes()
+        .fold(0i64, |n, b| n * 10 + i64::from(b - b'0'));
+    Some(if negative { -n } else { n })
 }
 
 /// A string's text: borrowed without escapes, unescaped by serde with them (`None`, and so
@@ -230,7 +246,7 @@ fn scalar<'a>(sc: &mut Scanner<'a>) -> Option<Option<Scalar<'a>>> {
 fn number(text: &str) -> Option<Scalar<'_>> {
     let float = text.starts_with("-0") || text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
     if !float {
-        if let Ok(n) = text.parse::<i64>() {
+        if let Some(n) = parse_i64(text) {
             return Some(Scalar::Int(n));
         }
         if let Ok(n) = text.parse::<u64>() {
