@@ -7,10 +7,14 @@
 //! - `progress`: the committable prefix of each partition;
 //! - `context`: rebalances (revoked partitions commit synchronously before they go);
 //! - `worker`: the consumer thread (poll → deliver → commit, seek back on failure);
+//! - `hand_over`: a poll's records decoded (ahead, on a second thread), handed over, and
+//!   committed or sought back;
 //! - [`Transport`]: the provider's handle (start, pause, resume, status, stop).
 
+mod ahead;
 mod config;
 mod context;
+mod hand_over;
 mod progress;
 mod state;
 mod worker;
@@ -122,7 +126,7 @@ impl Transport {
             runtime,
             shared: Arc::clone(&shared),
             progress,
-            commands: rx,
+            commands: Mutex::new(rx),
             batch_max: k.batch_max,
             skip_undecodable: k.on_undecodable == crate::config::OnUndecodable::Skip,
             backoff: Backoff::new(
@@ -130,7 +134,7 @@ impl Transport {
                 Duration::from_millis(k.retry_max_backoff_ms),
             ),
             expected_topics: sub.expected,
-            last_commit: std::cell::Cell::new(None),
+            last_commit: Mutex::new(None),
         };
         std::thread::Builder::new()
             .name(format!("cdc-kafka-{sid}"))

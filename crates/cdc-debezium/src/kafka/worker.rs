@@ -1,24 +1,32 @@
-//! The consumer thread: polls, delivers each partition's records in order and in batches
-//! through [`DebeziumProvider::deliver_batch`], commits only past the committable prefix,
-//! seeks back and backs off after a failure, and keeps the status view current.
+//! The consumer thread: polls, hands each partition's records over in order and in
+//! batches, commits only past the committable prefix, seeks back and backs off after a
+//! failure, and keeps the status view current.
 //!
 //! It is a dedicated OS thread, not an async task: librdkafka's calls block, and dropping a
 //! consumer blocks until it has left its group (seconds, sometimes more than 20): that must
 //! never happen on a runtime worker thread. The consumer is created, used and dropped here.
+//!
+//! Decoding runs ahead on a second thread: while one batch is decoded there, the consumer
+//! thread hands the one before over and polls the next (`hand_over`). A batch is polled
+//! before the seeks its predecessor's hand-over makes: what it holds of a partition sought
+//! back is dropped, since the seek reads it again (librdkafka drops what it fetched before
+//! a seek, so only that one batch can hold such records).
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use rdkafka::Offset;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
+use super::ahead::Job;
 use super::context::{SourceContext, names};
+use super::hand_over::group;
 use super::progress::{Progress, Tp};
 use super::state::Shared;
-use crate::provider::{DebeziumProvider, Inner, RawRecord};
+use crate::provider::{DebeziumProvider, Inner};
 
 /// How long one poll waits for the first record of a batch.
 const POLL: Duration = Duration::from_millis(100);
@@ -82,14 +90,16 @@ pub(crate) struct Worker {
     pub runtime: tokio::runtime::Handle,
     pub shared: Arc<Shared>,
     pub progress: Arc<Mutex<Progress>>,
-    pub commands: Receiver<Command>,
+    /// Read by the consumer thread only (a mutex so that the decode-ahead thread may share
+    /// the worker).
+    pub commands: Mutex<Receiver<Command>>,
     pub batch_max: usize,
     /// `options.kafka.on_undecodable: skip`.
     pub skip_undecodable: bool,
     pub backoff: Backoff,
     pub expected_topics: Vec<String>,
     /// When the last asynchronous commit was sent.
-    pub last_commit: std::cell::Cell<Option<Instant>>,
+    pub last_commit: Mutex<Option<Instant>>,
 }
 
 enum Flow {
@@ -99,56 +109,118 @@ enum Flow {
 
 impl Worker {
     /// The thread's body.
-    pub(crate) fn run(mut self) {
+    pub(crate) fn run(self) {
         self.shared.update(|v| v.running = true);
+        let this = &self;
+        let stop = std::thread::scope(|s| {
+            let (jobs, job_rx) = sync_channel::<Arc<Job<'_>>>(1);
+            let helper = std::thread::Builder::new()
+                .name("cdc-debezium-ahead".into())
+                .spawn_scoped(s, move || {
+                    while let Ok(job) = job_rx.recv() {
+                        job.work(0);
+                    }
+                });
+            let jobs = match helper {
+                Ok(_) => Some(jobs),
+                Err(e) => {
+                    warn!(source_id = this.source_id, error = %e, "debezium kafka: no decode-ahead thread; decoding on the consumer thread");
+                    None
+                }
+            };
+            // Returning drops the channel: the decode-ahead thread ends, the scope joins it.
+            this.poll_loop(jobs)
+        });
+        self.shutdown(stop);
+    }
+
+    fn poll_loop<'c>(
+        &'c self,
+        ahead: Option<std::sync::mpsc::SyncSender<Arc<Job<'c>>>>,
+    ) -> Option<tokio::sync::oneshot::Sender<()>> {
         let mut backoff = self.backoff;
         let mut last_housekeeping: Option<Instant> = None;
-        let stop = loop {
+        let mut in_flight: Option<Arc<Job<'c>>> = None;
+        loop {
             if let Flow::Stop(done) = self.drain_commands() {
-                break done;
+                return done;
             }
             if last_housekeeping.is_none_or(|t| t.elapsed() >= HOUSEKEEPING) {
                 self.housekeeping();
                 last_housekeeping = Some(Instant::now());
             }
             if self.provider.strong_count() == 0 {
-                break None;
+                return None;
             }
-            let failed = {
-                let batch = self.poll_batch();
-                if batch.is_empty() {
-                    // Idle: whatever is committable goes now.
-                    self.commit(CommitMode::Async);
-                    continue;
-                }
-                self.deliver(batch)
+            // While a batch is decoded, take only what is there: its hand-over must not wait
+            // for records to come.
+            let wait = if in_flight.is_some() {
+                Duration::ZERO
+            } else {
+                POLL
             };
-            if !failed {
-                backoff.reset();
+            let mut next = group(self.poll_batch(wait));
+            if let Some(job) = in_flight.take() {
+                let out = self.hand_over(&job);
+                drop(job);
+                if out.paused {
+                    for (tp, g) in &next {
+                        if !out.sought.contains(tp) {
+                            self.seek(tp, g[0].offset());
+                        }
+                    }
+                    next.clear();
+                } else {
+                    // Polled before the seeks: read again from where they went.
+                    next.retain(|(tp, _)| !out.sought.contains(tp));
+                }
+                if out.failed {
+                    let wait = backoff.next();
+                    debug!(
+                        source_id = self.source_id,
+                        ?wait,
+                        "debezium kafka: delivery failed, backing off"
+                    );
+                    if let Flow::Stop(done) = self.wait_commands(wait) {
+                        return done;
+                    }
+                } else {
+                    backoff.reset();
+                }
+            }
+            if next.is_empty() {
+                // Idle: whatever is committable goes now.
+                if in_flight.is_none() {
+                    self.commit(CommitMode::Async);
+                }
                 continue;
             }
-            let wait = backoff.next();
-            debug!(
-                source_id = self.source_id,
-                ?wait,
-                "debezium kafka: delivery failed, backing off"
-            );
-            match self.commands.recv_timeout(wait) {
-                Ok(c) => {
-                    if let Flow::Stop(done) = self.command(c) {
-                        break done;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break None,
+            let scope = DebeziumProvider::upgrade(&self.provider)
+                .ok_or_else(|| "the provider is gone".to_owned())
+                .and_then(|p| p.ahead_scope(&self.source_id).map_err(|e| e.to_string()));
+            let job = Arc::new(Job::new(scope, next));
+            // Without the decode-ahead thread, `hand_over` decodes it all here.
+            if let Some(jobs) = &ahead {
+                let _ = jobs.send(Arc::clone(&job));
             }
-        };
-        self.shutdown(stop);
+            in_flight = Some(job);
+        }
     }
 
-    fn drain_commands(&mut self) -> Flow {
+    /// Waits for a command at most `wait` (a backoff), handling it.
+    fn wait_commands(&self, wait: Duration) -> Flow {
+        let received = lock(&self.commands).recv_timeout(wait);
+        match received {
+            Ok(c) => self.command(c),
+            Err(RecvTimeoutError::Timeout) => Flow::Continue,
+            Err(RecvTimeoutError::Disconnected) => Flow::Stop(None),
+        }
+    }
+
+    fn drain_commands(&self) -> Flow {
         loop {
-            match self.commands.try_recv() {
+            let received = lock(&self.commands).try_recv();
+            match received {
                 Ok(c) => {
                     if let Flow::Stop(done) = self.command(c) {
                         return Flow::Stop(done);
@@ -160,7 +232,7 @@ impl Worker {
         }
     }
 
-    fn command(&mut self, c: Command) -> Flow {
+    fn command(&self, c: Command) -> Flow {
         let assignment = self.consumer.assignment().unwrap_or_default();
         match c {
             Command::Pause => {
@@ -179,10 +251,10 @@ impl Worker {
         }
     }
 
-    /// Up to `batch_max` records: waits [`POLL`] for the first, then takes what is there.
-    fn poll_batch(&self) -> Vec<BorrowedMessage<'_>> {
+    /// Up to `batch_max` records: waits `wait` for the first, then takes what is there.
+    fn poll_batch(&self, wait: Duration) -> Vec<BorrowedMessage<'_>> {
         let mut out = Vec::new();
-        let mut timeout = POLL;
+        let mut timeout = wait;
         while out.len() < self.batch_max {
             match self.consumer.poll(timeout) {
                 Some(Ok(m)) => out.push(m),
@@ -203,142 +275,12 @@ impl Worker {
         out
     }
 
-    /// Delivers a poll's records, one batch per partition in offset order; `true` when
-    /// some partition failed (it was sought back to its first record not committable).
-    fn deliver(&self, batch: Vec<BorrowedMessage<'_>>) -> bool {
-        // Grouped by borrowed (topic, partition): no allocation per record.
-        let mut groups: Vec<((&str, i32), Vec<&BorrowedMessage<'_>>)> = Vec::new();
-        for m in &batch {
-            let tp = (m.topic(), m.partition());
-            match groups.iter_mut().rev().find(|(t, _)| *t == tp) {
-                Some((_, g)) => g.push(m),
-                None => groups.push((tp, vec![m])),
-            }
-        }
-        let groups: Vec<(Tp, Vec<&BorrowedMessage<'_>>)> = groups
-            .into_iter()
-            .map(|((t, p), g)| ((t.to_owned(), p), g))
-            .collect();
-        let _gate = self.shared.gate.blocking_lock();
-        if self.shared.is_paused() {
-            // Held: read again from the first of them once resumed.
-            for (tp, g) in &groups {
-                self.seek(tp, g[0].offset());
-            }
-            return false;
-        }
-        let Some(provider) = DebeziumProvider::upgrade(&self.provider) else {
-            return false;
-        };
-        let records: Vec<Vec<RawRecord<'_>>> = groups
-            .iter()
-            .map(|(_, g)| {
-                g.iter()
-                    .map(|m| RawRecord {
-                        topic: m.topic(),
-                        key: m.key(),
-                        value: m.payload(),
-                        kafka_offset: Some((m.partition(), m.offset())),
-                    })
-                    .collect()
-            })
-            .collect();
-        let slices: Vec<&[RawRecord<'_>]> = records.iter().map(Vec::as_slice).collect();
-        // All partitions' records decoded together (on two threads when there are many),
-        // then handed over partition by partition.
-        let outcomes: Vec<(usize, Option<String>, bool)> = match self
-            .runtime
-            .block_on(provider.deliver_groups(Some(&self.source_id), &slices))
-        {
-            Ok(o) => o
-                .into_iter()
-                .zip(&groups)
-                .map(|(o, (_, g))| {
-                    let n = o.committable.min(g.len());
-                    (
-                        n,
-                        o.error.map(|e| e.to_string()),
-                        o.undecodable && n < g.len(),
-                    )
-                })
-                .collect(),
-            Err(e) => groups
-                .iter()
-                .map(|_| (0, Some(e.to_string()), false))
-                .collect(),
-        };
-        let mut failed = false;
-        let mut delivered = 0u64;
-        for ((tp, g), (n, error, undecodable)) in groups.iter().zip(outcomes) {
-            // A record that cannot be decoded, skipped when told to: committed past as if
-            // delivered, and the rest of the batch read again after it.
-            let skip = undecodable && self.skip_undecodable;
-            let done = if skip { n + 1 } else { n };
-            if done > 0 {
-                let next = g[done - 1].offset().saturating_add(1);
-                // Only while assigned: a partition revoked meanwhile is its next owner's.
-                lock(&self.progress).advance_assigned(tp, next);
-            }
-            delivered += n as u64;
-            if skip {
-                let text = error.unwrap_or_default();
-                let offset = g[n].offset();
-                error!(
-                    source_id = self.source_id,
-                    topic = tp.0,
-                    partition = tp.1,
-                    offset,
-                    error = text,
-                    "debezium kafka: undecodable record skipped (options.kafka.on_undecodable: skip)"
-                );
-                self.shared.update(|v| {
-                    v.skipped += 1;
-                    v.last_skipped = Some(format!("{}[{}] offset {offset}: {text}", tp.0, tp.1));
-                });
-                if done < g.len() {
-                    self.seek(tp, g[done].offset());
-                }
-            } else if n < g.len() {
-                failed = true;
-                let text = error.unwrap_or_else(|| "not delivered".into());
-                warn!(
-                    source_id = self.source_id,
-                    topic = tp.0,
-                    partition = tp.1,
-                    offset = g[n].offset(),
-                    error = text,
-                    "debezium kafka: delivery failed; the record is delivered again"
-                );
-                self.shared.update(|v| {
-                    v.delivery_error = Some(format!(
-                        "{}[{}] offset {}: {text}",
-                        tp.0,
-                        tp.1,
-                        g[n].offset()
-                    ))
-                });
-                self.seek(tp, g[n].offset());
-            }
-        }
-        self.shared.update(|v| {
-            v.delivered += delivered;
-            if !failed {
-                v.delivery_error = None;
-                v.broker_error = None;
-            }
-        });
-        if failed
-            || self
-                .last_commit
-                .get()
-                .is_none_or(|t| t.elapsed() >= COMMIT_INTERVAL)
-        {
-            self.commit(CommitMode::Async);
-        }
-        failed
+    /// Whether an asynchronous commit is due while records flow ([`COMMIT_INTERVAL`]).
+    pub(super) fn commit_due(&self) -> bool {
+        lock(&self.last_commit).is_none_or(|t| t.elapsed() >= COMMIT_INTERVAL)
     }
 
-    fn seek(&self, tp: &Tp, offset: i64) {
+    pub(super) fn seek(&self, tp: &Tp, offset: i64) {
         if let Err(e) = self
             .consumer
             .seek(&tp.0, tp.1, Offset::Offset(offset), SEEK_TIMEOUT)
@@ -348,12 +290,12 @@ impl Worker {
         }
     }
 
-    fn commit(&self, mode: CommitMode) {
+    pub(super) fn commit(&self, mode: CommitMode) {
         let tpl = lock(&self.progress).to_commit(None);
         if tpl.count() == 0 {
             return;
         }
-        self.last_commit.set(Some(Instant::now()));
+        *lock(&self.last_commit) = Some(Instant::now());
         match self.consumer.commit(&tpl, mode) {
             Ok(()) if matches!(mode, CommitMode::Sync) => lock(&self.progress).confirmed(&tpl),
             Ok(()) => {}
@@ -411,6 +353,6 @@ impl Worker {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }

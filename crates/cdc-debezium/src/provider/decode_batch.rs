@@ -46,7 +46,7 @@ impl Decoders {
 
 /// What one record became.
 #[derive(Debug)]
-pub(super) enum Decoded {
+pub(crate) enum Decoded {
     /// A change (or control) event for the handlers, shared as they receive it.
     Event(SharedEvent),
     /// Nothing to hand over: a tombstone, or a row of the signal table.
@@ -98,7 +98,11 @@ impl BatchScope<'_> {
         }
     }
 
-    fn decode_run(&self, decoder: &mut Decoder, records: &[&RawRecord<'_>]) -> Vec<Decoded> {
+    pub(super) fn decode_run(
+        &self,
+        decoder: &mut Decoder,
+        records: &[&RawRecord<'_>],
+    ) -> Vec<Decoded> {
         records
             .iter()
             .map(|r| self.decode_one(decoder, r))

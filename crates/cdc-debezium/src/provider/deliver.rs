@@ -182,7 +182,7 @@ impl DebeziumProvider {
 
     /// Hands one batch's decoded records to the subscribers; the outcome says how many of
     /// its records may be committed.
-    async fn hand_over(
+    pub(super) async fn hand_over(
         &self,
         source_id: &str,
         entry: &Entry,

@@ -67,6 +67,9 @@ impl DebeziumProvider {
         let entry = Arc::new(Entry {
             client,
             stream: tokio::sync::Mutex::new(decode_batch::Decoders::new(sid, &placeholder)),
+            #[cfg(feature = "kafka")]
+            ahead: [(); 2]
+                .map(|()| Mutex::new(crate::decode::Decoder::with_placeholder(sid, &placeholder))),
             last: Mutex::new(LastDelivery::default()),
             history: Mutex::new(BTreeMap::new()),
             mode_restore: Mutex::new(None),

@@ -15,6 +15,8 @@
 //! - [`DebeziumProvider::deliver`] takes records from a transport (a Kafka consumer, a test),
 //!   decodes them and fans them out to the subscribers, in order per source.
 
+#[cfg(feature = "kafka")]
+mod ahead;
 mod connector_state;
 mod decode_batch;
 mod deliver;
@@ -40,6 +42,10 @@ use crate::config::{ConnectorSpec, DebeziumSource};
 use crate::connect::{KafkaConnectClient, RestartOptions, RestartOutcome};
 use crate::error::{DebeziumError, PROVIDER};
 
+#[cfg(feature = "kafka")]
+pub(crate) use ahead::AheadScope;
+#[cfg(feature = "kafka")]
+pub(crate) use decode_batch::Decoded;
 pub use deliver::{BatchOutcome, DeliveryOutcome, RawRecord};
 
 /// One connected source.
@@ -48,6 +54,10 @@ struct Entry {
     client: KafkaConnectClient,
     /// Decoder and ordering: one delivery at a time per source.
     stream: tokio::sync::Mutex<decode_batch::Decoders>,
+    /// The decoders of the transport's decode-ahead (one per decoding thread), used beside
+    /// a hand-over.
+    #[cfg(feature = "kafka")]
+    ahead: [Mutex<crate::decode::Decoder>; 2],
     last: Mutex<LastDelivery>,
     history: Mutex<BTreeMap<String, Vec<SchemaVersion>>>,
     /// After an old-cluster re-snapshot: the config to put back once it is over.

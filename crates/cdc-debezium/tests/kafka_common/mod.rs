@@ -338,6 +338,8 @@ pub struct Collector {
     pub fail_at: Mutex<Option<Coord>>,
     pub panic_at: Mutex<Option<Coord>>,
     pub failures: AtomicUsize,
+    /// Milliseconds each call takes (a slow handler: records pile up behind it).
+    pub delay_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Collector {
@@ -363,6 +365,10 @@ pub fn coord_of(e: &SharedEvent) -> Coord {
 #[async_trait]
 impl EventHandler for Collector {
     async fn handle(&self, events: &[SharedEvent]) -> Result<(), HandlerError> {
+        let delay = self.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
         for (i, e) in events.iter().enumerate() {
             if e.operation == Operation::Control {
                 continue;

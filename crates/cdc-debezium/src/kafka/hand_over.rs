@@ -1,0 +1,150 @@
+//! A poll's records on their way to the handlers: grouped by partition (offset order),
+//! decoded (`ahead`, while the consumer polls again), handed over, and
+//! then, per partition, committed past what every handler took or sought back to the first
+//! record that was not.
+
+use rdkafka::consumer::CommitMode;
+use rdkafka::message::{BorrowedMessage, Message};
+use tracing::{error, warn};
+
+use super::ahead::Job;
+use super::progress::Tp;
+use super::worker::{Worker, lock};
+use crate::provider::DebeziumProvider;
+
+/// A poll's records of one partition, in offset order.
+pub(super) type Group<'c> = (Tp, Vec<BorrowedMessage<'c>>);
+
+/// What a hand-over did to the partitions.
+#[derive(Debug, Default)]
+pub(super) struct HandOver {
+    /// Some partition failed (it was sought back to its first record not committable).
+    pub failed: bool,
+    /// Delivery is paused: every partition of the batch was sought back to its first record.
+    pub paused: bool,
+    /// The partitions sought back: records polled before the seek come again after it.
+    pub sought: Vec<Tp>,
+}
+
+/// A poll's records grouped by partition, each group in offset order.
+pub(super) fn group(batch: Vec<BorrowedMessage<'_>>) -> Vec<Group<'_>> {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for m in batch {
+        let at = groups
+            .iter()
+            .rposition(|((t, p), _)| *p == m.partition() && t == m.topic());
+        match at {
+            Some(i) => groups[i].1.push(m),
+            None => groups.push(((m.topic().to_owned(), m.partition()), vec![m])),
+        }
+    }
+    groups
+}
+
+impl Worker {
+    /// Hands a decoded batch over, partition by partition, and moves each partition's
+    /// committable offset past what every handler took; seeks back the rest.
+    pub(super) fn hand_over(&self, job: &Job<'_>) -> HandOver {
+        let decoded = job.finish();
+        let groups = &job.groups;
+        let mut out = HandOver::default();
+        let _gate = self.shared.gate.blocking_lock();
+        if self.shared.is_paused() {
+            // Held: read again from the first of them once resumed.
+            for (tp, g) in groups {
+                self.seek(tp, g[0].offset());
+                out.sought.push(tp.clone());
+            }
+            out.paused = true;
+            return out;
+        }
+        let Some(provider) = DebeziumProvider::upgrade(&self.provider) else {
+            return out;
+        };
+        let handed = decoded.and_then(|d| {
+            self.runtime
+                .block_on(provider.hand_over_decoded(&self.source_id, d))
+                .map_err(|e| e.to_string())
+        });
+        let outcomes: Vec<(usize, Option<String>, bool)> = match handed {
+            Ok(o) => o
+                .into_iter()
+                .zip(groups)
+                .map(|(o, (_, g))| {
+                    let n = o.committable.min(g.len());
+                    (
+                        n,
+                        o.error.map(|e| e.to_string()),
+                        o.undecodable && n < g.len(),
+                    )
+                })
+                .collect(),
+            Err(e) => groups.iter().map(|_| (0, Some(e.clone()), false)).collect(),
+        };
+        let mut delivered = 0u64;
+        for ((tp, g), (n, error, undecodable)) in groups.iter().zip(outcomes) {
+            // A record that cannot be decoded, skipped when told to: committed past as if
+            // delivered, and the rest of the batch read again after it.
+            let skip = undecodable && self.skip_undecodable;
+            let done = if skip { n + 1 } else { n };
+            if done > 0 {
+                let next = g[done - 1].offset().saturating_add(1);
+                // Only while assigned: a partition revoked meanwhile is its next owner's.
+                lock(&self.progress).advance_assigned(tp, next);
+            }
+            delivered += n as u64;
+            if skip {
+                let text = error.unwrap_or_default();
+                let offset = g[n].offset();
+                error!(
+                    source_id = self.source_id,
+                    topic = tp.0,
+                    partition = tp.1,
+                    offset,
+                    error = text,
+                    "debezium kafka: undecodable record skipped (options.kafka.on_undecodable: skip)"
+                );
+                self.shared.update(|v| {
+                    v.skipped += 1;
+                    v.last_skipped = Some(format!("{}[{}] offset {offset}: {text}", tp.0, tp.1));
+                });
+                if done < g.len() {
+                    self.seek(tp, g[done].offset());
+                    out.sought.push(tp.clone());
+                }
+            } else if n < g.len() {
+                out.failed = true;
+                let text = error.unwrap_or_else(|| "not delivered".into());
+                warn!(
+                    source_id = self.source_id,
+                    topic = tp.0,
+                    partition = tp.1,
+                    offset = g[n].offset(),
+                    error = text,
+                    "debezium kafka: delivery failed; the record is delivered again"
+                );
+                self.shared.update(|v| {
+                    v.delivery_error = Some(format!(
+                        "{}[{}] offset {}: {text}",
+                        tp.0,
+                        tp.1,
+                        g[n].offset()
+                    ))
+                });
+                self.seek(tp, g[n].offset());
+                out.sought.push(tp.clone());
+            }
+        }
+        self.shared.update(|v| {
+            v.delivered += delivered;
+            if !out.failed {
+                v.delivery_error = None;
+                v.broker_error = None;
+            }
+        });
+        if out.failed || self.commit_due() {
+            self.commit(CommitMode::Async);
+        }
+        out
+    }
+}
