@@ -416,6 +416,63 @@ mod tests {
         }
     }
 
+    /// Random texts over JSON's alphabet (multibyte characters included): the scanner never
+    /// panics, and whatever it accepts serde_json accepts, with the same span.
+    #[test]
+    fn random_texts_are_accepted_only_as_serde_json_accepts_them() {
+        const PARTS: &[&str] = &[
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "\"",
+            "\\",
+            "\\u",
+            "0",
+            "1",
+            "-",
+            ".",
+            "e",
+            "+",
+            " ",
+            "\n",
+            "true",
+            "null",
+            "f",
+            "a",
+            "\"k\":",
+            "é",
+            "✓",
+            "\u{1F600}",
+            "\u{1}",
+            "7",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let (mut taken, mut total) = (0, 0);
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut text = String::new();
+            let mut r = state;
+            for _ in 0..(r % 12 + 1) {
+                text.push_str(PARTS[(r % PARTS.len() as u64) as usize]);
+                r = r.rotate_right(7) ^ 0x9E37_79B9;
+                r = r.wrapping_mul(0x5851_F42D_4C95_7F2D);
+            }
+            total += 1;
+            if let Some(span) = whole(&text) {
+                taken += 1;
+                let raw: &RawValue = serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("took {text:?}, which serde_json refuses: {e}"));
+                assert_eq!(span, raw.get(), "{text:?}");
+            }
+        }
+        assert!(taken > 1_000, "{taken} of {total} taken");
+    }
+
     #[test]
     fn nesting_beyond_the_limit_is_left_to_serde_json() {
         let deep = format!("{}{}", "[".repeat(64), "]".repeat(64));
