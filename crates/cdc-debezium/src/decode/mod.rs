@@ -51,7 +51,9 @@ mod surrogates;
 
 // What each file decodes: `change` (change events), `row` (their row images), `key` (record
 // keys), `schema_change`, `control` (transactions, heartbeats); `read` holds the field readers
-// and byte-level fast paths all of them use. The envelope dispatch stays here.
+// and byte-level fast paths all of them use; `scan` reads the envelope and its source block
+// without serde when it can (serde reads what it gives up on). The envelope dispatch stays
+// here.
 
 use std::sync::Arc;
 
