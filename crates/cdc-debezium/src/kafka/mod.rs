@@ -126,7 +126,7 @@ impl Transport {
             runtime,
             shared: Arc::clone(&shared),
             progress,
-            commands: Mutex::new(rx),
+            commands: rx,
             batch_max: k.batch_max,
             skip_undecodable: k.on_undecodable == crate::config::OnUndecodable::Skip,
             backoff: Backoff::new(
@@ -134,7 +134,7 @@ impl Transport {
                 Duration::from_millis(k.retry_max_backoff_ms),
             ),
             expected_topics: sub.expected,
-            last_commit: Mutex::new(None),
+            last_commit: std::cell::Cell::new(None),
         };
         std::thread::Builder::new()
             .name(format!("cdc-kafka-{sid}"))

@@ -90,16 +90,14 @@ pub(crate) struct Worker {
     pub runtime: tokio::runtime::Handle,
     pub shared: Arc<Shared>,
     pub progress: Arc<Mutex<Progress>>,
-    /// Read by the consumer thread only (a mutex so that the decode-ahead thread may share
-    /// the worker).
-    pub commands: Mutex<Receiver<Command>>,
+    pub commands: Receiver<Command>,
     pub batch_max: usize,
     /// `options.kafka.on_undecodable: skip`.
     pub skip_undecodable: bool,
     pub backoff: Backoff,
     pub expected_topics: Vec<String>,
     /// When the last asynchronous commit was sent.
-    pub last_commit: Mutex<Option<Instant>>,
+    pub last_commit: std::cell::Cell<Option<Instant>>,
 }
 
 enum Flow {
@@ -209,8 +207,7 @@ impl Worker {
 
     /// Waits for a command at most `wait` (a backoff), handling it.
     fn wait_commands(&self, wait: Duration) -> Flow {
-        let received = lock(&self.commands).recv_timeout(wait);
-        match received {
+        match self.commands.recv_timeout(wait) {
             Ok(c) => self.command(c),
             Err(RecvTimeoutError::Timeout) => Flow::Continue,
             Err(RecvTimeoutError::Disconnected) => Flow::Stop(None),
@@ -219,8 +216,7 @@ impl Worker {
 
     fn drain_commands(&self) -> Flow {
         loop {
-            let received = lock(&self.commands).try_recv();
-            match received {
+            match self.commands.try_recv() {
                 Ok(c) => {
                     if let Flow::Stop(done) = self.command(c) {
                         return Flow::Stop(done);
@@ -277,7 +273,9 @@ impl Worker {
 
     /// Whether an asynchronous commit is due while records flow ([`COMMIT_INTERVAL`]).
     pub(super) fn commit_due(&self) -> bool {
-        lock(&self.last_commit).is_none_or(|t| t.elapsed() >= COMMIT_INTERVAL)
+        self.last_commit
+            .get()
+            .is_none_or(|t| t.elapsed() >= COMMIT_INTERVAL)
     }
 
     pub(super) fn seek(&self, tp: &Tp, offset: i64) {
@@ -295,7 +293,7 @@ impl Worker {
         if tpl.count() == 0 {
             return;
         }
-        *lock(&self.last_commit) = Some(Instant::now());
+        self.last_commit.set(Some(Instant::now()));
         match self.consumer.commit(&tpl, mode) {
             Ok(()) if matches!(mode, CommitMode::Sync) => lock(&self.progress).confirmed(&tpl),
             Ok(()) => {}
