@@ -180,9 +180,13 @@ fn redact_key_values(raw: &str) -> String {
         };
         let eq = i + eq_rel;
         let key_end = raw[i..eq].trim_end_matches(blank).len() + i;
+        // The key starts after the last character that cannot be in one, which may be wider
+        // than a byte (`ü=`, `€password=`): step over all of it.
         let key_start = raw[..key_end]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-            .map(|p| p + 1)
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .map(|(p, c)| p + c.len_utf8())
             .unwrap_or(0)
             .max(i);
         let key = &raw[key_start..key_end];
@@ -283,6 +287,21 @@ mod tests {
             "PlainLoginModule required username=\"u\" password=***;"
         );
         assert_eq!(redact("plain-value"), "plain-value");
+    }
+
+    #[test]
+    fn a_wide_character_just_before_a_key_is_stepped_over() {
+        for wide in ["ü", "€", "😀", "\u{110a8}"] {
+            assert_eq!(
+                redact(&format!("x{wide}password=pw y")),
+                format!("x{wide}password=*** y")
+            );
+            assert_eq!(redact(&format!("{wide}=v")), format!("{wide}=v"));
+            assert_eq!(
+                redact_text(&format!("{wide}{wide}=")),
+                format!("{wide}{wide}=")
+            );
+        }
     }
 
     #[test]
