@@ -73,14 +73,17 @@ fn parse_whole(text: &str) -> Option<i128> {
     }
     let mut digits: String = format!("{int_part}{frac_part}");
     // value = digits × 10^(exponent − frac_len)
-    let shift = exponent.checked_sub(frac_part.len() as i64)?;
+    // In i128: `exponent - frac_len` and its negation leave i64 at its ends
+    // (`1e-9223372036854775808`, `0.0e-9223372036854775807`).
+    let shift = i128::from(exponent) - frac_part.len() as i128;
     if shift >= 0 {
         if shift > 40 {
             return digits.bytes().all(|b| b == b'0').then_some(0);
         }
         digits.extend(std::iter::repeat_n('0', shift as usize));
     } else {
-        let cut = usize::try_from(-shift).ok()?;
+        // Past `usize`, the cut is longer than any text.
+        let cut = usize::try_from(-shift).unwrap_or(usize::MAX);
         if cut >= digits.len() {
             return digits.bytes().all(|b| b == b'0').then_some(0);
         }
@@ -125,6 +128,12 @@ mod tests {
             ("1e400", None),
             ("12.5e1", Some(125)),
             ("1e999999999999", None),
+            ("1e-9223372036854775808", None),
+            ("0e-9223372036854775808", Some(0)),
+            ("-0.0e-9223372036854775807", Some(0)),
+            ("1.5e-9223372036854775808", None),
+            ("0.0e-9223372036854775808", Some(0)),
+            ("1e9223372036854775807", None),
         ] {
             assert_eq!(parse_whole(text), want, "{text}");
         }
@@ -146,5 +155,55 @@ mod tests {
         let bad: serde_json::Value = serde_json::from_str(r#"{"n": 1.5}"#).unwrap();
         let err = serde_json::from_value::<T>(bad).err().unwrap().to_string();
         assert!(err.contains("not a whole number"), "{err}");
+    }
+
+    /// Exponents from all of `i64` (its ends above all, where `exponent - fraction digits`
+    /// or its negation leaves the type), on any mantissa: every literal is read without a
+    /// panic, zero is zero whatever its exponent, a whole value is the literal's, and a
+    /// literal read through a JSON [`Number`] gives the same.
+    mod any_exponent {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn exponent() -> impl Strategy<Value = i64> {
+            prop_oneof![
+                Just(i64::MIN),
+                Just(i64::MAX),
+                (0i64..64).prop_map(|d| i64::MIN + d),
+                (0i64..64).prop_map(|d| i64::MAX - d),
+                -60i64..60,
+                any::<i64>(),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_exponent_is_read_without_a_panic(
+                negative in any::<bool>(),
+                int in "0|[1-9][0-9]{0,29}",
+                frac in prop::option::of("[0-9]{0,30}"),
+                upper in any::<bool>(),
+                exp in exponent(),
+            ) {
+                let sign = if negative { "-" } else { "" };
+                let frac = frac.map(|f| format!(".{f}0")).unwrap_or_default();
+                let e = if upper { 'E' } else { 'e' };
+                let text = format!("{sign}{int}{frac}{e}{exp}");
+                let got = parse_whole(&text);
+                let zero = !format!("{int}{frac}").bytes().any(|b| (b'1'..=b'9').contains(&b));
+                if zero {
+                    prop_assert_eq!(got, Some(0), "{}", text);
+                }
+                // A whole value is the literal's value (to a double's precision).
+                if let Some(v) = got {
+                    let f: f64 = text.parse().unwrap();
+                    prop_assert!((v as f64 - f).abs() <= f.abs() * 1e-12, "{} -> {}", text, v);
+                }
+                let n: Number = serde_json::from_str(&text).unwrap();
+                prop_assert_eq!(whole(&n), got, "{}", text);
+            }
+        }
     }
 }

@@ -111,6 +111,62 @@ proptest! {
     }
 }
 
+/// A change record that decodes: its key is read.
+const VALID_VALUE: &[u8] =
+    br#"{"before":null,"after":{"id":1},"source":{"schema":"public","table":"t"},"op":"c"}"#;
+
+/// Record keys from the pieces the key readers react to (quotes, escapes, a cut-off
+/// backslash, surrogate escapes, the wrapped form's keys), next to a valid value so that the
+/// key is read at all.
+fn hostile_key() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just("\\"),
+        Just("\"\\"),
+        Just("\\u"),
+        Just("\\uD800"),
+        Just("\\uDC00"),
+        Just("\\n"),
+        Just("\""),
+        Just("{"),
+        Just("}"),
+        Just("["),
+        Just("]"),
+        Just(":"),
+        Just(","),
+        Just("\"id\":"),
+        Just("\"schema\":null,"),
+        Just("\"payload\":"),
+        Just("1"),
+        Just("null"),
+        Just("é"),
+        Just(" "),
+    ];
+    prop::collection::vec(piece, 0..16).prop_map(|p| p.concat().into_bytes())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Whatever the key of a valid record holds, it is read or refused naming `key`.
+    #[test]
+    fn any_key_of_a_valid_record_is_decoded_or_refused(key in hostile_key()) {
+        check("p.public.t", Some(&key), Some(VALID_VALUE));
+    }
+}
+
+/// The keys the property above shrank to: a backslash cut off by the end of the key sent the
+/// surrogate repair past the end of the text.
+#[test]
+fn a_key_ending_in_a_backslash_is_an_error_naming_the_key() {
+    for key in [&b"\\"[..], b"x\\", b"\"\\", b"{\"id\":\"\\"] {
+        let err = Decoder::new("s")
+            .decode("p.public.t", Some(key), Some(VALID_VALUE))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at key"), "{err}");
+    }
+}
+
 #[test]
 fn malformed_records_say_what_and_where() {
     let mut d = Decoder::new("s");

@@ -721,6 +721,11 @@ async fn backpressure_throttle_on_a_provider_without_pause_is_a_clear_error() {
     assert_eq!(out["lag_bytes"], 5);
 }
 
+/// `1e-9223372036854775808`, kept as written (`arbitrary_precision`): not a whole number.
+fn tiny_number() -> Value {
+    serde_json::from_str("1e-9223372036854775808").unwrap()
+}
+
 #[tokio::test]
 async fn backpressure_and_monitor_reject_bad_thresholds_naming_the_field() {
     let (ctx, _p) = with_memory_source().await;
@@ -741,6 +746,15 @@ async fn backpressure_and_monitor_reject_bad_thresholds_naming_the_field() {
                 "thresholds.lag_seconds",
             ),
             (json!({"threshold_lag_bytes": -5}), "threshold_lag_bytes"),
+            // An exponent at the end of i64 (a number from row data through a reference).
+            (
+                json!({"threshold_lag_bytes": tiny_number()}),
+                "threshold_lag_bytes",
+            ),
+            (
+                json!({"thresholds": {"lag_seconds": tiny_number()}}),
+                "thresholds.lag_seconds",
+            ),
             (
                 json!({"threshold_lag_seconds": "5m"}),
                 "threshold_lag_seconds",

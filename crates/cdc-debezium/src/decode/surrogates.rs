@@ -30,7 +30,8 @@ pub(super) fn repair(text: &str) -> Option<Repaired> {
     let bytes = text.as_bytes();
     let mut at: Vec<usize> = Vec::new();
     let mut i = 0;
-    while let Some(off) = memchr::memchr(b'\\', &bytes[i..]) {
+    // `get`: an escape cut by the end of the text (`"\`) steps `i` past it.
+    while let Some(off) = bytes.get(i..).and_then(|rest| memchr::memchr(b'\\', rest)) {
         let start = i + off;
         if bytes.get(start + 1) != Some(&b'u') {
             // Any other escape is two bytes; skipping both keeps `\\` from being read as
@@ -144,6 +145,12 @@ mod tests {
             None,
             "a truncated escape is another error"
         );
+        // A backslash as the last byte: the escape it starts is cut off, which is another
+        // error too (a record key `x\` once sliced past the end of the text here).
+        for cut in ["\\", "x\\", "\"\\", "\"\\u", "{\"a\":\"\\\\\\"] {
+            assert_eq!(fixed(cut), None, "{cut}");
+        }
+        assert_eq!(fixed("[\"\\uD800\\").as_deref(), Some("[\"\\uFFFD\\"));
     }
 
     #[test]
