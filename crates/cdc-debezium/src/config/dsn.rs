@@ -171,6 +171,8 @@ fn decode_part(s: &str, what: &str) -> Result<String, String> {
         if bytes[i] == b'%' {
             let hex = bytes
                 .get(i + 1..i + 3)
+                // Two hex digits: `from_str_radix` alone would also take a sign (`%+F`).
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| format!("the {what} has a bad %-escape"))?;
@@ -227,6 +229,21 @@ mod tests {
         let e = DatabaseDsn::parse("postgres://u:secretpw@h:notaport/x").unwrap_err();
         assert!(e.contains("port") && !e.contains("secretpw"), "{e}");
         assert!(DatabaseDsn::parse("postgres://u:p@/x").is_err());
+        // Two hex digits, never a sign (which `from_str_radix` alone takes).
+        for bad in ["%+F", "%-F", "%zz", "%F"] {
+            let e = DatabaseDsn::parse(&format!("postgres://u:secret{bad}@h/x")).unwrap_err();
+            assert!(
+                e.contains("%-escape") && !e.contains("secret"),
+                "{bad}: {e}"
+            );
+        }
+        assert_eq!(
+            DatabaseDsn::parse("postgres://u:a%2Fb@h/x")
+                .unwrap()
+                .password
+                .as_deref(),
+            Some("a/b")
+        );
         for port in ["0", "65536", "-1"] {
             let e = DatabaseDsn::parse(&format!("postgres://u:p@h:{port}/x")).unwrap_err();
             assert!(e.contains("from 1 to 65535"), "{port}: {e}");

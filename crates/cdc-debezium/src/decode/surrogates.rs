@@ -74,8 +74,12 @@ fn hex_unit(bytes: &[u8], start: usize) -> Option<u16> {
     if bytes.get(start..start + 2)? != b"\\u" {
         return None;
     }
-    let hex = std::str::from_utf8(bytes.get(start + 2..start + 6)?).ok()?;
-    u16::from_str_radix(hex, 16).ok()
+    let hex = bytes.get(start + 2..start + 6)?;
+    // Four hex digits: `from_str_radix` alone would also take a sign (`\u+DC0`).
+    if !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
 }
 
 impl Repaired {
@@ -151,6 +155,9 @@ mod tests {
             assert_eq!(fixed(cut), None, "{cut}");
         }
         assert_eq!(fixed("[\"\\uD800\\").as_deref(), Some("[\"\\uFFFD\\"));
+        // A sign is not a hex digit: `\u+DC0` is not an escape of 0x0DC0.
+        assert_eq!(hex_unit(b"\\u+DC0", 0), None);
+        assert_eq!(hex_unit(b"\\uDC00", 0), Some(0xDC00));
     }
 
     #[test]

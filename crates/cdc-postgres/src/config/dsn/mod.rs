@@ -347,6 +347,8 @@ mod tests {
             ("postgres://u:secretpw@h1,h2/db", "several hosts"),
             ("postgres://u:secretpw@h/db?sslmode=maybe", "sslmode"),
             ("postgres://u:secret%zzpw@h/db", "invalid %-escape"),
+            ("postgres://u:secret%+Fpw@h/db", "invalid %-escape"),
+            ("postgres://u:secret%-Fpw@h/db", "invalid %-escape"),
             ("user=u password secretpw", "no '='"),
             ("user=u secretpw=1", "parameter 2"),
         ] {

@@ -74,6 +74,8 @@ fn decode(part: &str, what: &str) -> Result<String> {
         if bytes[i] == b'%' {
             let hex = part
                 .get(i + 1..i + 3)
+                // Two hex digits: `from_str_radix` alone would also take a sign (`%+F`).
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| err(format!("{what} has an invalid %-escape")))?;
             out.push(hex);
