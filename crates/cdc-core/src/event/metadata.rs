@@ -18,10 +18,39 @@ use serde_json::Value;
 /// A key: most are literals, which cost no allocation.
 type Key = Cow<'static, str>;
 
+/// A value: most are small and the event's own (a number, a flag), kept in the entry; a
+/// value many events share (a table's description) is a reference count. Boxing every value
+/// cost an allocation and a free per entry of every event.
+#[derive(Clone)]
+enum Slot {
+    Own(Value),
+    Shared(Arc<Value>),
+}
+
+impl Slot {
+    fn get(&self) -> &Value {
+        match self {
+            Self::Own(v) => v,
+            Self::Shared(v) => v,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Self::Own(v) => v,
+            Self::Shared(v) => Arc::unwrap_or_clone(v),
+        }
+    }
+}
+
+/// Room for the entries a provider sets on most events (a position, times, a flag or two),
+/// taken at the first insert: growing one at a time cost a copy and an allocation more.
+const FIRST_CAPACITY: usize = 8;
+
 /// Key → value, sorted by key, shared between clones until one of them changes.
 #[derive(Clone, Default)]
 pub struct Metadata {
-    entries: Arc<Vec<(Key, Arc<Value>)>>,
+    entries: Arc<Vec<(Key, Slot)>>,
 }
 
 static NULL: Value = Value::Null;
@@ -38,26 +67,29 @@ impl Metadata {
 
     /// Sets `key`; returns the value it replaces.
     pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
-        self.set(Cow::Owned(key), Arc::new(value))
-            .map(Arc::unwrap_or_clone)
+        self.set(Cow::Owned(key), Slot::Own(value))
+            .map(Slot::into_value)
     }
 
     /// Sets a literal key (no allocation for the key).
     pub fn insert_static(&mut self, key: &'static str, value: Value) {
-        self.set(Cow::Borrowed(key), Arc::new(value));
+        self.set(Cow::Borrowed(key), Slot::Own(value));
     }
 
     /// Sets a literal key to a value shared with other maps (no copy of the value): a
     /// provider's description of a table, handed to all of its events.
     pub fn insert_shared(&mut self, key: &'static str, value: Arc<Value>) {
-        self.set(Cow::Borrowed(key), value);
+        self.set(Cow::Borrowed(key), Slot::Shared(value));
     }
 
-    fn set(&mut self, key: Key, value: Arc<Value>) -> Option<Arc<Value>> {
+    fn set(&mut self, key: Key, value: Slot) -> Option<Slot> {
         let entries = Arc::make_mut(&mut self.entries);
         match entries.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref())) {
             Ok(i) => Some(std::mem::replace(&mut entries[i].1, value)),
             Err(i) => {
+                if entries.capacity() == 0 {
+                    entries.reserve_exact(FIRST_CAPACITY);
+                }
                 entries.insert(i, (key, value));
                 None
             }
@@ -68,12 +100,12 @@ impl Metadata {
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.find(key).ok()?;
         let (_, v) = Arc::make_mut(&mut self.entries).remove(i);
-        Some(Arc::unwrap_or_clone(v))
+        Some(v.into_value())
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.find(key).ok().map(|i| &*self.entries[i].1)
+        self.find(key).ok().map(|i| self.entries[i].1.get())
     }
 
     /// Whether `key` is set.
@@ -93,7 +125,7 @@ impl Metadata {
 
     /// The entries, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|(k, v)| (k.as_ref(), &**v))
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v.get()))
     }
 
     /// The keys, in order.
