@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use cdc_core::SharedEvent;
+use serde_json::Value;
 
 use super::RawRecord;
 use crate::decode::Decoder;
@@ -74,7 +75,12 @@ pub(super) struct BatchScope<'a> {
 }
 
 impl BatchScope<'_> {
-    fn decode_one(&self, decoder: &mut Decoder, r: &RawRecord<'_>) -> Decoded {
+    fn decode_one<'r>(
+        &self,
+        decoder: &mut Decoder,
+        r: &RawRecord<'r>,
+        topic: &mut Option<(&'r str, Arc<Value>)>,
+    ) -> Decoded {
         if r.topic != self.first_topic
             && let Some(source_of) = self.source_of
             && source_of(r.topic).as_deref() != Some(self.source_id)
@@ -87,6 +93,13 @@ impl BatchScope<'_> {
                     return Decoded::Nothing;
                 }
                 if let Some((partition, offset)) = r.kafka_offset {
+                    // The records of a run are mostly of one topic: its name is one value
+                    // their events share.
+                    let name = match topic {
+                        Some((t, v)) if *t == r.topic => Arc::clone(v),
+                        _ => Arc::clone(&topic.insert((r.topic, Arc::new(r.topic.into()))).1),
+                    };
+                    ev.metadata.insert_shared("kafka_topic", name);
                     ev.metadata
                         .insert_static("kafka_partition", partition.into());
                     ev.metadata.insert_static("kafka_offset", offset.into());
@@ -103,9 +116,10 @@ impl BatchScope<'_> {
         decoder: &mut Decoder,
         records: &[&RawRecord<'_>],
     ) -> Vec<Decoded> {
+        let mut topic = None;
         records
             .iter()
-            .map(|r| self.decode_one(decoder, r))
+            .map(|r| self.decode_one(decoder, r, &mut topic))
             .collect()
     }
 
@@ -213,6 +227,8 @@ mod tests {
                     assert_eq!(a.after, b.after, "record {i}");
                     assert_eq!(a.position, b.position, "record {i}");
                     assert_eq!(a.metadata.get("kafka_offset"), Some(&(i as i64).into()));
+                    assert_eq!(a.metadata["kafka_topic"], "pg.public.t", "record {i}");
+                    assert_eq!(a.metadata, b.metadata, "record {i}");
                 }
                 (Decoded::Failed(_), Decoded::Failed(_)) => assert_eq!(i, 250),
                 (Decoded::OtherSource(t), Decoded::OtherSource(_)) => {

@@ -25,7 +25,8 @@ pub struct RawRecord<'a> {
     /// Value bytes, `None` for a tombstone.
     pub value: Option<&'a [u8]>,
     /// Kafka partition and offset, when the transport has them: the event's metadata gets
-    /// `kafka_partition` and `kafka_offset`.
+    /// `kafka_topic`, `kafka_partition` and `kafka_offset` (together, the record's place in
+    /// Kafka: partitions and offsets alone repeat across topics).
     pub kafka_offset: Option<(i32, i64)>,
 }
 

@@ -352,9 +352,13 @@ impl Collector {
     }
 }
 
-/// The Kafka coordinates the transport put into an event's metadata.
+/// The Kafka coordinates the transport put into an event's metadata (compared with where
+/// each record was produced, they check the metadata too).
 pub fn coord_of(e: &SharedEvent) -> Coord {
-    let topic = format!("{PREFIX}.{}", e.qualified_table());
+    let topic = e.metadata["kafka_topic"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no kafka_topic: {:?}", e.metadata))
+        .to_owned();
     Coord {
         topic,
         partition: e.metadata["kafka_partition"].as_i64().unwrap() as i32,
