@@ -296,3 +296,43 @@ async fn without_a_connection_of_its_own_the_stream_consumes_and_the_status_says
     assert!(query.contains("pg_logical_slot_get_changes"), "{query}");
     provider.disconnect("shop").await.unwrap();
 }
+
+/// A database that takes TLS only (Amazon RDS's `rds.force_ssl`, a `hostssl` pg_hba.conf),
+/// the connection string saying `sslmode=require`: the provider's own sessions (the slot's
+/// creation, its advance) connect over TLS as libpq would, and the changes flow with the slot
+/// moving on. In plain text they were refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_takes_tls_only_is_reached_as_the_dsn_says() {
+    let (pg, client) = start_pg().await;
+    pg.require_tls_for("app").await.unwrap();
+    let (work, control) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    std::fs::write(control.path().join("sql"), "1").unwrap();
+    let mut cfg = config(&pg, control.path());
+    cfg.connection = format!(
+        "postgres://app@127.0.0.1:{}/{}?sslmode=require",
+        pg.port(),
+        pg.database()
+    )
+    .into();
+    let handler = Recorder::new(i64::MAX, 0, 0);
+    let provider = BentoProvider::with_work_dir(work.path());
+    provider.connect(&cfg).await.unwrap();
+    provider
+        .subscribe("shop", handler.clone())
+        .unwrap()
+        .detach();
+
+    insert(&client, "items", 1, 30, 5).await;
+    let after_inserts = current_lsn(&client).await;
+    wait_for("30 ids", 60, async || handler.ids().len() >= 30).await;
+    assert_eq!(handler.ids(), (1..=30).collect::<Vec<_>>());
+    wait_for(
+        "the slot advanced over TLS past the inserts",
+        30,
+        async || confirmed_flush(&client).await >= after_inserts,
+    )
+    .await;
+    let st = provider.status("shop").await.unwrap();
+    assert_eq!(st.error, None, "{st:?}");
+    provider.disconnect("shop").await.unwrap();
+}

@@ -58,10 +58,13 @@ mod postgres {
         };
         // tokio-postgres errors do not contain the connection string; the DSN displays
         // redacted.
-        let (client, conn) = tokio_postgres::connect(dsn.expose(), tokio_postgres::NoTls)
-            .await
-            .map_err(|e| fail(format!("cannot connect to {dsn} to drop it: {e}")))?;
-        let conn_task = tokio::spawn(conn);
+        // Over TLS as the DSN's sslmode says (a server may take nothing else).
+        let (client, conn_task) = cdc_pg_tls::connect(dsn.expose()).await.map_err(|e| {
+            fail(format!(
+                "cannot connect to {dsn} to drop it: {}",
+                cdc_pg_tls::error_text(&e)
+            ))
+        })?;
         let result = drop_when_released(&client, slot, wait, &fail).await;
         drop(client);
         let _ = conn_task.await;
@@ -96,7 +99,10 @@ mod postgres {
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
-                _ => return Err(fail(format!("cannot drop it: {e}"))),
+                _ => {
+                    let why = cdc_pg_tls::error_text(&e);
+                    return Err(fail(format!("cannot drop it: {why}")));
+                }
             }
         }
     }

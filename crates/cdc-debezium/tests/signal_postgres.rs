@@ -192,3 +192,57 @@ async fn signals_for_other_databases_are_not_supported() {
     assert!(matches!(err, CdcError::Unsupported { .. }), "{err}");
     assert!(err.to_string().contains("only PostgreSQL"), "{err}");
 }
+
+/// A database that takes TLS only (Amazon RDS's `rds.force_ssl`, a `hostssl` pg_hba.conf):
+/// with `sslmode=require` in `options.database` the signal table is created over TLS, as
+/// libpq would connect; with `sslmode=disable` the server's refusal is the error.
+#[tokio::test]
+async fn the_signal_table_is_reached_over_tls_as_the_dsn_says() {
+    let pg = PgCluster::start()
+        .await
+        .expect("start PostgreSQL (install postgresql)");
+    pg.require_tls_for("app").await.unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(replay("06-create-pg1.txt"))
+        .mount(&server)
+        .await;
+    let dsn = |mode: &str| {
+        format!(
+            "postgres://app@127.0.0.1:{}/{}?sslmode={mode}",
+            pg.port(),
+            pg.database()
+        )
+    };
+    let cfg = |mode: &str| {
+        pg_source(
+            &server.uri(),
+            json!({"database": dsn(mode), "signal": {"table": "public.debezium_signal"}}),
+        )
+    };
+
+    let p = DebeziumProvider::new();
+    let err = p.connect(&cfg("disable")).await.unwrap_err().to_string();
+    assert!(
+        err.contains("pg_hba.conf") || err.contains("reject"),
+        "{err}"
+    );
+
+    let p = DebeziumProvider::new();
+    p.connect(&cfg("require")).await.unwrap();
+    let report = p
+        .snapshot("orders-db", &["public.customers".into()])
+        .await
+        .unwrap();
+    assert_eq!(report.method, "incremental_signal");
+    let client = pg.connect().await.unwrap();
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM public.debezium_signal", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "the signal was written over TLS");
+    // The session that wrote it was encrypted (the server refuses any other for `app`).
+    drop(client);
+    pg.stop().unwrap();
+}

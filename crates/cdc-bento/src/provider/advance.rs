@@ -150,10 +150,9 @@ async fn run(
 
 /// Whether the provider can open its advance connection with this DSN (bounded wait).
 pub(super) async fn probe(dsn: &SecretString) -> Result<(), String> {
-    let connect = tokio_postgres::connect(dsn.expose(), tokio_postgres::NoTls);
+    let connect = cdc_pg_tls::connect(dsn.expose());
     match tokio::time::timeout(PROBE_TIMEOUT, connect).await {
-        Ok(Ok((client, conn))) => {
-            let task = tokio::spawn(conn);
+        Ok(Ok((client, task))) => {
             drop(client);
             let _ = task.await;
             Ok(())
@@ -180,10 +179,10 @@ async fn advance(
         .as_ref()
         .is_none_or(tokio_postgres::Client::is_closed)
     {
-        let (c, conn) = tokio_postgres::connect(dsn.expose(), tokio_postgres::NoTls)
+        // Over TLS as the DSN's sslmode says (a server may take nothing else).
+        let (c, _conn) = cdc_pg_tls::connect(dsn.expose())
             .await
             .map_err(|e| Failure::Other(format!("cannot connect: {}", message(&e))))?;
-        tokio::spawn(conn);
         *client = Some(c);
     }
     let Some(c) = client.as_ref() else {

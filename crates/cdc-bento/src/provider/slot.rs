@@ -16,10 +16,10 @@ pub(super) async fn create(
         source_id: source_id.into(),
         message: format!("{what} for slot {}: {}", slot.slot, pg_message(&e)),
     };
-    let (client, conn) = tokio_postgres::connect(dsn.expose(), tokio_postgres::NoTls)
+    // Over TLS as the DSN's sslmode says (a server may take nothing else).
+    let (client, conn_task) = cdc_pg_tls::connect(dsn.expose())
         .await
         .map_err(|e| fail("cannot connect", e))?;
-    let conn_task = tokio::spawn(conn);
     let result = client
         .simple_query(&slot.create_slot_sql)
         .await
@@ -37,7 +37,8 @@ pub(super) fn pg_message(e: &tokio_postgres::Error) -> String {
             Some(h) => format!("{} (hint: {h})", db.message()),
             None => db.message().to_owned(),
         },
-        None => cdc_core::secret::redact_text(&e.to_string()),
+        // With its causes (an unreadable connection string says which option).
+        None => cdc_core::secret::redact_text(&cdc_pg_tls::error_text(e)),
     }
 }
 

@@ -129,8 +129,9 @@ mod postgres {
     fn err(source_id: &str, what: &str, e: tokio_postgres::Error) -> DebeziumError {
         DebeziumError::Signal {
             source_id: source_id.to_owned(),
-            // tokio-postgres errors do not contain the connection string.
-            message: format!("{what}: {e}"),
+            // In the server's words (tokio-postgres's own text is "db error"); neither
+            // holds the connection string.
+            message: format!("{what}: {}", cdc_pg_tls::error_text(&e)),
         }
     }
 
@@ -140,10 +141,10 @@ mod postgres {
         dsn: &SecretString,
         work: impl AsyncFnOnce(&tokio_postgres::Client) -> Result<T>,
     ) -> Result<T> {
-        let (client, conn) = tokio_postgres::connect(dsn.expose(), tokio_postgres::NoTls)
+        // Over TLS as the DSN's sslmode says (a server may take nothing else).
+        let (client, conn_task) = cdc_pg_tls::connect(dsn.expose())
             .await
             .map_err(|e| err(source_id, &format!("cannot connect to {dsn}"), e))?;
-        let conn_task = tokio::spawn(conn);
         let result = work(&client).await;
         drop(client);
         let _ = conn_task.await;

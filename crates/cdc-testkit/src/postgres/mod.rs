@@ -11,6 +11,7 @@ mod cluster;
 mod packages;
 mod run_as;
 mod server;
+mod tls;
 
 pub use binaries::PgBinaries;
 pub use builder::PgClusterBuilder;
