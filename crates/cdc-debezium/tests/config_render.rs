@@ -51,6 +51,46 @@ fn postgres_config_uses_debezium_3_names() {
     assert!(!c.keys().any(|k| k.starts_with("database.history")));
 }
 
+/// The DSN's TLS parameters reach the connector in its own words: left out, the connector
+/// would connect at its default (no certificate check), weaker than what the DSN says.
+#[test]
+fn the_dsns_sslmode_reaches_the_connector() {
+    let pg = render(&cfg(
+        "postgres",
+        &[],
+        json!({"database": "postgres://dbz:pw@db/shop?sslmode=verify-full&sslrootcert=/etc/ca.pem"}),
+    ));
+    assert_eq!(pg["database.sslmode"], "verify-full");
+    assert_eq!(pg["database.sslrootcert"], "/etc/ca.pem");
+    let my = render(&cfg(
+        "mysql",
+        &[],
+        json!({"database": "mysql://dbz:pw@db/shop?sslmode=require",
+               "schema_history": {"kafka_bootstrap_servers": "broker:9092"}}),
+    ));
+    assert_eq!(my["database.ssl.mode"], "required");
+    // The user's connector_config still wins.
+    let own = render(&cfg(
+        "postgres",
+        &[],
+        json!({"database": "postgres://dbz:pw@db/shop?sslmode=require",
+               "connector_config": {"database.sslmode": "verify-ca"}}),
+    ));
+    assert_eq!(own["database.sslmode"], "verify-ca");
+    let e = DebeziumSource::from_config(&cfg(
+        "sqlserver",
+        &[],
+        json!({"database": "sqlserver://dbz:pw@db:1433/shop?sslmode=require"}),
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("options.database") && e.contains("connector_config"),
+        "{e}"
+    );
+    assert!(!e.contains("pw@"), "{e}");
+}
+
 #[test]
 fn config_provider_reference_passes_through_and_masking() {
     let src = DebeziumSource::from_config(&cfg(

@@ -174,6 +174,11 @@ pub fn render(
                 if let Some(p) = &d.password {
                     set("database.password", p.clone());
                 }
+                let ssl = super::ssl_mode::ssl_properties(kind, d)
+                    .map_err(|m| err("options.database", m))?;
+                for (k, v) in ssl {
+                    set(k, v);
+                }
                 match (kind, &d.dbname) {
                     (DatabaseKind::Postgres, Some(db)) => set("database.dbname", db.clone()),
                     (DatabaseKind::SqlServer, Some(db)) => set("database.names", db.clone()),

@@ -20,6 +20,19 @@ pub struct DatabaseDsn {
     pub port: Option<u16>,
     /// Database name, when given.
     pub dbname: Option<String>,
+    /// The query string's parameters (`?sslmode=require&...`), percent-decoded, in order.
+    pub params: Vec<(String, String)>,
+}
+
+impl DatabaseDsn {
+    /// The value of query parameter `key` (the last, when repeated).
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl std::fmt::Debug for DatabaseDsn {
@@ -31,6 +44,11 @@ impl std::fmt::Debug for DatabaseDsn {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("dbname", &self.dbname)
+            // Names only: a value may be a credential (`?password=`).
+            .field(
+                "params",
+                &self.params.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -77,6 +95,20 @@ impl DatabaseDsn {
                 }
             })
             .transpose()?;
+        let query = hostpart
+            .split_once('?')
+            .map_or("", |(_, q)| q.split('#').next().unwrap_or(""));
+        let params = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                Ok((
+                    decode_part(k, "query parameter name")?,
+                    decode_part(v, "query parameter value")?,
+                ))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let hostpart = hostpart.split(['?', '#']).next().unwrap_or("");
         let (authority, dbname) = match hostpart.split_once('/') {
             Some((a, d)) => (a, Some(d)),
@@ -121,6 +153,7 @@ impl DatabaseDsn {
             host: host.to_owned(),
             port,
             dbname,
+            params,
         })
     }
 }
@@ -200,7 +233,11 @@ mod tests {
         assert_eq!(d.host, "db.local");
         assert_eq!(d.port, Some(5433));
         assert_eq!(d.dbname.as_deref(), Some("shop"));
+        assert_eq!(d.param("sslmode"), Some("require"));
         assert!(!format!("{d:?}").contains("p@ss"));
+        let d = DatabaseDsn::parse("postgres://h/db?password=s%3Dcret&sslmode=disable#x").unwrap();
+        assert_eq!(d.param("password"), Some("s=cret"));
+        assert!(!format!("{d:?}").contains("cret"), "{d:?}");
     }
 
     #[test]

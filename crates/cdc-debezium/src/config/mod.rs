@@ -9,6 +9,7 @@ mod kafka;
 mod kind;
 mod options;
 mod source;
+mod ssl_mode;
 mod tables;
 
 pub use builder::{
