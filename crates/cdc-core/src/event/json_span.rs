@@ -16,27 +16,58 @@ use serde_json::value::RawValue;
 pub const MAX_DEPTH: u32 = 64;
 
 /// The text of one JSON value whose syntax was checked (by [`Scanner`], or by serde_json
-/// reading it as a `RawValue`). Leading and trailing whitespace are not part of it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct JsonSpan<'a>(&'a str);
+/// reading it as a `RawValue`). Leading and trailing whitespace are not part of it. Two spans
+/// are equal when their texts are, and show as their text.
+#[derive(Clone, Copy)]
+pub struct JsonSpan<'a> {
+    text: &'a str,
+    /// Read by the [`Scanner`] (nesting within [`MAX_DEPTH`]) and free of `\` escapes: what a
+    /// `Value` parse checks beyond a `RawValue`'s (depth, surrogate escapes) is settled.
+    plain: bool,
+}
 
 impl<'a> JsonSpan<'a> {
     /// The value's JSON text.
     #[inline]
     pub fn get(self) -> &'a str {
-        self.0
+        self.text
     }
 
     /// Whether the value is JSON `null`.
     #[inline]
     pub fn is_null(self) -> bool {
-        self.0 == "null"
+        self.text == "null"
+    }
+
+    /// Whether the text parses as a `serde_json::Value` without another look: the scanner
+    /// read it (nesting within [`MAX_DEPTH`], below serde_json's 128) and it holds no escape
+    /// (so no `\u` surrogate a `Value` refuses). `false` says only that a look is needed.
+    #[inline]
+    pub fn parses_as_value(self) -> bool {
+        self.plain
     }
 }
 
+impl std::fmt::Debug for JsonSpan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("JsonSpan").field(&self.text).finish()
+    }
+}
+
+impl PartialEq for JsonSpan<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for JsonSpan<'_> {}
+
 impl<'a> From<&'a RawValue> for JsonSpan<'a> {
     fn from(raw: &'a RawValue) -> Self {
-        Self(raw.get())
+        Self {
+            text: raw.get(),
+            plain: false,
+        }
     }
 }
 
@@ -146,8 +177,11 @@ impl<'a> Scanner<'a> {
     pub fn value(&mut self) -> Option<JsonSpan<'a>> {
         self.ws();
         let start = self.pos;
-        self.skip_value()?;
-        Some(JsonSpan(&self.text[start..self.pos]))
+        let escaped = self.skip_value()?;
+        Some(JsonSpan {
+            text: &self.text[start..self.pos],
+            plain: !escaped,
+        })
     }
 
     /// Whether only whitespace is left.
@@ -238,10 +272,12 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips one value, without recursion: `stack` holds a bit per open container (1 for
-    /// an object), the innermost lowest.
-    fn skip_value(&mut self) -> Option<()> {
+    /// an object), the innermost lowest. `Some(true)` when a string in it holds an escape
+    /// (keys never do: the scanner gives up on those).
+    fn skip_value(&mut self) -> Option<bool> {
         let mut stack: u64 = 0;
         let mut depth: u32 = 0;
+        let mut escaped = false;
         loop {
             // A value is expected here.
             self.ws();
@@ -249,7 +285,7 @@ impl<'a> Scanner<'a> {
             match *b.get(self.pos)? {
                 b'"' => {
                     self.pos += 1;
-                    self.string_end()?;
+                    escaped |= self.string_end()?;
                 }
                 open @ (b'{' | b'[') => {
                     self.pos += 1;
@@ -277,7 +313,7 @@ impl<'a> Scanner<'a> {
             // After a value: close what ends here, or go on to the next member.
             loop {
                 if depth == 0 {
-                    return Some(());
+                    return Some(escaped);
                 }
                 let in_object = stack & 1 == 1;
                 match self.peek()? {
@@ -331,11 +367,37 @@ mod tests {
     use super::*;
 
     /// The span the scanner takes for `text` as a whole value, `None` when it gives up.
-    fn whole(text: &str) -> Option<&str> {
+    fn whole_span(text: &str) -> Option<JsonSpan<'_>> {
         let mut s = Scanner::new(text);
         let v = s.value()?;
         s.finish()?;
-        Some(v.get())
+        Some(v)
+    }
+
+    fn whole(text: &str) -> Option<&str> {
+        whole_span(text).map(JsonSpan::get)
+    }
+
+    #[test]
+    fn a_span_without_escapes_parses_as_a_value_and_one_with_them_is_looked_at() {
+        let deep = format!("{}1{}", "[".repeat(64), "]".repeat(64));
+        for (text, plain) in [
+            (r#"{"a":[1,{"b":"c d"}],"e":null}"#, true),
+            (deep.as_str(), true),
+            (r#"["\uD800"]"#, false),
+            (r#"{"a":"x\ny"}"#, false),
+        ] {
+            let span = whole_span(text).unwrap();
+            assert_eq!(span.parses_as_value(), plain, "{text}");
+            if plain {
+                serde_json::from_str::<serde_json::Value>(text).unwrap();
+            }
+        }
+        let raw: &RawValue = serde_json::from_str("[1]").unwrap();
+        assert!(
+            !JsonSpan::from(raw).parses_as_value(),
+            "serde's spans are looked at"
+        );
     }
 
     #[test]
@@ -463,11 +525,16 @@ mod tests {
                 r = r.wrapping_mul(0x5851_F42D_4C95_7F2D);
             }
             total += 1;
-            if let Some(span) = whole(&text) {
+            if let Some(span) = whole_span(&text) {
                 taken += 1;
                 let raw: &RawValue = serde_json::from_str(&text)
                     .unwrap_or_else(|e| panic!("took {text:?}, which serde_json refuses: {e}"));
-                assert_eq!(span, raw.get(), "{text:?}");
+                assert_eq!(span.get(), raw.get(), "{text:?}");
+                if span.parses_as_value() {
+                    serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| {
+                        panic!("{text:?} said to parse as a Value, which refuses it: {e}")
+                    });
+                }
             }
         }
         assert!(taken > 1_000, "{taken} of {total} taken");
