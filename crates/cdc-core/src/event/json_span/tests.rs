@@ -1,0 +1,206 @@
+//! The scanner against serde_json: what it accepts, where it gives up, and the spans it takes.
+
+use super::*;
+
+/// The span the scanner takes for `text` as a whole value, `None` when it gives up.
+fn whole_span(text: &str) -> Option<JsonSpan<'_>> {
+    let mut s = Scanner::new(text);
+    let v = s.value()?;
+    s.finish()?;
+    Some(v)
+}
+
+fn whole(text: &str) -> Option<&str> {
+    whole_span(text).map(JsonSpan::get)
+}
+
+#[test]
+fn a_span_without_escapes_parses_as_a_value_and_one_with_them_is_looked_at() {
+    let deep = format!("{}1{}", "[".repeat(64), "]".repeat(64));
+    for (text, plain) in [
+        (r#"{"a":[1,{"b":"c d"}],"e":null}"#, true),
+        (deep.as_str(), true),
+        (r#"["\uD800"]"#, false),
+        (r#"{"a":"x\ny"}"#, false),
+    ] {
+        let span = whole_span(text).unwrap();
+        assert_eq!(span.parses_as_value(), plain, "{text}");
+        if plain {
+            serde_json::from_str::<serde_json::Value>(text).unwrap();
+        }
+    }
+    let raw: &RawValue = serde_json::from_str("[1]").unwrap();
+    assert!(
+        !JsonSpan::from(raw).parses_as_value(),
+        "serde's spans are looked at"
+    );
+}
+
+#[test]
+fn accepts_what_serde_json_accepts_as_its_own_span() {
+    for text in [
+        "null",
+        "true",
+        " false ",
+        "0",
+        "-0",
+        "12.5e-3",
+        "1E+9",
+        r#""a\"b\\c\/\b\f\n\r\t\u00e9""#,
+        r#"{"a":[1,{"b":null},[],{}],"c":"d"}"#,
+        " [ 1 , 2 ] ",
+        "\"é ✓\"",
+    ] {
+        let raw: &RawValue = serde_json::from_str(text).unwrap();
+        assert_eq!(whole(text), Some(raw.get()), "{text:?}");
+    }
+}
+
+#[test]
+fn gives_up_on_what_serde_json_refuses() {
+    for text in [
+        "",
+        "nul",
+        "tru",
+        "01",
+        "1.",
+        "1e",
+        "-",
+        "+1",
+        ".5",
+        "[1,]",
+        "{\"a\":1,}",
+        "{,}",
+        "[1 2]",
+        "{\"a\" 1}",
+        "{\"a\":}",
+        "{1:2}",
+        "\"a",
+        "\"\\x\"",
+        "\"\\u12g4\"",
+        "\"tab\there\"",
+        "[",
+        "]",
+        "{\"a\":1]",
+        "[1}",
+        "1 2",
+        "truex",
+        "nullnull",
+    ] {
+        assert!(
+            serde_json::from_str::<&RawValue>(text).is_err(),
+            "{text:?} is valid"
+        );
+        assert_eq!(whole(text), None, "{text:?}");
+    }
+}
+
+#[test]
+fn finds_the_first_byte_that_ends_a_plain_run() {
+    for len in 0..40 {
+        for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+            for fill in [b'a', 0x7f, 0x21, 0xc3, 0x80, 0xff] {
+                let mut v = vec![fill; len];
+                v.push(stop);
+                v.extend_from_slice(b"\"\\x");
+                assert_eq!(
+                    stop_byte(&v, 0),
+                    Some(len),
+                    "len {len} stop {stop} fill {fill}"
+                );
+            }
+        }
+        assert_eq!(stop_byte(&vec![b'a'; len], 0), None);
+    }
+}
+
+/// Random texts over JSON's alphabet (multibyte characters included): the scanner never
+/// panics, and whatever it accepts serde_json accepts, with the same span.
+#[test]
+fn random_texts_are_accepted_only_as_serde_json_accepts_them() {
+    const PARTS: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"",
+        "\\",
+        "\\u",
+        "0",
+        "1",
+        "-",
+        ".",
+        "e",
+        "+",
+        " ",
+        "\n",
+        "true",
+        "null",
+        "f",
+        "a",
+        "\"k\":",
+        "é",
+        "✓",
+        "\u{1F600}",
+        "\u{1}",
+        "7",
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1D_u64;
+    let (mut taken, mut total) = (0, 0);
+    for _ in 0..200_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut text = String::new();
+        let mut r = state;
+        for _ in 0..(r % 12 + 1) {
+            text.push_str(PARTS[(r % PARTS.len() as u64) as usize]);
+            r = r.rotate_right(7) ^ 0x9E37_79B9;
+            r = r.wrapping_mul(0x5851_F42D_4C95_7F2D);
+        }
+        total += 1;
+        if let Some(span) = whole_span(&text) {
+            taken += 1;
+            let raw: &RawValue = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("took {text:?}, which serde_json refuses: {e}"));
+            assert_eq!(span.get(), raw.get(), "{text:?}");
+            if span.parses_as_value() {
+                serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| {
+                    panic!("{text:?} said to parse as a Value, which refuses it: {e}")
+                });
+            }
+        }
+    }
+    assert!(taken > 1_000, "{taken} of {total} taken");
+}
+
+#[test]
+fn nesting_beyond_the_limit_is_left_to_serde_json() {
+    let deep = format!("{}{}", "[".repeat(64), "]".repeat(64));
+    assert!(whole(&deep).is_some());
+    let deeper = format!("{}1{}", "[".repeat(65), "]".repeat(65));
+    assert_eq!(whole(&deeper), None);
+}
+
+#[test]
+fn reads_an_object_key_by_key() {
+    let text = r#" {"op": "c", "n": -12, "raw": {"x": [1]}, "esc": "a\nb"} "#;
+    let mut s = Scanner::new(text);
+    let mut obj = s.object().unwrap();
+    assert_eq!(s.key(&mut obj), Some(Some("op")));
+    assert_eq!(s.string(), Some(("c", false)));
+    assert_eq!(s.key(&mut obj), Some(Some("n")));
+    assert_eq!(s.value().map(JsonSpan::get), Some("-12"));
+    assert_eq!(s.key(&mut obj), Some(Some("raw")));
+    assert_eq!(s.value().map(JsonSpan::get), Some(r#"{"x": [1]}"#));
+    assert_eq!(s.key(&mut obj), Some(Some("esc")));
+    assert_eq!(s.string(), Some((r"a\nb", true)));
+    assert_eq!(s.key(&mut obj), Some(None));
+    assert_eq!(s.finish(), Some(()));
+    // A key written with escapes is left to the full parser.
+    let mut s = Scanner::new(r#"{"\u006fp": 1}"#);
+    let mut obj = s.object().unwrap();
+    assert_eq!(s.key(&mut obj), None);
+}
