@@ -86,7 +86,20 @@ async fn drain_delivers_what_a_paused_source_has_read_then_ends() {
     let (h, seen) = recorder();
     let _sub = p.subscribe("s", h).unwrap();
     // Paused from the start: the reader fills the buffer and waits; nothing is delivered.
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // Waits for the reader to get there (a fixed pause was not always enough for its thread
+    // to run on a loaded machine, and a drain before then reads fewer than 8).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while p.status("s").await.unwrap().details["injected"]
+        .as_u64()
+        .unwrap()
+        < 8
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reader never filled the buffer"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert!(seen.lock().unwrap().is_empty());
     p.drain("s").await.unwrap();
     let got = seen.lock().unwrap().clone();
