@@ -29,17 +29,11 @@ pub(super) async fn create(
     result.map(|_| ())
 }
 
-/// The server's reason (and hint), or the driver's error; never the DSN.
+/// The server's reason (detail, hint), or the driver's error with its causes; never the DSN
+/// (masked again, should a cause quote one).
 #[cfg(feature = "postgres")]
 pub(super) fn pg_message(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => match db.hint() {
-            Some(h) => format!("{} (hint: {h})", db.message()),
-            None => db.message().to_owned(),
-        },
-        // With its causes (an unreadable connection string says which option).
-        None => cdc_core::secret::redact_text(&cdc_pg_tls::error_text(e)),
-    }
+    cdc_core::secret::redact_text(&cdc_pg_tls::error_text(e))
 }
 
 /// Without the `postgres` feature there is no client to run the SQL with.
