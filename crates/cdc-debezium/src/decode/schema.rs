@@ -26,20 +26,41 @@ struct ConnectSchema {
     parameters: Option<HashMap<String, serde_json::Value>>,
     #[serde(default)]
     items: Option<Box<ConnectSchema>>,
+    /// A map's key schema.
+    #[serde(default)]
+    keys: Option<Box<ConnectSchema>>,
+    /// A map's value schema.
+    #[serde(default)]
+    values: Option<Box<ConnectSchema>>,
 }
 
 impl ConnectSchema {
-    /// The column's conversion; `Err` names what is wrong with its schema.
+    /// The column's conversion; `Err` names what is wrong with its schema. A struct (a
+    /// MySQL `Point`, a nested record) converts the fields that have a logical type, an
+    /// array its items, a map its keys and values; one with nothing to convert is `None`,
+    /// so its value stays unparsed text like any other.
     fn logical(&self) -> Result<Option<Logical>, String> {
         if let Some(name) = &self.name
             && let Some(l) = Logical::from_schema(name, self.parameters.as_ref())?
         {
             return Ok(Some(l));
         }
-        Ok(match &self.items {
-            Some(items) => items.logical()?.map(|l| Logical::Array(Box::new(l))),
-            None => None,
-        })
+        if let Some(items) = &self.items {
+            return Ok(items.logical()?.map(|l| Logical::Array(Box::new(l))));
+        }
+        if self.keys.is_some() || self.values.is_some() {
+            let part = |s: &Option<Box<ConnectSchema>>, what: &str| match s {
+                Some(s) => s.logical().map_err(|m| format!("map {what}: {m}")),
+                None => Ok(None),
+            };
+            let keys = part(&self.keys, "keys")?.map(Box::new);
+            let values = part(&self.values, "values")?.map(Box::new);
+            return Ok(
+                (keys.is_some() || values.is_some()).then_some(Logical::Map { keys, values })
+            );
+        }
+        let fields = self.conversions()?;
+        Ok((!fields.is_empty()).then_some(Logical::Struct(fields)))
     }
 
     fn field(&self, name: &str) -> Option<&ConnectSchema> {
@@ -48,11 +69,21 @@ impl ConnectSchema {
             .find(|f| f.field.as_deref() == Some(name))
     }
 
-    /// The conversions of a struct's fields; `Err` names the field whose schema is wrong.
-    fn row_schema(&self) -> Result<RowSchema, String> {
+    /// The conversions of a struct's fields; `Err` names the field whose schema is wrong,
+    /// or that occurs twice (Kafka Connect refuses such a schema; taken as it is, the
+    /// column would be converted twice: a decimal's text read again as base64, a number
+    /// that is not the column's).
+    fn conversions(&self) -> Result<Vec<(String, Logical)>, String> {
         let mut conversions = Vec::new();
+        let mut seen = std::collections::HashSet::with_capacity(self.fields.len());
         for f in &self.fields {
             let Some(column) = &f.field else { continue };
+            if !seen.insert(column.as_str()) {
+                return Err(format!(
+                    "field `{}` occurs twice in one struct",
+                    clip(column)
+                ));
+            }
             let logical = f
                 .logical()
                 .map_err(|m| format!("field `{}`: {m}", clip(column)))?;
@@ -60,7 +91,14 @@ impl ConnectSchema {
                 conversions.push((column.clone(), l));
             }
         }
-        Ok(RowSchema { conversions })
+        Ok(conversions)
+    }
+
+    /// The conversions of a row (a struct's fields).
+    fn row_schema(&self) -> Result<RowSchema, String> {
+        Ok(RowSchema {
+            conversions: self.conversions()?,
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Kafka Connect and Debezium logical types: decimals to exact decimal strings, temporal
-//! integers to ISO-8601.
+//! integers to ISO-8601, wherever they are in a column: at its top, in a struct's fields,
+//! an array's items, a map's keys and values.
 
 mod decimal;
 mod temporal;
@@ -40,6 +41,18 @@ pub enum Logical {
     },
     /// An array whose items have a logical type.
     Array(Box<Logical>),
+    /// A struct (a nested record, an array's item) whose fields have logical types:
+    /// `(field, conversion)` for each of them.
+    Struct(Vec<(String, Logical)>),
+    /// A map whose keys or values have a logical type. The JSON converter writes a map
+    /// with string keys as an object, any other as an array of `[key, value]` pairs.
+    Map {
+        /// The keys' conversion (only the pairs form can have one: a logical type is never
+        /// a string in JSON's object keys).
+        keys: Option<Box<Logical>>,
+        /// The values' conversion.
+        values: Option<Box<Logical>>,
+    },
 }
 
 impl Logical {
@@ -125,14 +138,81 @@ impl Logical {
                 let items = v
                     .as_array_mut()
                     .ok_or_else(|| format!("expected an array, got {what}"))?;
-                for item in items {
-                    inner.apply(item)?;
+                for (i, item) in items.iter_mut().enumerate() {
+                    inner.apply(item).map_err(|m| format!("item {i}: {m}"))?;
                 }
                 return Ok(());
             }
+            Self::Struct(fields) => {
+                let what = json_type_name(v);
+                let obj = v
+                    .as_object_mut()
+                    .ok_or_else(|| format!("a struct must be an object, got {what}"))?;
+                for (name, conv) in fields {
+                    if let Some(field) = obj.get_mut(name) {
+                        conv.apply(field)
+                            .map_err(|m| format!("field `{}`: {m}", clip(name)))?;
+                    }
+                }
+                return Ok(());
+            }
+            Self::Map { keys, values } => return apply_map(v, keys.as_deref(), values.as_deref()),
         };
         *v = new;
         Ok(())
+    }
+}
+
+/// [`Logical::Map`]: an object's values, or each `[key, value]` pair of the array form.
+fn apply_map(
+    v: &mut Value,
+    keys: Option<&Logical>,
+    values: Option<&Logical>,
+) -> Result<(), String> {
+    match v {
+        Value::Object(obj) => {
+            if keys.is_some() {
+                return Err(
+                    "a map whose keys have a logical type must be an array of [key, value] \
+                     pairs, got an object"
+                        .into(),
+                );
+            }
+            if let Some(conv) = values {
+                for (k, val) in obj.iter_mut() {
+                    conv.apply(val)
+                        .map_err(|m| format!("value of key {:?}: {m}", clip(k)))?;
+                }
+            }
+            Ok(())
+        }
+        Value::Array(pairs) => {
+            for (i, pair) in pairs.iter_mut().enumerate() {
+                let what = json_type_name(pair);
+                let [k, val] = pair
+                    .as_array_mut()
+                    .map(Vec::as_mut_slice)
+                    .unwrap_or_default()
+                else {
+                    return Err(format!(
+                        "entry {i} of a map must be a [key, value] pair, got {what}"
+                    ));
+                };
+                if let Some(conv) = keys {
+                    conv.apply(k)
+                        .map_err(|m| format!("key of entry {i}: {m}"))?;
+                }
+                if let Some(conv) = values {
+                    conv.apply(val)
+                        .map_err(|m| format!("value of entry {i}: {m}"))?;
+                }
+            }
+            Ok(())
+        }
+        other => Err(format!(
+            "a map must be an object or an array of [key, value] pairs, got {}",
+            json_type_name(other)
+        )),
     }
 }
 
@@ -155,9 +235,16 @@ fn decimal_scale(param: Option<&Value>) -> Result<i32, String> {
     scale_in_range(scale)
 }
 
+/// A temporal value's integer: a 64-bit one, as Connect's `int32` / `int64` are. The error
+/// shows what came instead (`1.5`, `18446744073709551616`, a string).
 fn int(v: &Value, what: &str) -> Result<i64, String> {
-    v.as_i64()
-        .ok_or_else(|| format!("a {what} must be an integer, got {}", json_type_name(v)))
+    v.as_i64().ok_or_else(|| {
+        format!(
+            "a {what} must be a 64-bit integer, got {} {}",
+            json_type_name(v),
+            clip(&v.to_string())
+        )
+    })
 }
 
 #[cfg(test)]
