@@ -125,7 +125,7 @@ impl<'a> Scanner<'a> {
     /// the end of the object (its `}` consumed). `None` for a key written with escapes.
     #[inline]
     pub fn key(&mut self, obj: &mut Object) -> Option<Option<&'a str>> {
-        let c = self.peek()?;
+        let mut c = self.peek()?;
         if c == b'}' {
             self.pos += 1;
             return Some(None);
@@ -135,9 +135,12 @@ impl<'a> Scanner<'a> {
                 return None;
             }
             self.pos += 1;
+            c = self.peek()?;
         }
-        let key = self.plain_key()?;
-        Some(Some(key))
+        if c != b'"' {
+            return None;
+        }
+        self.key_at_quote().map(Some)
     }
 
     /// A key and its `:`; `None` unless it is a string without escapes.
@@ -146,13 +149,20 @@ impl<'a> Scanner<'a> {
         if self.peek()? != b'"' {
             return None;
         }
+        self.key_at_quote()
+    }
+
+    /// [`Scanner::plain_key`] from its opening quote (the caller looked).
+    #[inline(always)]
+    fn key_at_quote(&mut self) -> Option<&'a str> {
         let start = self.pos + 1;
         self.pos = start;
         if self.string_end()? {
             return None;
         }
         let key = &self.text[start..self.pos - 1];
-        if self.peek()? != b':' {
+        // The JSON converter writes no whitespace: look at the next byte before skipping any.
+        if self.text.as_bytes().get(self.pos) != Some(&b':') && self.peek()? != b':' {
             return None;
         }
         self.pos += 1;
@@ -184,6 +194,46 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    /// A number, checked, as its text and, when it is an integer of at most 18 digits
+    /// (which cannot overflow), its value, read in the same pass. `-0` has no value here:
+    /// serde_json reads it as a float. `None` unless a number is next.
+    #[inline]
+    pub fn number_value(&mut self) -> Option<(JsonSpan<'a>, Option<i64>)> {
+        self.ws();
+        let b = self.text.as_bytes();
+        let start = self.pos;
+        let negative = b.get(start) == Some(&b'-');
+        let first = start + usize::from(negative);
+        let mut n: i64 = 0;
+        let mut i = first;
+        match b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => {
+                while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+                    n = n.wrapping_mul(10).wrapping_add(i64::from(d));
+                    i += 1;
+                }
+            }
+            _ => return None,
+        }
+        let digits = i - first;
+        self.pos = i;
+        let integer = !matches!(b.get(i), Some(b'.' | b'e' | b'E'));
+        if !integer {
+            // The fraction and exponent, checked by the grammar's reader from the start.
+            self.pos = start;
+            self.number()?;
+        }
+        // Only at most 18 digits have a value: `n` of more may have wrapped.
+        let value = (integer && digits <= 18 && !(negative && b[first] == b'0'))
+            .then(|| if negative { -n } else { n });
+        let span = JsonSpan {
+            text: &self.text[start..self.pos],
+            plain: true,
+        };
+        Some((span, value))
+    }
+
     /// Whether only whitespace is left.
     #[inline]
     pub fn finish(&mut self) -> Option<()> {
@@ -193,22 +243,32 @@ impl<'a> Scanner<'a> {
 
     /// From just after an opening quote to just after the closing one; `Some(true)` when the
     /// string holds escapes. Refuses what serde_json refuses in a string it skips: a control
-    /// character, an unknown escape, a `\u` without four hex digits.
-    #[inline]
+    /// character, an unknown escape, a `\u` without four hex digits. Inlined: most strings of
+    /// a record are short and plain, and a call cost more than their search.
+    #[inline(always)]
     fn string_end(&mut self) -> Option<bool> {
         let b = self.text.as_bytes();
-        let mut i = self.pos;
-        let mut escaped = false;
+        let i = stop_byte(b, self.pos)?;
+        if b[i] == b'"' {
+            self.pos = i + 1;
+            return Some(false);
+        }
+        self.string_end_escaped(i)
+    }
+
+    /// [`Scanner::string_end`] from the first byte at `i` that is a backslash or a control
+    /// character.
+    #[inline(never)]
+    fn string_end_escaped(&mut self, mut i: usize) -> Option<bool> {
+        let b = self.text.as_bytes();
         loop {
-            i = stop_byte(b, i)?;
             if b[i] < 0x20 {
                 return None;
             }
             if b[i] == b'"' {
                 self.pos = i + 1;
-                return Some(escaped);
+                return Some(true);
             }
-            escaped = true;
             match b.get(i + 1)? {
                 b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
                 b'u' => {
@@ -220,6 +280,7 @@ impl<'a> Scanner<'a> {
                 }
                 _ => return None,
             }
+            i = stop_byte(b, i)?;
         }
     }
 
@@ -279,8 +340,7 @@ impl<'a> Scanner<'a> {
         let mut depth: u32 = 0;
         let mut escaped = false;
         loop {
-            // A value is expected here.
-            self.ws();
+            // A value is expected here (whitespace before it skipped by whoever came here).
             let b = self.text.as_bytes();
             match *b.get(self.pos)? {
                 b'"' => {
@@ -290,7 +350,8 @@ impl<'a> Scanner<'a> {
                 open @ (b'{' | b'[') => {
                     self.pos += 1;
                     let close = if open == b'{' { b'}' } else { b']' };
-                    if self.peek()? == close {
+                    let first = self.peek()?;
+                    if first == close {
                         self.pos += 1;
                     } else {
                         if depth == MAX_DEPTH {
@@ -299,7 +360,11 @@ impl<'a> Scanner<'a> {
                         depth += 1;
                         stack = (stack << 1) | u64::from(open == b'{');
                         if open == b'{' {
-                            self.plain_key()?;
+                            if first != b'"' {
+                                return None;
+                            }
+                            self.key_at_quote()?;
+                            self.ws();
                         }
                         continue;
                     }
@@ -322,6 +387,7 @@ impl<'a> Scanner<'a> {
                         if in_object {
                             self.plain_key()?;
                         }
+                        self.ws();
                         break;
                     }
                     b'}' if in_object => {}

@@ -132,12 +132,49 @@ pub(super) fn is_null_bytes(b: &[u8]) -> bool {
 }
 
 pub(super) fn millis(ms: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+    since_epoch(ms, 1_000)
+}
+
+/// The time `units` after the epoch, `per_second` units to a second (1 000 or 1 000 000);
+/// `None` beyond the calendar. What `OffsetDateTime::from_unix_timestamp_nanos` gives for
+/// `units` scaled to nanoseconds, without its `i128` division (a visible share of a small
+/// record's decoding).
+pub(super) fn since_epoch(units: i64, per_second: i64) -> Option<OffsetDateTime> {
+    let nanos = units.rem_euclid(per_second) * (1_000_000_000 / per_second);
+    OffsetDateTime::from_unix_timestamp(units.div_euclid(per_second))
+        .ok()?
+        .replace_nanosecond(u32::try_from(nanos).ok()?)
+        .ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_since_the_epoch_are_the_time_crates() {
+        let mut n = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut cases: Vec<i64> = vec![0, 1, -1, 999, -999, 1_000, -1_001, i64::MAX, i64::MIN];
+        for _ in 0..20_000 {
+            n ^= n << 13;
+            n ^= n >> 7;
+            n ^= n << 17;
+            // Every magnitude, from a few units to all of i64.
+            cases.push((n as i64) >> (n % 64));
+        }
+        for units in cases {
+            for per_second in [1_000i64, 1_000_000] {
+                let scale = i128::from(1_000_000_000 / per_second);
+                let want =
+                    OffsetDateTime::from_unix_timestamp_nanos(i128::from(units) * scale).ok();
+                assert_eq!(
+                    since_epoch(units, per_second),
+                    want,
+                    "{units} / {per_second}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn fast_paths_agree_with_serde() {

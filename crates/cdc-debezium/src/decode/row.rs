@@ -38,7 +38,11 @@ impl Decoder {
             _ => return Err(not_an_object(ctx, name, text)),
         }
         let converts = schema.is_some_and(|s| !s.conversions.is_empty());
-        if !converts && !self.placeholder.may_occur(text, update) {
+        if !converts
+            && !self
+                .placeholder
+                .may_occur(text, raw.parses_as_value(), update)
+        {
             // Read as a RawValue with the envelope: only what that left unchecked is checked.
             // What fails that check is read the long way below, which says why.
             if let Ok(row) = Row::from_span(raw) {

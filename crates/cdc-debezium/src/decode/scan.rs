@@ -178,15 +178,20 @@ fn source<'a>(sc: &mut Scanner<'a>) -> Option<Source<'a>> {
 /// An `Option<i64>` field: `null`, or an integer serde reads as one (`-0` it reads as a
 /// float, an error for an integer field; so is anything past `i64`).
 fn int(sc: &mut Scanner<'_>) -> Option<Option<i64>> {
-    let v = sc.value()?;
-    if v.is_null() {
-        return Some(None);
+    if let b'-' | b'0'..=b'9' = sc.peek()? {
+        let (span, value) = sc.number_value()?;
+        if value.is_some() {
+            return Some(value);
+        }
+        let text = span.get();
+        if text.starts_with("-0") {
+            return None;
+        }
+        // Past 18 digits (within i64 or not), or a float: serde's integer or its error.
+        return parse_i64(text).map(Some);
     }
-    let text = v.get();
-    if text.starts_with("-0") {
-        return None;
-    }
-    parse_i64(text).map(Some)
+    // Anything else but `null` is not an integer: serde's error.
+    sc.value()?.is_null().then_some(None)
 }
 
 /// `str::parse::<i64>`, with the common case (at most 18 digits, which cannot overflow)
@@ -227,17 +232,23 @@ fn text<'a>(sc: &mut Scanner<'a>) -> Option<Option<Cow<'a, str>>> {
 
 /// An `Option<Scalar>` field, as [`Scalar`]'s serde visitor reads it.
 fn scalar<'a>(sc: &mut Scanner<'a>) -> Option<Option<Scalar<'a>>> {
-    if sc.peek()? == b'"' {
-        return unescaped(sc).map(|t| Some(Scalar::Text(t)));
+    match sc.peek()? {
+        b'"' => return unescaped(sc).map(|t| Some(Scalar::Text(t))),
+        b'-' | b'0'..=b'9' => {
+            let (span, value) = sc.number_value()?;
+            return Some(Some(match value {
+                Some(n) => Scalar::Int(n),
+                None => number(span.get())?,
+            }));
+        }
+        _ => {}
     }
     let v = sc.value()?;
-    let text = v.get();
-    Some(Some(match text.as_bytes()[0] {
-        b'n' => return Some(None),
-        b'-' | b'0'..=b'9' => number(text)?,
+    Some(match v.get().as_bytes()[0] {
+        b'n' => None,
         // true, false, an array, an object.
-        _ => Scalar::Other,
-    }))
+        _ => Some(Scalar::Other),
+    })
 }
 
 /// A JSON number as serde_json reads it without `arbitrary_precision`: an integer within

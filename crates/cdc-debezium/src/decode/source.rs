@@ -17,10 +17,9 @@ use std::borrow::Cow;
 
 use cdc_core::{ChangeEvent, Name, Position};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 use super::envelope::{Scalar, Source};
-use super::read::{millis, plain_string};
+use super::read::{millis, plain_string, since_epoch};
 
 impl Source<'_> {
     /// The table (or MongoDB collection) the change is about.
@@ -89,7 +88,7 @@ pub(super) fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
     // they are beyond the calendar.
     e.commit_time = s
         .ts_us
-        .and_then(|us| OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).ok())
+        .and_then(|us| since_epoch(us, 1_000_000))
         .or_else(|| s.ts_ms.and_then(millis));
     e.transaction_id = s.transaction_id();
     if let Some(ms) = s.ts_ms {

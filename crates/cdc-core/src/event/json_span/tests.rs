@@ -204,3 +204,72 @@ fn reads_an_object_key_by_key() {
     let mut obj = s.object().unwrap();
     assert_eq!(s.key(&mut obj), None);
 }
+
+/// A number's value, read while it is checked, is serde_json's `i64` of its text; only
+/// integers past 18 digits and `-0` (serde_json's float) are left without one.
+#[test]
+fn a_numbers_value_is_serde_jsons() {
+    const PARTS: &[&str] = &["-", "0", "1", "9", "5", ".", "e", "E", "+", "-", "7"];
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut cases: Vec<String> = [
+        "0",
+        "-0",
+        "-0.0",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "999999999999999999",
+        "-999999999999999999",
+        "1000000000000000000",
+        "12e3",
+        "1.5",
+        "01",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    for _ in 0..100_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut r = state;
+        let mut text = String::new();
+        for _ in 0..(r % 22 + 1) {
+            text.push_str(PARTS[(r % PARTS.len() as u64) as usize]);
+            r = r.rotate_right(5).wrapping_mul(0x5851_F42D_4C95_7F2D);
+        }
+        cases.push(text);
+    }
+    let mut valued = 0;
+    for text in cases {
+        let mut sc = Scanner::new(&text);
+        let Some((span, value)) = sc.number_value() else {
+            continue;
+        };
+        // The span is the number's text as serde_json reads it.
+        let raw: &RawValue = match serde_json::from_str(span.get()) {
+            Ok(raw) => raw,
+            Err(e) => panic!(
+                "{text:?}: took {:?}, which serde_json refuses: {e}",
+                span.get()
+            ),
+        };
+        assert_eq!(raw.get(), span.get());
+        let serde: Option<i64> = serde_json::from_str(span.get()).ok();
+        match value {
+            Some(n) => {
+                valued += 1;
+                assert_eq!(Some(n), serde, "{text:?}");
+            }
+            None => {
+                let digits = span.get().trim_start_matches('-');
+                let integer = !span.get().contains(['.', 'e', 'E']);
+                assert!(
+                    !integer || digits.len() > 18 || span.get().starts_with("-0"),
+                    "{text:?}: no value for {:?}",
+                    span.get()
+                );
+            }
+        }
+    }
+    assert!(valued > 1_000, "{valued} numbers had a value");
+}
