@@ -108,6 +108,11 @@ impl<'a> Scanner<'a> {
     /// The next byte that is not whitespace, not consumed.
     #[inline]
     pub fn peek(&mut self) -> Option<u8> {
+        // Records are mostly written without whitespace: one look, then the loop.
+        let c = *self.text.as_bytes().get(self.pos)?;
+        if c > b' ' {
+            return Some(c);
+        }
         self.ws();
         self.text.as_bytes().get(self.pos).copied()
     }
