@@ -30,6 +30,12 @@ impl<'de: 'a, 'a, T: Deserialize<'de>, const EAGER: bool> Deserialize<'de> for P
     }
 }
 
+/// A field that is there, whatever its JSON (`null` included): serde's `Option` would take
+/// `null` for absent.
+fn present<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<JsonSpan<'a>>, D::Error> {
+    JsonSpan::deserialize(d).map(Some)
+}
+
 /// The top level of a value (or a payload): the change envelope fields, heartbeat,
 /// transaction and schema-change fields, and `schema` / `payload` of the wrapped form.
 #[derive(Debug, Default, Deserialize)]
@@ -37,8 +43,9 @@ pub struct Envelope<'a, const EAGER: bool> {
     /// `schema` of the `{"schema", "payload"}` form.
     #[serde(borrow, default)]
     pub schema: Option<JsonSpan<'a>>,
-    /// `payload` of the `{"schema", "payload"}` form.
-    #[serde(borrow, default)]
+    /// `payload` of the `{"schema", "payload"}` form; JSON `null` is kept (as its text), so
+    /// that a wrapped value whose payload is `null` is known for one (and is no event).
+    #[serde(borrow, default, deserialize_with = "present")]
     pub payload: Option<JsonSpan<'a>>,
     /// Row before: kept as text, checked and kept as a lazily parsed row, or parsed when
     /// the schema names columns to convert.

@@ -44,7 +44,12 @@ fn envelope<'a, const EAGER: bool>(sc: &mut Scanner<'a>) -> Option<Envelope<'a, 
     while let Some(key) = sc.key(&mut obj)? {
         let (bit, slot) = match key {
             "schema" => (0, &mut env.schema),
-            "payload" => (1, &mut env.payload),
+            "payload" => {
+                // Kept when `null`: a wrapped value without one is no event.
+                once(&mut seen, 1)?;
+                env.payload = Some(sc.value()?);
+                continue;
+            }
             "before" => (2, &mut env.before),
             "after" => (3, &mut env.after),
             "op" => (4, &mut env.op),
