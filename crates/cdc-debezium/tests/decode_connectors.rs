@@ -56,7 +56,22 @@ fn sql_server_changes_and_snapshot_reads() {
     assert_eq!(e.operation, Operation::Insert);
     assert_eq!(e.qualified_table(), "dbo.customers");
     assert_eq!(after(&e)["first_name"], "john");
-    assert_eq!(position(&e), Some("00000027:00000758:0003"));
+    assert_eq!(position(&e), Some("00000027:00000758:0003:1"));
+    // A primary key update is a delete and a create at one change LSN, told apart by their
+    // serial numbers: their positions differ.
+    let pk_update = |op: &str, serial: Value| {
+        let mut source = source(json!("00000027:00000758:0003"));
+        source["event_serial_no"] = serial;
+        let e = decode(
+            "server1.testDB.dbo.customers",
+            Some(json!({"id": 1005})),
+            json!({"before": {"id": 1005}, "after": null, "source": source, "op": op, "ts_ms": 1}),
+        );
+        position(&e).map(str::to_owned)
+    };
+    let (delete, create) = (pk_update("d", json!(1)), pk_update("c", json!("2")));
+    assert_eq!(delete.as_deref(), Some("00000027:00000758:0003:1"));
+    assert_eq!(create.as_deref(), Some("00000027:00000758:0003:2"));
     // A snapshot read has no change LSN: the commit LSN is its position.
     let e = decode(
         "server1.testDB.dbo.customers",

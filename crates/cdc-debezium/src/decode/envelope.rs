@@ -162,6 +162,10 @@ pub struct Source<'a> {
     /// SQL Server, Db2, Informix commit LSN.
     #[serde(borrow, default)]
     pub commit_lsn: Option<Scalar<'a>>,
+    /// SQL Server: the event's number within its change LSN (a primary key update is a
+    /// delete and a create at one change LSN, numbered 1 and 2).
+    #[serde(borrow, default)]
+    pub event_serial_no: Option<Scalar<'a>>,
     /// Oracle system change number.
     #[serde(borrow, default)]
     pub scn: Option<Scalar<'a>>,

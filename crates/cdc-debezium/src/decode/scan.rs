@@ -170,6 +170,10 @@ fn source<'a>(sc: &mut Scanner<'a>) -> Option<Source<'a>> {
                 s.ord = scalar(sc)?;
                 18
             }
+            "event_serial_no" => {
+                s.event_serial_no = scalar(sc)?;
+                19
+            }
             _ => {
                 sc.value()?;
                 continue;

@@ -5,7 +5,8 @@
 //! |---|---|---|
 //! | PostgreSQL | `lsn` in PostgreSQL's `X/X` form | `txId` |
 //! | MySQL, MariaDB | `file:pos:row` (the GTID alone without a binlog file) | GTID |
-//! | SQL Server, Db2, Informix | `change_lsn` (`commit_lsn` for snapshot reads) | `txId` when present |
+//! | SQL Server | `change_lsn:event_serial_no` (`commit_lsn` for snapshot reads) | `txId` when present |
+//! | Db2, Informix | `change_lsn` (`commit_lsn` for snapshot reads) | `txId` when present |
 //! | Oracle | `scn` | `txId` |
 //! | Vitess | `vgtid` | |
 //! | MongoDB | `{ts_ms / 1000}:{ord}`, the oplog time and ordinal | |
@@ -61,8 +62,15 @@ impl Source<'_> {
         {
             return Some(gtid);
         }
-        text(&self.change_lsn)
-            .or_else(|| text(&self.commit_lsn))
+        // SQL Server: the change LSN and the event's number in it (the delete and the create
+        // of a primary key update share the LSN); Db2 and Informix have no number.
+        if let Some(lsn) = text(&self.change_lsn) {
+            return Some(match text(&self.event_serial_no) {
+                Some(n) => format!("{lsn}:{n}"),
+                None => lsn,
+            });
+        }
+        text(&self.commit_lsn)
             .or_else(|| text(&self.scn))
             .or_else(|| text(&self.vgtid))
             .or_else(|| {
