@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -25,6 +25,10 @@ type Key = Cow<'static, str>;
 enum Slot {
     Own(Value),
     Shared(Arc<Value>),
+    /// An integer (a time, an offset), made a `Value` when first read: with serde_json's
+    /// `arbitrary_precision` a number `Value` is its text, an allocation and a formatting
+    /// per entry, and most events' integers are never read.
+    Int(i64, OnceLock<Value>),
 }
 
 impl Slot {
@@ -32,6 +36,7 @@ impl Slot {
         match self {
             Self::Own(v) => v,
             Self::Shared(v) => v,
+            Self::Int(n, v) => v.get_or_init(|| Value::from(*n)),
         }
     }
 
@@ -39,6 +44,7 @@ impl Slot {
         match self {
             Self::Own(v) => v,
             Self::Shared(v) => Arc::unwrap_or_clone(v),
+            Self::Int(n, v) => v.into_inner().unwrap_or_else(|| Value::from(n)),
         }
     }
 }
@@ -74,6 +80,11 @@ impl Metadata {
     /// Sets a literal key (no allocation for the key).
     pub fn insert_static(&mut self, key: &'static str, value: Value) {
         self.set(Cow::Borrowed(key), Slot::Own(value));
+    }
+
+    /// Sets a literal key to an integer, made a `Value` only when read (no allocation).
+    pub fn insert_int(&mut self, key: &'static str, value: i64) {
+        self.set(Cow::Borrowed(key), Slot::Int(value, OnceLock::new()));
     }
 
     /// Sets a literal key to a value shared with other maps (no copy of the value): a
@@ -249,6 +260,20 @@ mod tests {
         let text = serde_json::to_string(&m).unwrap();
         assert_eq!(text, r#"{"a":{"x":1},"b":3}"#);
         let back: Metadata = serde_json::from_str(&text).unwrap();
+        // An integer set as one reads, compares, serializes and comes out as its Value.
+        let mut ints = Metadata::new();
+        ints.insert_int("b", 3);
+        ints.insert("a".into(), json!({"x": 1}));
+        assert_eq!(ints["b"], 3);
+        assert_eq!(ints, m);
+        assert_eq!(serde_json::to_string(&ints).unwrap(), text);
+        let mut unread = Metadata::new();
+        unread.insert_int("n", i64::MIN);
+        assert_eq!(
+            serde_json::to_string(&unread.clone()).unwrap(),
+            r#"{"n":-9223372036854775808}"#
+        );
+        assert_eq!(unread.remove("n"), Some(json!(i64::MIN)));
         assert_eq!(back, m);
         assert_eq!(
             format!("{m:?}"),

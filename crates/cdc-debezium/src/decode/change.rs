@@ -91,7 +91,7 @@ impl Decoder {
 
         fill_source(&mut e, &source);
         if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
-            e.metadata.insert_static("ts_ms", Value::from(ts));
+            e.metadata.insert_int("ts_ms", ts);
         }
         if let Some(raw) = env.transaction
             && raw.get() != "null"

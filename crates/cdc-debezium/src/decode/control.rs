@@ -56,7 +56,7 @@ impl Decoder {
         let mut e = ChangeEvent::control(self.source_name.clone(), "heartbeat");
         if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
             e.commit_time = millis(ts);
-            e.metadata.insert_static("ts_ms", Value::from(ts));
+            e.metadata.insert_int("ts_ms", ts);
         }
         if let Some(k) = self.key(ctx.topic, key, &mut Vec::new())?
             && let Some(server) = k.get("serverName")

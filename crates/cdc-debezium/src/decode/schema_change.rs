@@ -59,7 +59,7 @@ impl Decoder {
             Value::String(ddl.map(Cow::into_owned).unwrap_or_default()),
         );
         if let Some(ts) = ctx.int(env.ts_ms, "ts_ms")? {
-            e.metadata.insert_static("ts_ms", Value::from(ts));
+            e.metadata.insert_int("ts_ms", ts);
         }
         if !changes.is_null() {
             e.metadata.insert_static("table_changes", changes);

@@ -100,7 +100,7 @@ pub(super) fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
         .or_else(|| s.ts_ms.and_then(millis));
     e.transaction_id = s.transaction_id();
     if let Some(ms) = s.ts_ms {
-        e.metadata.insert_static("source_ts_ms", Value::from(ms));
+        e.metadata.insert_int("source_ts_ms", ms);
     }
     if let Some(snap) = s.snapshot {
         let v = match snap.get() {

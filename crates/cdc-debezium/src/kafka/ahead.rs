@@ -37,9 +37,11 @@ struct Done {
     panicked: Option<String>,
 }
 
-fn raw_record<'m>(m: &'m BorrowedMessage<'_>) -> RawRecord<'m> {
+/// A message of a group as the decoder reads it; its topic is the group's (a message's own
+/// is a C string measured and checked as UTF-8 at every call).
+fn raw_record<'m>(topic: &'m str, m: &'m BorrowedMessage<'_>) -> RawRecord<'m> {
     RawRecord {
-        topic: m.topic(),
+        topic,
         key: m.key(),
         value: m.payload(),
         kafka_offset: Some((m.partition(), m.offset())),
@@ -82,8 +84,10 @@ impl<'c> Job<'c> {
             };
             let decoded = match &self.scope {
                 Ok(scope) => catch_unwind(AssertUnwindSafe(|| {
-                    let records: Vec<RawRecord<'_>> =
-                        self.groups[g].1[a..b].iter().map(raw_record).collect();
+                    let records: Vec<RawRecord<'_>> = self.groups[g].1[a..b]
+                        .iter()
+                        .map(|m| raw_record(&self.groups[g].0.0, m))
+                        .collect();
                     let refs: Vec<&RawRecord<'_>> = records.iter().collect();
                     scope.decode(which, &refs)
                 }))

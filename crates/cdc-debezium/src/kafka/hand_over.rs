@@ -30,12 +30,14 @@ pub(super) struct HandOver {
 pub(super) fn group(batch: Vec<BorrowedMessage<'_>>) -> Vec<Group<'_>> {
     let mut groups: Vec<Group<'_>> = Vec::new();
     for m in batch {
+        // A message's topic is a C string measured and checked at each call: asked once.
+        let (topic, partition) = (m.topic(), m.partition());
         let at = groups
             .iter()
-            .rposition(|((t, p), _)| *p == m.partition() && t == m.topic());
+            .rposition(|((t, p), _)| *p == partition && t == topic);
         match at {
             Some(i) => groups[i].1.push(m),
-            None => groups.push(((m.topic().to_owned(), m.partition()), vec![m])),
+            None => groups.push(((topic.to_owned(), partition), vec![m])),
         }
     }
     groups

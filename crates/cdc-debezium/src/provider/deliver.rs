@@ -217,7 +217,7 @@ impl DebeziumProvider {
                 Decoded::Failed(e) => {
                     log_warn(source_id, "undecodable record", &e);
                     undecodable = true;
-                    decode_error = Some(e.into_cdc(source_id));
+                    decode_error = Some((*e).into_cdc(source_id));
                     decoded_upto = i;
                     break;
                 }
