@@ -56,7 +56,11 @@ fn sql_server_changes_and_snapshot_reads() {
     assert_eq!(e.operation, Operation::Insert);
     assert_eq!(e.qualified_table(), "dbo.customers");
     assert_eq!(after(&e)["first_name"], "john");
-    assert_eq!(position(&e), Some("00000027:00000758:0003:1"));
+    // Debezium's order: commit LSN, change LSN, the event's number in it.
+    assert_eq!(
+        position(&e),
+        Some("00000027:00000758:0005:00000027:00000758:0003:1")
+    );
     // A primary key update is a delete and a create at one change LSN, told apart by their
     // serial numbers: their positions differ.
     let pk_update = |op: &str, serial: Value| {
@@ -70,8 +74,14 @@ fn sql_server_changes_and_snapshot_reads() {
         position(&e).map(str::to_owned)
     };
     let (delete, create) = (pk_update("d", json!(1)), pk_update("c", json!("2")));
-    assert_eq!(delete.as_deref(), Some("00000027:00000758:0003:1"));
-    assert_eq!(create.as_deref(), Some("00000027:00000758:0003:2"));
+    assert_eq!(
+        delete.as_deref(),
+        Some("00000027:00000758:0005:00000027:00000758:0003:1")
+    );
+    assert_eq!(
+        create.as_deref(),
+        Some("00000027:00000758:0005:00000027:00000758:0003:2")
+    );
     // A snapshot read has no change LSN: the commit LSN is its position.
     let e = decode(
         "server1.testDB.dbo.customers",
@@ -105,6 +115,44 @@ fn oracle_transaction_ids_and_scns_are_strings() {
     assert_eq!(e.transaction_id.as_deref(), Some("6.28.807"));
     assert_eq!(position(&e), Some("2122185"));
     assert_eq!(after(&e)["EMAIL"], "annek@noanswer.org");
+}
+
+/// Rows of one Oracle statement share an SCN: Debezium 3.2+ numbers each change within its
+/// transaction (LogMiner's `txSeq`), and XStream gives each its LCR position.
+#[test]
+fn oracle_changes_at_one_scn_have_positions_of_their_own() {
+    let oracle = |extra: Value| {
+        let mut source = json!({"version": "3.2.0.Final", "connector": "oracle",
+                                "name": "server1", "ts_ms": 1, "snapshot": "false",
+                                "db": "ORCLPDB1", "schema": "INVENTORY", "table": "CUSTOMERS",
+                                "txId": "6.28.807", "scn": "2122185", "commit_scn": "2122190"});
+        source
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let e = decode(
+            "server1.INVENTORY.CUSTOMERS",
+            None,
+            json!({"before": null, "after": {"ID": 1}, "source": source, "op": "c",
+                   "ts_ms": 1}),
+        );
+        position(&e).map(str::to_owned)
+    };
+    assert_eq!(
+        oracle(json!({"txSeq": 1})).as_deref(),
+        Some("2122185:6.28.807:1")
+    );
+    assert_eq!(
+        oracle(json!({"txSeq": 2})).as_deref(),
+        Some("2122185:6.28.807:2")
+    );
+    assert_eq!(
+        oracle(json!({"lcr_position": "0000000000206154000000010000000100000000002061530000000100000002"}))
+            .as_deref(),
+        Some("0000000000206154000000010000000100000000002061530000000100000002")
+    );
+    // Before 3.2 (no txSeq, no LCR position): the SCN alone, shared by the statement's rows.
+    assert_eq!(oracle(json!({})).as_deref(), Some("2122185"));
 }
 
 #[test]

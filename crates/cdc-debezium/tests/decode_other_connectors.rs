@@ -245,7 +245,10 @@ fn sql_server_money_datetimeoffset_and_datetime2() {
     assert_eq!(e.operation, Operation::Update);
     assert_eq!(e.qualified_table(), "dbo.orders");
     // The change LSN and the event's serial number in it.
-    assert_eq!(pos(&e), Some("00000027:00000758:0003:2"));
+    assert_eq!(
+        pos(&e),
+        Some("00000027:00000758:0005:00000027:00000758:0003:2")
+    );
     assert_eq!(row(&e.before)["amount"], "0.0123");
     let after = row(&e.after);
     assert_eq!(after["amount"], "12.3400");

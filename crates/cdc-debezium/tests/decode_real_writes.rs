@@ -65,7 +65,7 @@ fn text_with_unpaired_surrogates_decodes_with_replacement_characters_and_says_wh
     );
     assert_eq!(
         e.position.as_ref().unwrap().as_str(),
-        "00000027:00000758:0003:1"
+        "00000027:00000758:0005:00000027:00000758:0003:1"
     );
 
     // Rows without one say nothing.

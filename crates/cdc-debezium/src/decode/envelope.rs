@@ -169,6 +169,12 @@ pub struct Source<'a> {
     /// Oracle system change number.
     #[serde(borrow, default)]
     pub scn: Option<Scalar<'a>>,
+    /// Oracle (LogMiner, Debezium 3.2+): the event's number within its transaction.
+    #[serde(rename = "txSeq", borrow, default)]
+    pub tx_seq: Option<Scalar<'a>>,
+    /// Oracle XStream: the logical change record's position (hex), one per change.
+    #[serde(borrow, default)]
+    pub lcr_position: Option<Scalar<'a>>,
     /// Vitess VGTID (JSON text of the shards' GTIDs).
     #[serde(borrow, default)]
     pub vgtid: Option<Scalar<'a>>,

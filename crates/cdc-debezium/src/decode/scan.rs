@@ -174,6 +174,14 @@ fn source<'a>(sc: &mut Scanner<'a>) -> Option<Source<'a>> {
                 s.event_serial_no = scalar(sc)?;
                 19
             }
+            "txSeq" => {
+                s.tx_seq = scalar(sc)?;
+                20
+            }
+            "lcr_position" => {
+                s.lcr_position = scalar(sc)?;
+                21
+            }
             _ => {
                 sc.value()?;
                 continue;

@@ -5,11 +5,18 @@
 //! |---|---|---|
 //! | PostgreSQL | `lsn` in PostgreSQL's `X/X` form | `txId` |
 //! | MySQL, MariaDB | `file:pos:row` (the GTID alone without a binlog file) | GTID |
-//! | SQL Server | `change_lsn:event_serial_no` (`commit_lsn` for snapshot reads) | `txId` when present |
+//! | SQL Server | `commit_lsn:change_lsn:event_serial_no` (`commit_lsn` for snapshot reads) | `txId` when present |
 //! | Db2, Informix | `change_lsn` (`commit_lsn` for snapshot reads) | `txId` when present |
-//! | Oracle | `scn` | `txId` |
+//! | Oracle | XStream's `lcr_position`; LogMiner's `scn:txId:txSeq` (Debezium 3.2+), else `scn` | `txId` |
 //! | Vitess | `vgtid` | |
 //! | MongoDB | `{ts_ms / 1000}:{ord}`, the oplog time and ordinal | |
+//!
+//! A position says where a change is; it does not tell every event apart, because the
+//! connectors' source blocks do not: all snapshot reads of a table share one, the delete and
+//! the create of a primary key update share one, and so do the rows of a PostgreSQL COPY
+//! (one LSN), of a Vitess transaction (one VGTID), of a MongoDB transaction (one cluster
+//! time), of an Oracle statement before Debezium 3.2. A record of the Kafka transport is
+//! named by its `kafka_topic`, `kafka_partition` and `kafka_offset` metadata.
 //!
 //! Schema: `schema`, else a non-empty `db`, else the Vitess `keyspace`; table: `table`, else
 //! the MongoDB `collection`.
@@ -62,13 +69,29 @@ impl Source<'_> {
         {
             return Some(gtid);
         }
-        // SQL Server: the change LSN and the event's number in it (the delete and the create
-        // of a primary key update share the LSN); Db2 and Informix have no number.
-        if let Some(lsn) = text(&self.change_lsn) {
-            return Some(match text(&self.event_serial_no) {
-                Some(n) => format!("{lsn}:{n}"),
-                None => lsn,
-            });
+        // SQL Server: Debezium's own order, `commit_lsn:change_lsn:event_serial_no` (the
+        // change LSN orders changes within a transaction only, and the delete and the create
+        // of a primary key update share it, numbered 1 and 2). Db2 and Informix have no
+        // serial number: their change LSN.
+        if let Some(change) = text(&self.change_lsn) {
+            return Some(
+                match (text(&self.commit_lsn), text(&self.event_serial_no)) {
+                    (Some(commit), Some(n)) => format!("{commit}:{change}:{n}"),
+                    (None, Some(n)) => format!("{change}:{n}"),
+                    _ => change,
+                },
+            );
+        }
+        // Oracle: XStream's LCR position is one per change; LogMiner's SCN is shared by the
+        // rows of a statement (and of concurrent transactions), which Debezium 3.2+ numbers
+        // within their transaction (`txSeq`).
+        if let Some(lcr) = text(&self.lcr_position).filter(|l| !l.is_empty()) {
+            return Some(lcr);
+        }
+        if let (Some(scn), Some(tx), Some(seq)) =
+            (text(&self.scn), text(&self.tx_id), text(&self.tx_seq))
+        {
+            return Some(format!("{scn}:{tx}:{seq}"));
         }
         text(&self.commit_lsn)
             .or_else(|| text(&self.scn))
