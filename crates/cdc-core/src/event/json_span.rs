@@ -408,10 +408,18 @@ impl<'a> Scanner<'a> {
 }
 
 /// The first byte from `i` on that ends a string's plain run: a quote, a backslash or a
-/// control character. Eight bytes at a time: most strings of a record are short (keys,
-/// names), where a vectorised search costs more to start than it saves.
+/// control character. Sixteen bytes at a time with SSE2 (x86_64's baseline), then eight at
+/// a time: most strings of a record are short (keys, names), where a library search costs
+/// more to start than it saves.
 #[inline]
 fn stop_byte(b: &[u8], mut i: usize) -> Option<usize> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    while let Some(chunk) = b.get(i..i + 16) {
+        if let Some(at) = sse2::stop_byte(chunk.try_into().ok()?) {
+            return Some(i + at);
+        }
+        i += 16;
+    }
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // The high bit of each byte that is zero (of each byte below `n`); exact for the lowest
@@ -431,6 +439,29 @@ fn stop_byte(b: &[u8], mut i: usize) -> Option<usize> {
         .iter()
         .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
         .map(|at| i + at)
+}
+
+/// [`stop_byte`] on sixteen bytes at once.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod sse2 {
+    use safe_arch::{
+        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, max_u8_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
+    };
+
+    /// Where in `chunk` the first quote, backslash or control character is.
+    #[inline]
+    pub(super) fn stop_byte(chunk: &[u8; 16]) -> Option<usize> {
+        let v = load_unaligned_m128i(chunk);
+        let splat = |c: u8| set_splat_i8_m128i(i8::from_ne_bytes([c]));
+        // A control character is one whose unsigned maximum with 0x1F is 0x1F.
+        let ctrl = splat(0x1F);
+        let control = cmp_eq_mask_i8_m128i(max_u8_m128i(v, ctrl), ctrl);
+        let quote = cmp_eq_mask_i8_m128i(v, splat(b'"'));
+        let backslash = cmp_eq_mask_i8_m128i(v, splat(b'\\'));
+        let hits = move_mask_i8_m128i(bitor_m128i(bitor_m128i(quote, backslash), control));
+        (hits != 0).then(|| hits.trailing_zeros() as usize)
+    }
 }
 
 #[cfg(test)]

@@ -97,20 +97,24 @@ fn gives_up_on_what_serde_json_refuses() {
 
 #[test]
 fn finds_the_first_byte_that_ends_a_plain_run() {
-    for len in 0..40 {
-        for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
-            for fill in [b'a', 0x7f, 0x21, 0xc3, 0x80, 0xff] {
-                let mut v = vec![fill; len];
-                v.push(stop);
-                v.extend_from_slice(b"\"\\x");
-                assert_eq!(
-                    stop_byte(&v, 0),
-                    Some(len),
-                    "len {len} stop {stop} fill {fill}"
-                );
+    // Lengths across the 16- and 8-byte steps and the byte-wise tail, from several starts.
+    for start in 0..3 {
+        for len in 0..40 {
+            for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                for fill in [b'a', b' ', 0x7f, 0x21, 0xc3, 0x80, 0xff] {
+                    let mut v = vec![b'"'; start];
+                    v.extend(std::iter::repeat_n(fill, len));
+                    v.push(stop);
+                    v.extend_from_slice(b"\"\\x");
+                    assert_eq!(
+                        stop_byte(&v, start),
+                        Some(start + len),
+                        "start {start} len {len} stop {stop} fill {fill}"
+                    );
+                }
             }
+            assert_eq!(stop_byte(&vec![b'a'; start + len], start), None);
         }
-        assert_eq!(stop_byte(&vec![b'a'; len], 0), None);
     }
 }
 
