@@ -95,6 +95,17 @@ impl Metadata {
 
     fn set(&mut self, key: Key, value: Slot) -> Option<Slot> {
         let entries = Arc::make_mut(&mut self.entries);
+        // Providers mostly set keys in order: one comparison, no search, nothing moved.
+        if entries
+            .last()
+            .is_none_or(|(last, _)| last.as_ref() < key.as_ref())
+        {
+            if entries.capacity() == 0 {
+                entries.reserve_exact(FIRST_CAPACITY);
+            }
+            entries.push((key, value));
+            return None;
+        }
         match entries.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref())) {
             Ok(i) => Some(std::mem::replace(&mut entries[i].1, value)),
             Err(i) => {

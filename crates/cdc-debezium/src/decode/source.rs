@@ -122,9 +122,6 @@ pub(super) fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
         .and_then(|us| since_epoch(us, 1_000_000))
         .or_else(|| s.ts_ms.and_then(millis));
     e.transaction_id = s.transaction_id();
-    if let Some(ms) = s.ts_ms {
-        e.metadata.insert_int("source_ts_ms", ms);
-    }
     if let Some(snap) = s.snapshot {
         let v = match snap.get() {
             "true" => Some(Value::String("true".into())),
@@ -137,6 +134,10 @@ pub(super) fn fill_source(e: &mut ChangeEvent, s: &Source<'_>) {
         if let Some(v) = v {
             e.metadata.insert_static("snapshot", v);
         }
+    }
+    // After `snapshot`: metadata set in key order is appended.
+    if let Some(ms) = s.ts_ms {
+        e.metadata.insert_int("source_ts_ms", ms);
     }
 }
 
