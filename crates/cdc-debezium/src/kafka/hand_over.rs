@@ -45,15 +45,29 @@ pub(super) fn group(batch: Vec<BorrowedMessage<'_>>) -> Vec<Group<'_>> {
 
 impl Worker {
     /// Hands a decoded batch over, partition by partition, and moves each partition's
-    /// committable offset past what every handler took; seeks back the rest.
-    pub(super) fn hand_over(&self, job: &Job<'_>) -> HandOver {
-        let decoded = job.finish();
-        let groups = &job.groups;
+    /// committable offset past what every handler took; seeks back the rest. The partitions
+    /// of `skip` are left out: they were sought back after the batch was polled, and the
+    /// seek reads their records again.
+    pub(super) fn hand_over(&self, job: &Job<'_>, skip: &[Tp]) -> HandOver {
+        let kept = |tp: &Tp| !skip.contains(tp);
+        let decoded = job.finish().map(|d| {
+            d.into_iter()
+                .zip(&job.groups)
+                .filter(|(_, (tp, _))| kept(tp))
+                .map(|(d, _)| d)
+                .collect::<Vec<_>>()
+        });
+        let groups: Vec<&Group<'_>> = job.groups.iter().filter(|(tp, _)| kept(tp)).collect();
         let mut out = HandOver::default();
+        if groups.is_empty() {
+            // Nothing of it is handed over: it says nothing of delivery (a failure's status
+            // stays until a delivery goes through).
+            return out;
+        }
         let _gate = self.shared.gate.blocking_lock();
         if self.shared.is_paused() {
             // Held: read again from the first of them once resumed.
-            for (tp, g) in groups {
+            for (tp, g) in groups.iter().copied() {
                 self.seek(tp, g[0].offset());
                 out.sought.push(tp.clone());
             }
@@ -71,7 +85,7 @@ impl Worker {
         let outcomes: Vec<(usize, Option<String>, bool)> = match handed {
             Ok(o) => o
                 .into_iter()
-                .zip(groups)
+                .zip(groups.iter().copied())
                 .map(|(o, (_, g))| {
                     let n = o.committable.min(g.len());
                     (
@@ -84,7 +98,7 @@ impl Worker {
             Err(e) => groups.iter().map(|_| (0, Some(e.clone()), false)).collect(),
         };
         let mut delivered = 0u64;
-        for ((tp, g), (n, error, undecodable)) in groups.iter().zip(outcomes) {
+        for ((tp, g), (n, error, undecodable)) in groups.iter().copied().zip(outcomes) {
             // A record that cannot be decoded, skipped when told to: committed past as if
             // delivered, and the rest of the batch read again after it.
             let skip = undecodable && self.skip_undecodable;

@@ -6,11 +6,12 @@
 //! consumer blocks until it has left its group (seconds, sometimes more than 20): that must
 //! never happen on a runtime worker thread. The consumer is created, used and dropped here.
 //!
-//! Decoding runs ahead on a second thread: while one batch is decoded there, the consumer
-//! thread hands the one before over and polls the next (`hand_over`). A batch is polled
+//! Decoding runs ahead on a second thread: each polled batch goes there at once, so that
+//! while the consumer thread hands the one before over, the next is already being decoded
+//! (the consumer thread then decodes beside it what is left: `ahead`). A batch is polled
 //! before the seeks its predecessor's hand-over makes: what it holds of a partition sought
-//! back is dropped, since the seek reads it again (librdkafka drops what it fetched before
-//! a seek, so only that one batch can hold such records).
+//! back is left out of its hand-over, since the seek reads it again (librdkafka drops what
+//! it fetched before a seek, so only that one batch can hold such records).
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex, Weak};
@@ -111,7 +112,8 @@ impl Worker {
         self.shared.update(|v| v.running = true);
         let this = &self;
         let stop = std::thread::scope(|s| {
-            let (jobs, job_rx) = sync_channel::<Arc<Job<'_>>>(1);
+            // Room for the batch being handed over and the next: sending never waits.
+            let (jobs, job_rx) = sync_channel::<Arc<Job<'_>>>(2);
             let helper = std::thread::Builder::new()
                 .name("cdc-debezium-ahead".into())
                 .spawn_scoped(s, move || {
@@ -139,6 +141,9 @@ impl Worker {
         let mut backoff = self.backoff;
         let mut last_housekeeping: Option<Instant> = None;
         let mut in_flight: Option<Arc<Job<'c>>> = None;
+        // Partitions sought back by the last hand-over, whose records `in_flight` (polled
+        // before the seeks) must not hand over.
+        let mut skip: Vec<Tp> = Vec::new();
         loop {
             if let Flow::Stop(done) = self.drain_commands() {
                 return done;
@@ -157,20 +162,27 @@ impl Worker {
             } else {
                 POLL
             };
-            let mut next = group(self.poll_batch(wait));
+            let polled = self.poll_batch(wait);
+            // The next batch is decoded ahead while the one before is handed over, so that
+            // the decode-ahead thread has work during a hand-over.
+            let mut next = (!polled.is_empty()).then(|| self.start_job(group(polled), &ahead));
             if let Some(job) = in_flight.take() {
-                let out = self.hand_over(&job);
+                let out = self.hand_over(&job, &skip);
                 drop(job);
+                skip = Vec::new();
                 if out.paused {
-                    for (tp, g) in &next {
-                        if !out.sought.contains(tp) {
-                            self.seek(tp, g[0].offset());
+                    // Held: `next` is read again from its first records once resumed.
+                    if let Some(n) = next.take() {
+                        for (tp, g) in &n.groups {
+                            if !out.sought.contains(tp) {
+                                self.seek(tp, g[0].offset());
+                            }
                         }
                     }
-                    next.clear();
                 } else {
-                    // Polled before the seeks: read again from where they went.
-                    next.retain(|(tp, _)| !out.sought.contains(tp));
+                    // Polled before the seeks: `next` leaves those partitions out, the seeks
+                    // read them again.
+                    skip = out.sought;
                 }
                 if out.failed {
                     let wait = backoff.next();
@@ -186,23 +198,33 @@ impl Worker {
                     backoff.reset();
                 }
             }
-            if next.is_empty() {
+            if next.is_none() {
                 // Idle: whatever is committable goes now.
                 if in_flight.is_none() {
                     self.commit(CommitMode::Async);
                 }
+                skip.clear();
                 continue;
             }
-            let scope = DebeziumProvider::upgrade(&self.provider)
-                .ok_or_else(|| "the provider is gone".to_owned())
-                .and_then(|p| p.ahead_scope(&self.source_id).map_err(|e| e.to_string()));
-            let job = Arc::new(Job::new(scope, next));
-            // Without the decode-ahead thread, `hand_over` decodes it all here.
-            if let Some(jobs) = &ahead {
-                let _ = jobs.send(Arc::clone(&job));
-            }
-            in_flight = Some(job);
+            in_flight = next;
         }
+    }
+
+    /// A polled batch's decoding, handed to the decode-ahead thread (without one,
+    /// `hand_over` decodes it all on this thread).
+    fn start_job<'c>(
+        &'c self,
+        groups: Vec<super::hand_over::Group<'c>>,
+        ahead: &Option<std::sync::mpsc::SyncSender<Arc<Job<'c>>>>,
+    ) -> Arc<Job<'c>> {
+        let scope = DebeziumProvider::upgrade(&self.provider)
+            .ok_or_else(|| "the provider is gone".to_owned())
+            .and_then(|p| p.ahead_scope(&self.source_id).map_err(|e| e.to_string()));
+        let job = Arc::new(Job::new(scope, groups));
+        if let Some(jobs) = ahead {
+            let _ = jobs.send(Arc::clone(&job));
+        }
+        job
     }
 
     /// Waits for a command at most `wait` (a backoff), handling it.
