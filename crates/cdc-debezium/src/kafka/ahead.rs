@@ -5,13 +5,25 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+
+use cdc_core::SharedEvent;
 
 use rdkafka::message::{BorrowedMessage, Message};
 
 use super::hand_over::Group;
 use super::worker::lock;
 use crate::provider::{AheadScope, Decoded, RawRecord};
+
+/// What the decode-ahead thread is given.
+pub(super) enum Work<'c> {
+    /// A batch to decode beside the consumer thread.
+    Decode(Arc<Job<'c>>),
+    /// Events the handlers are done with, to drop there: that thread decoded most of them,
+    /// and a free on the thread that allocated costs less than one from another (which
+    /// both threads pay for); the consumer thread is the one that bounds throughput.
+    Drop(Vec<SharedEvent>),
+}
 
 /// Records a thread takes at a time: small enough to share the work evenly, large enough
 /// that taking them costs nothing next to decoding them.

@@ -7,7 +7,11 @@ use rdkafka::consumer::CommitMode;
 use rdkafka::message::{BorrowedMessage, Message};
 use tracing::{error, warn};
 
-use super::ahead::Job;
+use std::sync::mpsc::{SyncSender, TrySendError};
+
+use cdc_core::SharedEvent;
+
+use super::ahead::{Job, Work};
 use super::progress::Tp;
 use super::worker::{Worker, lock};
 use crate::provider::DebeziumProvider;
@@ -48,7 +52,12 @@ impl Worker {
     /// committable offset past what every handler took; seeks back the rest. The partitions
     /// of `skip` are left out: they were sought back after the batch was polled, and the
     /// seek reads their records again.
-    pub(super) fn hand_over(&self, job: &Job<'_>, skip: &[Tp]) -> HandOver {
+    pub(super) fn hand_over<'c>(
+        &self,
+        job: &Job<'c>,
+        skip: &[Tp],
+        ahead: Option<&SyncSender<Work<'c>>>,
+    ) -> HandOver {
         let kept = |tp: &Tp| !skip.contains(tp);
         let decoded = job.finish().map(|d| {
             d.into_iter()
@@ -77,9 +86,19 @@ impl Worker {
         let Some(provider) = DebeziumProvider::upgrade(&self.provider) else {
             return out;
         };
+        // Delivered events go to the decode-ahead thread to be dropped (here when it is busy
+        // or gone).
+        let reap = |events: Vec<SharedEvent>| {
+            if let Some(tx) = ahead
+                && let Err(TrySendError::Full(w) | TrySendError::Disconnected(w)) =
+                    tx.try_send(Work::Drop(events))
+            {
+                drop(w);
+            }
+        };
         let handed = decoded.and_then(|d| {
             self.runtime
-                .block_on(provider.hand_over_decoded(&self.source_id, d))
+                .block_on(provider.hand_over_decoded(&self.source_id, d, Some(&reap)))
                 .map_err(|e| e.to_string())
         });
         let outcomes: Vec<(usize, Option<String>, bool)> = match handed {

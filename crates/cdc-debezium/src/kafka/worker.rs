@@ -13,7 +13,7 @@
 //! back is left out of its hand-over, since the seek reads it again (librdkafka drops what
 //! it fetched before a seek, so only that one batch can hold such records).
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use tracing::{debug, info, warn};
 
-use super::ahead::Job;
+use super::ahead::{Job, Work};
 use super::context::{SourceContext, names};
 use super::hand_over::group;
 use super::progress::{Progress, Tp};
@@ -112,13 +112,16 @@ impl Worker {
         self.shared.update(|v| v.running = true);
         let this = &self;
         let stop = std::thread::scope(|s| {
-            // Room for the batch being handed over and the next: sending never waits.
-            let (jobs, job_rx) = sync_channel::<Arc<Job<'_>>>(2);
+            // Room for the batch being handed over, the next, and delivered events.
+            let (jobs, job_rx) = sync_channel::<Work<'_>>(8);
             let helper = std::thread::Builder::new()
                 .name("cdc-debezium-ahead".into())
                 .spawn_scoped(s, move || {
-                    while let Ok(job) = job_rx.recv() {
-                        job.work(0);
+                    while let Ok(work) = job_rx.recv() {
+                        match work {
+                            Work::Decode(job) => job.work(0),
+                            Work::Drop(events) => drop(events),
+                        }
                     }
                 });
             let jobs = match helper {
@@ -136,7 +139,7 @@ impl Worker {
 
     fn poll_loop<'c>(
         &'c self,
-        ahead: Option<std::sync::mpsc::SyncSender<Arc<Job<'c>>>>,
+        ahead: Option<SyncSender<Work<'c>>>,
     ) -> Option<tokio::sync::oneshot::Sender<()>> {
         let mut backoff = self.backoff;
         let mut last_housekeeping: Option<Instant> = None;
@@ -167,7 +170,7 @@ impl Worker {
             // the decode-ahead thread has work during a hand-over.
             let mut next = (!polled.is_empty()).then(|| self.start_job(group(polled), &ahead));
             if let Some(job) = in_flight.take() {
-                let out = self.hand_over(&job, &skip);
+                let out = self.hand_over(&job, &skip, ahead.as_ref());
                 drop(job);
                 skip = Vec::new();
                 if out.paused {
@@ -215,14 +218,14 @@ impl Worker {
     fn start_job<'c>(
         &'c self,
         groups: Vec<super::hand_over::Group<'c>>,
-        ahead: &Option<std::sync::mpsc::SyncSender<Arc<Job<'c>>>>,
+        ahead: &Option<SyncSender<Work<'c>>>,
     ) -> Arc<Job<'c>> {
         let scope = DebeziumProvider::upgrade(&self.provider)
             .ok_or_else(|| "the provider is gone".to_owned())
             .and_then(|p| p.ahead_scope(&self.source_id).map_err(|e| e.to_string()));
         let job = Arc::new(Job::new(scope, groups));
         if let Some(jobs) = ahead {
-            let _ = jobs.send(Arc::clone(&job));
+            let _ = jobs.send(Work::Decode(Arc::clone(&job)));
         }
         job
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use cdc_core::CdcError;
 
 use super::decode_batch::{BatchScope, Decoded};
-use super::deliver::{BatchOutcome, RawRecord};
+use super::deliver::{BatchOutcome, RawRecord, Reaper};
 use super::{DebeziumProvider, Entry, lock};
 
 /// What decoding a transport's records of one source needs, taken once per batch.
@@ -54,6 +54,7 @@ impl DebeziumProvider {
         &self,
         source_id: &str,
         decoded: Vec<Vec<Decoded>>,
+        spent: Option<&Reaper<'_>>,
     ) -> Result<Vec<BatchOutcome>, CdcError> {
         let entry = self.entry(source_id)?;
         let subscribers = self.subscribers_of(source_id);
@@ -61,7 +62,10 @@ impl DebeziumProvider {
         let _order = entry.stream.lock().await;
         let mut outcomes = Vec::with_capacity(decoded.len());
         for group in decoded {
-            outcomes.push(self.hand_over(source_id, &entry, &subscribers, group).await);
+            outcomes.push(
+                self.hand_over(source_id, &entry, &subscribers, group, spent)
+                    .await,
+            );
         }
         Ok(outcomes)
     }

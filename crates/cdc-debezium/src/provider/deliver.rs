@@ -174,7 +174,7 @@ impl DebeziumProvider {
         for g in groups {
             let group: Vec<Decoded> = decoded.by_ref().take(g.len()).collect();
             outcomes.push(
-                self.hand_over(&source_id, &entry, &subscribers, group)
+                self.hand_over(&source_id, &entry, &subscribers, group, None)
                     .await,
             );
         }
@@ -189,8 +189,13 @@ impl DebeziumProvider {
         entry: &Entry,
         subscribers: &Subscribers,
         decoded: Vec<Decoded>,
+        spent: Option<&Reaper<'_>>,
     ) -> BatchOutcome {
-        let mut events: Vec<SharedEvent> = Vec::with_capacity(decoded.len());
+        let mut events = Spent {
+            events: Vec::with_capacity(decoded.len()),
+            to: spent,
+        };
+        let events = &mut events.events;
         // record_of[i] = index of the record event i came from.
         let mut record_of: Vec<usize> = Vec::with_capacity(decoded.len());
         let mut decode_error = None;
@@ -238,9 +243,9 @@ impl DebeziumProvider {
             .iter()
             .all(|e| e.operation == Operation::Control && e.control.as_deref() == Some("heartbeat"))
         {
-            record_delivered(entry, &events);
+            record_delivered(entry, events);
             if !subscribers.is_empty()
-                && let Err(failure) = subscribers.deliver(&events).await
+                && let Err(failure) = subscribers.deliver(events).await
             {
                 info!(source_id, error = %failure, "debezium: a handler failed on a heartbeat (committed anyway)");
             }
@@ -265,10 +270,10 @@ impl DebeziumProvider {
                 undecodable: false,
             };
         }
-        match subscribers.deliver(&events).await {
+        match subscribers.deliver(events).await {
             Ok(()) => {
-                record_delivered(entry, &events);
-                self.restore_mode_if_done(source_id, entry, &events).await;
+                record_delivered(entry, events);
+                self.restore_mode_if_done(source_id, entry, events).await;
                 BatchOutcome {
                     committable: decoded_upto,
                     delivered: events.len(),
@@ -330,6 +335,28 @@ impl DebeziumProvider {
                 "could not put snapshot.mode back after the snapshot; trying again at the next delivery",
                 &e,
             ),
+        }
+    }
+}
+
+/// Takes a delivered batch's events once the hand-over is done with them: the Kafka
+/// transport has them dropped on its decode-ahead thread, where most of them were made (a
+/// free on another thread than the allocation's costs both threads, and the consumer
+/// thread is the one that bounds throughput).
+pub(crate) type Reaper<'a> = dyn Fn(Vec<SharedEvent>) + Send + Sync + 'a;
+
+/// A hand-over's events, given to its [`Reaper`] (if any) when it ends, whichever way.
+struct Spent<'r> {
+    events: Vec<SharedEvent>,
+    to: Option<&'r Reaper<'r>>,
+}
+
+impl Drop for Spent<'_> {
+    fn drop(&mut self) {
+        if let Some(reap) = self.to
+            && !self.events.is_empty()
+        {
+            reap(std::mem::take(&mut self.events));
         }
     }
 }
