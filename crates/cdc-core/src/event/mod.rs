@@ -177,6 +177,17 @@ impl ChangeEvent {
     /// `table` may be `schema.table`; it is split on the first dot.
     pub fn new(source_id: impl Into<Name>, operation: Operation, table: &str) -> Self {
         let (schema, table) = split_table(table);
+        Self::of_table(source_id, operation, schema, table)
+    }
+
+    /// A new event with only source, operation, schema and table set, from names a
+    /// provider already holds (no text is split or copied).
+    pub fn of_table(
+        source_id: impl Into<Name>,
+        operation: Operation,
+        schema: Option<Name>,
+        table: Name,
+    ) -> Self {
         Self {
             source_id: source_id.into(),
             operation,

@@ -61,10 +61,8 @@ impl Decoder {
             None => return Err(ctx.err("source", "missing: every change event has one")),
         };
 
-        let mut e = ChangeEvent::new(self.source_name.clone(), operation, "");
         let (schema_name, table) = self.table_names(&source, ctx.topic);
-        e.schema = schema_name;
-        e.table = table;
+        let mut e = ChangeEvent::of_table(self.source_name.clone(), operation, schema_name, table);
 
         let mut flags = RowFlags::default();
         let row_schema = schema.map(|s| &s.row);

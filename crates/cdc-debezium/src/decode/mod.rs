@@ -131,50 +131,50 @@ impl Decoder {
         // One pass over the bytes: rows and source block parsed with the envelope. A record
         // that does not parse that way is read again part by part, which gives the same result
         // for every record the one pass accepts, and names the part at fault for the others.
-        match self.envelope::<true>(topic, text) {
-            Ok(Some((mut env, schema, loc))) => self.dispatch(topic, &mut env, schema, loc, key),
+        // The envelope is read in place: it is a few hundred bytes, and moving it out of
+        // each reader cost a copy a time.
+        let mut env = Envelope::<true>::default();
+        match self.envelope(topic, text, &mut env) {
+            Ok(Some((schema, loc))) => self.dispatch(topic, &mut env, schema, loc, key),
             Ok(None) => Ok(None),
-            Err(_) => match self.envelope::<false>(topic, text)? {
-                Some((mut env, schema, loc)) => self.dispatch(topic, &mut env, schema, loc, key),
-                None => Ok(None),
-            },
+            Err(_) => {
+                let mut env = Envelope::<false>::default();
+                match self.envelope(topic, text, &mut env)? {
+                    Some((schema, loc)) => self.dispatch(topic, &mut env, schema, loc, key),
+                    None => Ok(None),
+                }
+            }
         }
     }
 
-    /// The change envelope of a value (the payload of the wrapped form) and its schema;
-    /// `None` for a `null` payload.
-    #[allow(clippy::type_complexity)]
+    /// The change envelope of a value (the payload of the wrapped form), read into `env`
+    /// (which starts as the default), and its schema; `None` for a `null` payload.
     fn envelope<'v, const EAGER: bool>(
         &mut self,
         topic: &str,
         value: &'v str,
-    ) -> Result<
-        Option<(
-            Envelope<'v, EAGER>,
-            Option<Arc<EnvelopeSchema>>,
-            &'static str,
-        )>,
-    > {
-        let top: Envelope<'_, EAGER> = match scan::<EAGER>(value) {
-            Some(top) => top,
-            None => serde_json::from_str(value).map_err(|e| {
+        env: &mut Envelope<'v, EAGER>,
+    ) -> Result<Option<(Option<Arc<EnvelopeSchema>>, &'static str)>> {
+        if !scan_into(value, env) {
+            *env = serde_json::from_str(value).map_err(|e| {
                 DebeziumError::decode(topic, "value", format!("not a JSON object: {e}"))
-            })?,
-        };
-        if !top.is_wrapped() {
-            return Ok(Some((top, None, "value")));
+            })?;
         }
-        let payload = top.payload.map(JsonSpan::get).unwrap_or("null");
+        if !env.is_wrapped() {
+            return Ok(Some((None, "value")));
+        }
+        let payload = env.payload.map(JsonSpan::get).unwrap_or("null");
         if payload == "null" {
             return Ok(None);
         }
-        let env: Envelope<'_, EAGER> = match scan::<EAGER>(payload) {
-            Some(env) => env,
-            None => serde_json::from_str(payload).map_err(|e| {
+        let schema_span = env.schema;
+        *env = Envelope::default();
+        if !scan_into(payload, env) {
+            *env = serde_json::from_str(payload).map_err(|e| {
                 DebeziumError::decode(topic, "value.payload", format!("not a JSON object: {e}"))
-            })?,
-        };
-        let schema = match top.schema {
+            })?;
+        }
+        let schema = match schema_span {
             Some(s) if s.get() != "null" => Some(
                 self.cache
                     .value(topic, s)
@@ -182,7 +182,7 @@ impl Decoder {
             ),
             _ => None,
         };
-        Ok(Some((env, schema, "value.payload")))
+        Ok(Some((schema, "value.payload")))
     }
 
     /// Parts are taken out of `env` (by reference: the envelope is a few hundred bytes).
@@ -218,10 +218,11 @@ impl Decoder {
     }
 }
 
-/// The envelope by the fast path (`scan`), for the one-pass (`EAGER`) read only: the
-/// part-by-part read is there to name what serde refuses.
-fn scan<const EAGER: bool>(text: &str) -> Option<Envelope<'_, EAGER>> {
-    if EAGER { Envelope::scan(text) } else { None }
+/// Reads the envelope by the fast path (`scan`) into `env`, for the one-pass (`EAGER`)
+/// read only (the part-by-part read is there to name what serde refuses); `false` when
+/// serde is to read it.
+fn scan_into<'v, const EAGER: bool>(text: &'v str, env: &mut Envelope<'v, EAGER>) -> bool {
+    EAGER && env.scan_into(text).is_some()
 }
 
 /// Decodes one record with a throwaway [`Decoder`] (no schema cache between calls). For a

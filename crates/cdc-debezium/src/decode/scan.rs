@@ -17,11 +17,20 @@ use super::envelope::{Envelope, Part, Scalar, Source};
 
 impl<'a, const EAGER: bool> Envelope<'a, EAGER> {
     /// The envelope of `text` (a whole value or payload), or `None`: then serde decides.
+    #[cfg(test)]
     pub(super) fn scan(text: &'a str) -> Option<Self> {
-        let mut sc = Scanner::new(text);
-        let env = envelope(&mut sc)?;
-        sc.finish()?;
+        let mut env = Self::default();
+        env.scan_into(text)?;
         Some(env)
+    }
+
+    /// [`Envelope::scan`] into `self`, which is the default: read in place, the envelope is
+    /// not copied out. After `None` it holds part of the text's fields (serde's read
+    /// replaces it).
+    pub(super) fn scan_into(&mut self, text: &'a str) -> Option<()> {
+        let mut sc = Scanner::new(text);
+        envelope(&mut sc, self)?;
+        sc.finish()
     }
 }
 
@@ -37,8 +46,10 @@ fn raw<'a>(sc: &mut Scanner<'a>) -> Option<Option<JsonSpan<'a>>> {
     Some((!v.is_null()).then_some(v))
 }
 
-fn envelope<'a, const EAGER: bool>(sc: &mut Scanner<'a>) -> Option<Envelope<'a, EAGER>> {
-    let mut env = Envelope::default();
+fn envelope<'a, const EAGER: bool>(
+    sc: &mut Scanner<'a>,
+    env: &mut Envelope<'a, EAGER>,
+) -> Option<()> {
     let mut obj = sc.object()?;
     let mut seen = 0u32;
     while let Some(key) = sc.key(&mut obj)? {
@@ -85,7 +96,7 @@ fn envelope<'a, const EAGER: bool>(sc: &mut Scanner<'a>) -> Option<Envelope<'a, 
         once(&mut seen, bit)?;
         *slot = raw(sc)?;
     }
-    Some(env)
+    Some(())
 }
 
 fn source<'a>(sc: &mut Scanner<'a>) -> Option<Source<'a>> {
