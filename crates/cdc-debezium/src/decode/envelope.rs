@@ -201,7 +201,7 @@ impl Scalar<'_> {
     /// The value as text (an integer in decimal); `None` for [`Scalar::Other`].
     pub fn text(&self) -> Option<Cow<'_, str>> {
         match self {
-            Self::Int(n) => Some(Cow::Owned(n.to_string())),
+            Self::Int(n) => Some(Cow::Owned(itoa::Buffer::new().format(*n).to_owned())),
             Self::Text(t) => Some(Cow::Borrowed(t.as_ref())),
             Self::Other => None,
         }
