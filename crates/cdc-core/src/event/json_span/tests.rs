@@ -277,3 +277,35 @@ fn a_numbers_value_is_serde_jsons() {
     }
     assert!(valued > 1_000, "{valued} numbers had a value");
 }
+
+/// Eight digits at once: the value of every eight-digit text, and `None` for any with a
+/// byte that is not a digit, whatever the byte and its place.
+#[test]
+fn eight_digits_read_as_a_number_or_not_at_all() {
+    let mut state = 0x2545_F491_4F6C_DD1D_u64;
+    for _ in 0..200_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let text = format!("{:08}", state % 100_000_000);
+        assert_eq!(eight_digits(text.as_bytes()), text.parse().ok(), "{text}");
+        let mut bytes = text.into_bytes();
+        let at = (state >> 40) as usize % 8;
+        bytes[at] = (state >> 48) as u8;
+        let want = std::str::from_utf8(&bytes)
+            .ok()
+            .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse().ok());
+        assert_eq!(eight_digits(&bytes), want, "{bytes:?}");
+    }
+    for byte in 0..=255u8 {
+        for at in 0..8 {
+            let mut bytes = *b"12345678";
+            bytes[at] = byte;
+            let want = byte
+                .is_ascii_digit()
+                .then(|| std::str::from_utf8(&bytes).unwrap().parse::<i64>().unwrap());
+            assert_eq!(eight_digits(&bytes), want, "{bytes:?}");
+        }
+    }
+}
