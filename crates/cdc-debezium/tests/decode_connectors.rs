@@ -8,18 +8,8 @@ use cdc_core::{ChangeEvent, Operation};
 use cdc_debezium::decode::Decoder;
 use serde_json::{Value, json};
 
-fn decode(topic: &str, key: Option<Value>, value: Value) -> ChangeEvent {
-    let key = key.map(|k| k.to_string());
-    let value = value.to_string();
-    Decoder::new("s")
-        .decode(
-            topic,
-            key.as_deref().map(str::as_bytes),
-            Some(value.as_bytes()),
-        )
-        .unwrap_or_else(|e| panic!("{topic}: {e}"))
-        .expect("an event")
-}
+mod decode_support;
+use decode_support::{decode, position};
 
 /// The error a record decodes to, as text.
 fn decode_err(topic: &str, value: Value, why: &str) -> String {
@@ -28,10 +18,6 @@ fn decode_err(topic: &str, value: Value, why: &str) -> String {
         .decode(topic, None, Some(value.as_bytes()))
         .expect_err(why)
         .to_string()
-}
-
-fn position(e: &ChangeEvent) -> Option<&str> {
-    e.position.as_ref().map(|p| p.as_str())
 }
 
 fn after(e: &ChangeEvent) -> Value {

@@ -6,58 +6,11 @@
 //! `decode_other_connectors_schema_forms`, hostile schemas and values in
 //! `decode_other_connectors_hostile`.
 
-use cdc_core::{ChangeEvent, Operation};
-use cdc_debezium::decode::Decoder;
+use cdc_core::Operation;
 use serde_json::{Value, json};
 
-fn decode(topic: &str, key: Option<Value>, value: Value) -> ChangeEvent {
-    let (key, value) = (key.map(|k| k.to_string()), value.to_string());
-    Decoder::new("s")
-        .decode(
-            topic,
-            key.as_deref().map(str::as_bytes),
-            Some(value.as_bytes()),
-        )
-        .unwrap_or_else(|e| panic!("{topic}: {e}"))
-        .expect("an event")
-}
-
-fn pos(e: &ChangeEvent) -> Option<&str> {
-    e.position.as_ref().map(|p| p.as_str())
-}
-
-fn row(r: &Option<cdc_core::Row>) -> Value {
-    r.as_ref().expect("a row image").value().clone()
-}
-
-/// A column's schema: Connect `type`, Debezium / Connect logical `name`, `parameters`.
-fn col(field: &str, ty: &str, name: Option<&str>, params: Value) -> Value {
-    let mut c = json!({"type": ty, "optional": true, "field": field});
-    if let Some(n) = name {
-        c["name"] = json!(n);
-    }
-    if !params.is_null() {
-        c["parameters"] = params;
-    }
-    c
-}
-
-/// A `{"schema", "payload"}` change record whose `before` / `after` have the `columns`.
-fn wrapped(columns: Vec<Value>, payload: Value) -> Value {
-    let image = |f: &str| {
-        json!({"type": "struct", "optional": true, "name": "t.Value",
-                                  "field": f, "fields": columns})
-    };
-    json!({"schema": {"type": "struct", "optional": false, "name": "t.Envelope", "version": 2,
-                      "fields": [image("before"), image("after"),
-                                 {"type": "struct", "optional": false, "field": "source",
-                                  "name": "io.debezium.connector.x.Source", "fields": []},
-                                 {"type": "string", "optional": false, "field": "op"},
-                                 {"type": "int64", "optional": true, "field": "ts_ms"},
-                                 {"type": "struct", "optional": true, "field": "transaction",
-                                  "name": "event.block", "fields": []}]},
-           "payload": payload})
-}
+mod decode_support;
+use decode_support::{col, decode, position as pos, row, wrapped};
 
 fn mysql_source(connector: &str, gtid: &str) -> Value {
     json!({"version": "2.7.3.Final", "connector": connector, "name": "mysql1",

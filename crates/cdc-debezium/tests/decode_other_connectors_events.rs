@@ -5,25 +5,11 @@
 //! metadata BEGIN / END and heartbeats. Each decodes to its kind, table, position and
 //! transaction.
 
-use cdc_core::{ChangeEvent, Operation};
-use cdc_debezium::decode::Decoder;
+use cdc_core::Operation;
 use serde_json::{Value, json};
 
-fn decode(topic: &str, key: Option<Value>, value: Value) -> ChangeEvent {
-    let (key, value) = (key.map(|k| k.to_string()), value.to_string());
-    Decoder::new("s")
-        .decode(
-            topic,
-            key.as_deref().map(str::as_bytes),
-            Some(value.as_bytes()),
-        )
-        .unwrap_or_else(|e| panic!("{topic}: {e}"))
-        .expect("an event")
-}
-
-fn pos(e: &ChangeEvent) -> Option<&str> {
-    e.position.as_ref().map(|p| p.as_str())
-}
+mod decode_support;
+use decode_support::{decode, position as pos};
 
 /// The `{"schema", "payload"}` form of `payload` with a struct schema named `name`.
 fn with_schema(name: &str, fields: Value, payload: Value) -> Value {

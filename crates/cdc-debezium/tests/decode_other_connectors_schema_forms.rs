@@ -5,21 +5,12 @@
 //! columns; a leaf of the wrong type is an error naming the column and the way down; a
 //! schema naming a field twice is refused; `"schema": null` and optional columns.
 
-use cdc_core::{ChangeEvent, Operation};
+use cdc_core::Operation;
 use cdc_debezium::decode::Decoder;
 use serde_json::{Value, json};
 
-fn decode(topic: &str, key: Option<Value>, value: Value) -> ChangeEvent {
-    let (key, value) = (key.map(|k| k.to_string()), value.to_string());
-    Decoder::new("s")
-        .decode(
-            topic,
-            key.as_deref().map(str::as_bytes),
-            Some(value.as_bytes()),
-        )
-        .unwrap_or_else(|e| panic!("{topic}: {e}"))
-        .expect("an event")
-}
+mod decode_support;
+use decode_support::{col, decode, row, wrapped};
 
 fn decode_err(value: Value) -> String {
     let value = value.to_string();
@@ -27,39 +18,6 @@ fn decode_err(value: Value) -> String {
         .decode("x.db.t", None, Some(value.as_bytes()))
         .expect_err("an error")
         .to_string()
-}
-
-fn row(r: &Option<cdc_core::Row>) -> Value {
-    r.as_ref().expect("a row image").value().clone()
-}
-
-/// A column's schema: Connect `type`, Debezium / Connect logical `name`, `parameters`.
-fn col(field: &str, ty: &str, name: Option<&str>, params: Value) -> Value {
-    let mut c = json!({"type": ty, "optional": true, "field": field});
-    if let Some(n) = name {
-        c["name"] = json!(n);
-    }
-    if !params.is_null() {
-        c["parameters"] = params;
-    }
-    c
-}
-
-/// A `{"schema", "payload"}` change record whose `before` / `after` have the `columns`.
-fn wrapped(columns: Vec<Value>, payload: Value) -> Value {
-    let image = |f: &str| {
-        json!({"type": "struct", "optional": true, "name": "t.Value",
-                                  "field": f, "fields": columns})
-    };
-    json!({"schema": {"type": "struct", "optional": false, "name": "t.Envelope", "version": 2,
-                      "fields": [image("before"), image("after"),
-                                 {"type": "struct", "optional": false, "field": "source",
-                                  "name": "io.debezium.connector.x.Source", "fields": []},
-                                 {"type": "string", "optional": false, "field": "op"},
-                                 {"type": "int64", "optional": true, "field": "ts_ms"},
-                                 {"type": "struct", "optional": true, "field": "transaction",
-                                  "name": "event.block", "fields": []}]},
-           "payload": payload})
 }
 
 fn decimal(field: &str, scale: &str) -> Value {

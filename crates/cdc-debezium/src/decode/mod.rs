@@ -79,6 +79,10 @@ pub const UNAVAILABLE_COLUMNS: &str = "unavailable_columns";
 /// escapes and JSON parsers refuse), decoded with U+FFFD in their place.
 pub const REPLACED_SURROGATES: &str = "replaced_surrogates";
 
+/// What reading an envelope found beside it: the value schema (wrapped form) and where the
+/// envelope is in the record (`value` or `value.payload`), for errors.
+type Found = (Option<Arc<EnvelopeSchema>>, &'static str);
+
 /// Decodes the records of one source. Keeps the parsed schema per topic.
 #[derive(Debug)]
 pub struct Decoder {
@@ -154,7 +158,7 @@ impl Decoder {
         topic: &str,
         value: &'v str,
         env: &mut Envelope<'v, EAGER>,
-    ) -> Result<Option<(Option<Arc<EnvelopeSchema>>, &'static str)>> {
+    ) -> Result<Option<Found>> {
         if !scan_into(value, env) {
             *env = serde_json::from_str(value).map_err(|e| {
                 DebeziumError::decode(topic, "value", format!("not a JSON object: {e}"))
