@@ -295,3 +295,38 @@ fn kafka_connect_events_decode_from_raw_strings() {
         let _ = expect;
     }
 }
+
+/// A record written with whitespace (pretty-printed, or with tabs and CRLF between tokens, as
+/// a hand-made or re-serialized record may be) decodes to the event its compact form does:
+/// the scanner's fast paths assume no whitespace only where they look again.
+#[test]
+fn records_written_with_whitespace_decode_as_their_compact_form() {
+    for file in [PLAIN, SCHEMAS] {
+        let mut compact = Decoder::new("pgfx-src");
+        let mut spaced = Decoder::new("pgfx-src");
+        for (i, r) in records(file).iter().enumerate() {
+            let want = compact
+                .decode(&r.topic, r.key.as_deref(), r.value.as_deref())
+                .unwrap_or_else(|e| panic!("record {i}: {e}"));
+            let reformat = |b: &Option<Vec<u8>>, tabs: bool| {
+                b.as_ref().map(|b| {
+                    let v: Value = serde_json::from_slice(b).unwrap();
+                    // Whitespace only between tokens: the formatter's indent.
+                    let indent: &[u8] = if tabs { b"\t\r\n " } else { b"  " };
+                    let mut out = Vec::new();
+                    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
+                    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+                    serde::Serialize::serialize(&v, &mut ser).unwrap();
+                    out
+                })
+            };
+            for tabs in [false, true] {
+                let (key, value) = (reformat(&r.key, tabs), reformat(&r.value, tabs));
+                let got = spaced
+                    .decode(&r.topic, key.as_deref(), value.as_deref())
+                    .unwrap_or_else(|e| panic!("record {i} (tabs {tabs}): {e}"));
+                assert_eq!(got, want, "record {i} (tabs {tabs})");
+            }
+        }
+    }
+}
