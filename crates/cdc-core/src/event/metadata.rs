@@ -95,18 +95,15 @@ impl Metadata {
 
     fn set(&mut self, key: Key, value: Slot) -> Option<Slot> {
         let entries = Arc::make_mut(&mut self.entries);
-        // Providers mostly set keys in order: one comparison, no search, nothing moved.
-        if entries
-            .last()
-            .is_none_or(|(last, _)| last.as_ref() < key.as_ref())
-        {
-            if entries.capacity() == 0 {
-                entries.reserve_exact(FIRST_CAPACITY);
+        // Providers mostly set keys in order: one comparison finds the place (the end, where
+        // nothing moves), without a search.
+        let at = match entries.last() {
+            Some((last, _)) if last.as_ref() >= key.as_ref() => {
+                entries.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref()))
             }
-            entries.push((key, value));
-            return None;
-        }
-        match entries.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref())) {
+            _ => Err(entries.len()),
+        };
+        match at {
             Ok(i) => Some(std::mem::replace(&mut entries[i].1, value)),
             Err(i) => {
                 if entries.capacity() == 0 {

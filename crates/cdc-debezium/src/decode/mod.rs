@@ -159,7 +159,7 @@ impl Decoder {
         value: &'v str,
         env: &mut Envelope<'v, EAGER>,
     ) -> Result<Option<Found>> {
-        if !scan_into(value, env) {
+        if !read_fast(value, env) {
             *env = serde_json::from_str(value).map_err(|e| {
                 DebeziumError::decode(topic, "value", format!("not a JSON object: {e}"))
             })?;
@@ -173,7 +173,7 @@ impl Decoder {
         }
         let schema_span = env.schema;
         *env = Envelope::default();
-        if !scan_into(payload, env) {
+        if !read_fast(payload, env) {
             *env = serde_json::from_str(payload).map_err(|e| {
                 DebeziumError::decode(topic, "value.payload", format!("not a JSON object: {e}"))
             })?;
@@ -225,7 +225,7 @@ impl Decoder {
 /// Reads the envelope by the fast path (`scan`) into `env`, for the one-pass (`EAGER`)
 /// read only (the part-by-part read is there to name what serde refuses); `false` when
 /// serde is to read it.
-fn scan_into<'v, const EAGER: bool>(text: &'v str, env: &mut Envelope<'v, EAGER>) -> bool {
+fn read_fast<'v, const EAGER: bool>(text: &'v str, env: &mut Envelope<'v, EAGER>) -> bool {
     EAGER && env.scan_into(text).is_some()
 }
 

@@ -191,11 +191,12 @@ impl DebeziumProvider {
         decoded: Vec<Decoded>,
         spent: Option<&Reaper<'_>>,
     ) -> BatchOutcome {
-        let mut events = Spent {
+        // Goes to `spent` on every way out of here.
+        let mut batch = Spent {
             events: Vec::with_capacity(decoded.len()),
             to: spent,
         };
-        let events = &mut events.events;
+        let events = &mut batch.events;
         // record_of[i] = index of the record event i came from.
         let mut record_of: Vec<usize> = Vec::with_capacity(decoded.len());
         let mut decode_error = None;
