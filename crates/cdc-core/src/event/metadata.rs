@@ -8,12 +8,14 @@
 //! order; a missing key indexes as `null`.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
+use smallvec::SmallVec;
 
 /// A key: most are literals, which cost no allocation.
 type Key = Cow<'static, str>;
@@ -49,17 +51,36 @@ impl Slot {
     }
 }
 
-/// Room for the entries a provider sets on most events (a position, times, a flag or two),
-/// taken at the first insert: growing one at a time cost a copy and an allocation more.
-const FIRST_CAPACITY: usize = 8;
+/// Room for the entries a provider sets on most events (a position, times, a flag or two,
+/// a transport's coordinates of the record), inline in the map's one allocation: a vector's
+/// buffer beside its shared header cost a second allocation and free per event.
+const INLINE: usize = 8;
+
+/// The entries, sorted by key.
+type Entries = SmallVec<[(Key, Slot); INLINE]>;
 
 /// Key → value, sorted by key, shared between clones until one of them changes.
 #[derive(Clone, Default)]
 pub struct Metadata {
-    entries: Arc<Vec<(Key, Slot)>>,
+    /// `None` while empty: an empty map allocates nothing.
+    entries: Option<Arc<Entries>>,
 }
 
 static NULL: Value = Value::Null;
+
+/// The order of keys, `str`'s (byte order), compared here: keys are a few bytes long and
+/// mostly differ in their first, and a call to `memcmp` per comparison was most of the cost
+/// of setting a key.
+#[inline]
+fn key_order(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
 
 impl Metadata {
     /// An empty map.
@@ -67,8 +88,12 @@ impl Metadata {
         Self::default()
     }
 
+    fn entries(&self) -> &[(Key, Slot)] {
+        self.entries.as_deref().map_or(&[], |e| e.as_slice())
+    }
+
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(key))
+        self.entries().binary_search_by(|(k, _)| key_order(k, key))
     }
 
     /// Sets `key`; returns the value it replaces.
@@ -94,37 +119,55 @@ impl Metadata {
     }
 
     fn set(&mut self, key: Key, value: Slot) -> Option<Slot> {
-        let entries = Arc::make_mut(&mut self.entries);
+        let Some(shared) = &mut self.entries else {
+            let mut first = Entries::new();
+            first.push((key, value));
+            self.entries = Some(Arc::new(first));
+            return None;
+        };
+        let entries = Arc::make_mut(shared);
         // Providers mostly set keys in order: one comparison finds the place (the end, where
         // nothing moves), without a search.
-        let at = match entries.last() {
-            Some((last, _)) if last.as_ref() >= key.as_ref() => {
-                entries.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref()))
+        match entries.last() {
+            Some((last, _)) if key_order(last, &key) != Ordering::Less => {}
+            _ => {
+                entries.push((key, value));
+                return None;
             }
-            _ => Err(entries.len()),
-        };
-        match at {
+        }
+        match entries.binary_search_by(|(k, _)| key_order(k, &key)) {
             Ok(i) => Some(std::mem::replace(&mut entries[i].1, value)),
             Err(i) => {
-                if entries.capacity() == 0 {
-                    entries.reserve_exact(FIRST_CAPACITY);
-                }
                 entries.insert(i, (key, value));
                 None
             }
         }
     }
 
+    /// Sets every key of `other` to its value there (the keys `self` has too are replaced).
+    pub fn merge(&mut self, other: Metadata) {
+        let Some(theirs) = other.entries else {
+            return;
+        };
+        if self.is_empty() {
+            self.entries = Some(theirs);
+            return;
+        }
+        for (k, v) in Arc::unwrap_or_clone(theirs) {
+            self.set(k, v);
+        }
+    }
+
     /// Removes `key`; returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.find(key).ok()?;
-        let (_, v) = Arc::make_mut(&mut self.entries).remove(i);
+        let (_, v) = Arc::make_mut(self.entries.as_mut()?).remove(i);
         Some(v.into_value())
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.find(key).ok().map(|i| self.entries[i].1.get())
+        self.find(key).ok().map(|i| self.entries()[i].1.get())
     }
 
     /// Whether `key` is set.
@@ -134,27 +177,31 @@ impl Metadata {
 
     /// How many keys are set.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries().len()
     }
 
     /// Whether no key is set.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries().is_empty()
     }
 
     /// The entries, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|(k, v)| (k.as_ref(), v.get()))
+        self.entries().iter().map(|(k, v)| (k.as_ref(), v.get()))
     }
 
     /// The keys, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(k, _)| k.as_ref())
+        self.entries().iter().map(|(k, _)| k.as_ref())
     }
 
     /// Whether `self` and `other` are clones that share their entries (no copy was made).
     pub fn shares_with(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.entries, &other.entries)
+        match (&self.entries, &other.entries) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
     }
 }
 
@@ -286,6 +333,92 @@ mod tests {
         assert_eq!(
             format!("{m:?}"),
             r#"{"a": Object {"x": Number(1)}, "b": Number(3)}"#
+        );
+    }
+
+    /// Keys set in any order, more than fit inline, some twice, some removed, and maps
+    /// merged: the map reads like a `BTreeMap` given the same calls, and clones keep what
+    /// they had.
+    #[test]
+    fn behaves_like_a_btreemap_in_any_order() {
+        use std::collections::BTreeMap;
+        let keys = [
+            "ts_ms",
+            "kafka_offset",
+            "a",
+            "kafka_partition",
+            "",
+            "kafka_topic",
+            "snapshot",
+            "kafka",
+            "kafka_",
+            "source_ts_ms",
+            "z",
+            "ts_ms",
+            "é",
+            "kafka_offset",
+            "b",
+            "aa",
+        ];
+        let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+        for round in 0..300 {
+            let mut m = Metadata::new();
+            let mut want: BTreeMap<String, Value> = BTreeMap::new();
+            let mut before = None;
+            for step in 0..(round % 24) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let key = keys[(seed % keys.len() as u64) as usize];
+                let n = (seed >> 8) as i64;
+                match seed % 5 {
+                    0 => assert_eq!(m.remove(key), want.remove(key)),
+                    1 => {
+                        m.insert_int(key, n);
+                        want.insert(key.to_owned(), json!(n));
+                    }
+                    _ => assert_eq!(
+                        m.insert(key.to_owned(), json!(n)),
+                        want.insert(key.to_owned(), json!(n))
+                    ),
+                }
+                if step == 3 {
+                    before = Some((m.clone(), want.clone()));
+                }
+                let got: Vec<(&str, &Value)> = m.iter().collect();
+                let model: Vec<(&str, &Value)> =
+                    want.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                assert_eq!(got, model, "round {round} step {step}");
+                for k in keys {
+                    assert_eq!(m.get(k), want.get(k), "{k:?}");
+                }
+            }
+            if let Some((then, model)) = before {
+                let got: Vec<(&str, &Value)> = then.iter().collect();
+                let want_then: Vec<(&str, &Value)> =
+                    model.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                assert_eq!(got, want_then, "a clone keeps what it had");
+                // Merged: the other's keys win.
+                let mut merged = then.clone();
+                merged.merge(m.clone());
+                let mut union = model;
+                union.extend(want.clone());
+                let got: Vec<(&str, &Value)> = merged.iter().collect();
+                let want_merged: Vec<(&str, &Value)> =
+                    union.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                assert_eq!(got, want_merged, "round {round}: merge");
+            }
+        }
+        let mut empty = Metadata::new();
+        assert!(empty.shares_with(&Metadata::default()));
+        empty.merge(Metadata::new());
+        assert!(empty.is_empty());
+        let mut one = Metadata::new();
+        one.insert_int("x", 1);
+        empty.merge(one.clone());
+        assert!(
+            empty.shares_with(&one),
+            "merged into an empty map: shared, not copied"
         );
     }
 }
