@@ -142,3 +142,98 @@ fn text_that_is_not_json_still_says_what_it_is() {
         .to_string();
     assert!(err.contains("value") && !err.contains("schema id"), "{err}");
 }
+
+/// `decode_with`: every kind of event starts with the given metadata, the decoder's own
+/// entries set after it (replacing one of the same key), and a later plain `decode` carries
+/// none of it.
+#[test]
+fn decode_with_starts_every_event_with_the_given_metadata() {
+    use cdc_core::event::Metadata;
+    let base = || {
+        let mut m = Metadata::new();
+        m.insert_int("kafka_offset", 41);
+        m.insert_int("kafka_partition", 2);
+        m.insert_static("kafka_topic", json!("pg.public.t"));
+        // A key the decoder sets too: the decoder's value wins.
+        m.insert_int("ts_ms", -1);
+        m
+    };
+    let records = [
+        (
+            "pg.public.t",
+            json!({"before": null, "after": {"id": 1}, "op": "c", "ts_ms": 7,
+                   "source": {"connector": "postgresql", "schema": "public", "table": "t",
+                              "lsn": 16, "ts_ms": 5, "snapshot": "false"}}),
+            Operation::Insert,
+        ),
+        (
+            "__debezium-heartbeat.pg",
+            json!({"ts_ms": 7}),
+            Operation::Control,
+        ),
+        (
+            "pg.transaction",
+            json!({"status": "BEGIN", "id": "571", "event_count": null, "ts_ms": 7,
+                   "data_collections": null}),
+            Operation::Control,
+        ),
+        (
+            "m",
+            json!({"source": {"connector": "mysql", "db": "inventory", "table": "c", "ts_ms": 5,
+                              "file": "mysql-bin.000003", "pos": 10},
+                   "ts_ms": 7, "databaseName": "inventory",
+                   "ddl": "ALTER TABLE c ADD x INT", "tableChanges": []}),
+            Operation::SchemaChange,
+        ),
+    ];
+    let mut d = Decoder::new("s");
+    for (topic, value, op) in records {
+        let text = value.to_string();
+        let e = d
+            .decode_with(topic, None, Some(text.as_bytes()), base())
+            .unwrap()
+            .unwrap();
+        assert_eq!(e.operation, op, "{topic}");
+        assert_eq!(e.metadata["kafka_offset"], 41, "{topic}");
+        assert_eq!(e.metadata["kafka_partition"], 2, "{topic}");
+        assert_eq!(e.metadata["kafka_topic"], "pg.public.t", "{topic}");
+        let keys: Vec<&str> = e.metadata.keys().collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted, "{topic}: keys in order");
+        let plain = d
+            .decode(topic, None, Some(text.as_bytes()))
+            .unwrap()
+            .unwrap();
+        assert!(
+            !plain.metadata.contains_key("kafka_offset"),
+            "{topic}: nothing left over from the call before"
+        );
+        // Every entry the decoder sets is there, as it set it; the rest are the given ones.
+        for (k, v) in plain.metadata.iter() {
+            assert_eq!(&e.metadata[k], v, "{topic}: the decoder's own {k} wins");
+        }
+        if !plain.metadata.contains_key("ts_ms") {
+            assert_eq!(e.metadata["ts_ms"], -1, "{topic}");
+        }
+        assert_eq!(
+            e.metadata.len(),
+            plain.metadata.len() + 4 - usize::from(plain.metadata.contains_key("ts_ms"))
+        );
+    }
+    // A tombstone and an undecodable record: no event, and nothing left for the next.
+    assert!(
+        d.decode_with("pg.public.t", None, None, base())
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        d.decode_with("pg.public.t", None, Some(b"{bad"), base())
+            .is_err()
+    );
+    let e = d
+        .decode("__debezium-heartbeat.pg", None, Some(br#"{"ts_ms": 7}"#))
+        .unwrap()
+        .unwrap();
+    assert!(!e.metadata.contains_key("kafka_partition"));
+}

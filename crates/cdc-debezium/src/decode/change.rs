@@ -63,6 +63,7 @@ impl Decoder {
 
         let (schema_name, table) = self.table_names(&source, ctx.topic);
         let mut e = ChangeEvent::of_table(self.source_name.clone(), operation, schema_name, table);
+        e.metadata = std::mem::take(&mut self.base);
 
         let mut flags = RowFlags::default();
         let row_schema = schema.map(|s| &s.row);

@@ -57,6 +57,7 @@ mod surrogates;
 
 use std::sync::Arc;
 
+use cdc_core::event::Metadata;
 use cdc_core::event::json_span::JsonSpan;
 use cdc_core::{ChangeEvent, Name};
 
@@ -95,6 +96,8 @@ pub struct Decoder {
     /// The last (schema, table) names: a partition's records are mostly of one table, so its
     /// events share the names instead of allocating them each.
     last_table: Option<(Option<Name>, Name)>,
+    /// The metadata the record being decoded starts with ([`Decoder::decode_with`]).
+    base: Metadata,
 }
 
 impl Decoder {
@@ -112,6 +115,7 @@ impl Decoder {
             placeholder: placeholder::Placeholder::new(placeholder),
             cache: SchemaCache::default(),
             last_table: None,
+            base: Metadata::new(),
         }
     }
 
@@ -123,6 +127,42 @@ impl Decoder {
     /// Decodes one record. `Ok(None)` for a tombstone. Errors say what was wrong and where
     /// (`value.payload.op`, `key`, ...), never panic.
     pub fn decode(
+        &mut self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) -> Result<Option<ChangeEvent>> {
+        self.decode_with(topic, key, value, Metadata::new())
+    }
+
+    /// [`decode`](Self::decode), the event's metadata starting as `metadata` (a transport's
+    /// coordinates of the record); the decoder's own entries are set after it (replacing
+    /// any of the same key). A change event's entries then mostly come in key order, each set
+    /// at the end; set before them, each of `metadata`'s moved them all.
+    pub fn decode_with(
+        &mut self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        metadata: Metadata,
+    ) -> Result<Option<ChangeEvent>> {
+        // Set on every call: a decode that ended by a panic leaves no stale coordinates.
+        self.base = metadata;
+        let mut decoded = self.decode_value(topic, key, value);
+        let mut base = std::mem::take(&mut self.base);
+        // Events other than changes take it here (a change took it when made), their own
+        // entries set after it, as a change's are. In place: an event is a few hundred
+        // bytes, and a move is a copy.
+        if !base.is_empty()
+            && let Ok(Some(e)) = &mut decoded
+        {
+            base.merge(std::mem::take(&mut e.metadata));
+            e.metadata = base;
+        }
+        decoded
+    }
+
+    fn decode_value(
         &mut self,
         topic: &str,
         key: Option<&[u8]>,

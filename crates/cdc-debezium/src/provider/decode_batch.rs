@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use cdc_core::SharedEvent;
+use cdc_core::event::Metadata;
 use serde_json::Value;
 
 use super::RawRecord;
@@ -88,22 +89,24 @@ impl BatchScope<'_> {
         {
             return Decoded::OtherSource(r.topic.to_owned());
         }
-        match decoder.decode(r.topic, r.key, r.value) {
-            Ok(Some(mut ev)) => {
+        // The record's Kafka coordinates, set first: the decoder's entries (which sort after
+        // them) are then each set at the end.
+        let mut metadata = Metadata::new();
+        if let Some((partition, offset)) = r.kafka_offset {
+            // The records of a run are mostly of one topic: its name is one value their
+            // events share.
+            let name = match topic {
+                Some((t, v)) if *t == r.topic => Arc::clone(v),
+                _ => Arc::clone(&topic.insert((r.topic, Arc::new(r.topic.into()))).1),
+            };
+            metadata.insert_int("kafka_offset", offset);
+            metadata.insert_int("kafka_partition", i64::from(partition));
+            metadata.insert_shared("kafka_topic", name);
+        }
+        match decoder.decode_with(r.topic, r.key, r.value, metadata) {
+            Ok(Some(ev)) => {
                 if self.signal_table.is_some_and(|t| t == ev.qualified_table()) {
                     return Decoded::Nothing;
-                }
-                if let Some((partition, offset)) = r.kafka_offset {
-                    // The records of a run are mostly of one topic: its name is one value
-                    // their events share.
-                    let name = match topic {
-                        Some((t, v)) if *t == r.topic => Arc::clone(v),
-                        _ => Arc::clone(&topic.insert((r.topic, Arc::new(r.topic.into()))).1),
-                    };
-                    ev.metadata.insert_shared("kafka_topic", name);
-                    ev.metadata
-                        .insert_int("kafka_partition", i64::from(partition));
-                    ev.metadata.insert_int("kafka_offset", offset);
                 }
                 Decoded::Event(Arc::new(ev))
             }
