@@ -183,86 +183,47 @@ fn main() {
         server
     });
 
+    // `KAFKA_BENCH_ONLY=bare` or `=transport` runs one side alone (to profile it).
+    let only = std::env::var("KAFKA_BENCH_ONLY").unwrap_or_default();
     let mut bare = Vec::new();
     let mut ours = Vec::new();
     // After the first record (the group join excluded): the consumer's own speed.
     let mut bare_steady = Vec::new();
     let mut ours_steady = Vec::new();
     for round in 0..rounds {
-        // Bare consumer, fresh group.
-        let started = Instant::now();
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &bootstrap)
-            .set("group.id", format!("bare-{round}"))
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .create()
-            .unwrap();
-        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        consumer.subscribe(&names).unwrap();
-        let mut seen = 0usize;
-        let mut idle = Instant::now();
-        let mut first: Option<Instant> = None;
-        while seen < total {
-            if let Some(m) = consumer.poll(Duration::from_millis(100)) {
-                drop(m.unwrap());
-                seen += 1;
-                idle = Instant::now();
-                first.get_or_insert(idle);
-            }
-            assert!(
-                idle.elapsed() < Duration::from_secs(30),
-                "bare consumer stalled at {seen} of {total}"
+        let mut line = format!("round {round}:");
+        if only != "transport" {
+            let (whole, first) = bare_round(&bootstrap, &topics, total, round);
+            bare.push(total as f64 / whole);
+            bare_steady.push(total as f64 / (whole - first));
+            line += &format!(
+                " bare {:.0} records/s (first record after {first:.2} s)",
+                total as f64 / whole
             );
         }
-        let secs = started.elapsed().as_secs_f64();
-        bare.push(total as f64 / secs);
-        let bare_first = first.map(|f| (f - started).as_secs_f64()).unwrap_or(0.0);
-        bare_steady.push(total as f64 / (secs - bare_first));
-        // Dropped on a thread of its own: the drop blocks while it leaves the group.
-        std::thread::spawn(move || drop(consumer));
-
-        // The transport, fresh group.
-        let count = Arc::new(AtomicUsize::new(0));
-        let secs = rt.block_on(async {
-            let cfg = cdc_core::SourceConfig::from_value(json!({
-                "provider": "debezium", "source_id": format!("fx{round}"), "source_type": "postgres",
-                "connection": connect.uri(), "tables": [],
-                "options": {"connector_name": "pgfx", "topic_prefix": "pgfx",
-                            "database": "postgres://u:p@db:5432/x", "on_stop": "keep",
-                            "kafka": {"bootstrap_servers": bootstrap, "group_id": format!("ours-{round}")}}
-            }))
-            .unwrap();
-            let p = DebeziumProvider::new();
-            let started = Instant::now();
-            p.connect(&cfg).await.unwrap();
-            let _sub = p.subscribe(&cfg.source_id, Arc::new(NoOp(Arc::clone(&count)))).unwrap();
-            let mut last = (0, Instant::now());
-            let mut first: Option<Instant> = None;
-            while count.load(Ordering::Relaxed) < events {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-                let now = count.load(Ordering::Relaxed);
-                if now != last.0 {
-                    last = (now, Instant::now());
-                    first.get_or_insert(last.1);
-                }
-                if last.1.elapsed() >= Duration::from_secs(30) {
-                    let st = p.status(&cfg.source_id).await.unwrap();
-                    panic!("transport stalled at {now} of {events} events: status {:?} error {:?} details {:?}", st.state, st.error, st.details);
-                }
-            }
-            let secs = started.elapsed().as_secs_f64();
-            p.disconnect(&cfg.source_id).await.unwrap();
-            (secs, first.map(|f| (f - started).as_secs_f64()).unwrap_or(0.0))
-        });
-        let (secs, ours_first) = secs;
-        ours_steady.push(total as f64 / (secs - ours_first));
-        ours.push(total as f64 / secs);
+        if only != "bare" {
+            let (whole, first) =
+                rt.block_on(transport_round(&connect.uri(), &bootstrap, events, round));
+            ours.push(total as f64 / whole);
+            ours_steady.push(total as f64 / (whole - first));
+            line += &format!(
+                " transport {:.0} records/s (first event after {first:.2} s)",
+                total as f64 / whole
+            );
+        }
+        println!("{line}");
+    }
+    if !only.is_empty() {
+        let v = if only == "bare" {
+            bare_steady
+        } else {
+            ours_steady
+        };
         println!(
-            "round {round}: bare {:.0} records/s (first record after {bare_first:.2} s), transport {:.0} records/s (first event after {ours_first:.2} s)",
-            bare[round], ours[round]
+            "kafka_consume: {only} alone, after the first record: {:.0} records/s (median of {rounds})",
+            median(v)
         );
+        return;
     }
     let (b, o) = (median(bare), median(ours));
     println!("kafka_consume: bare consumer {b:.0} records/s (median of {rounds})");
@@ -278,4 +239,90 @@ fn main() {
         "kafka_consume: after the first record (group join excluded): bare {bs:.0} records/s, transport {os:.0} records/s, ratio {:.2}x",
         os / bs
     );
+}
+
+/// A bare consumer in a fresh group reads every record: (seconds in all, seconds until the
+/// first record).
+fn bare_round(bootstrap: &str, topics: &[String], total: usize, round: usize) -> (f64, f64) {
+    let started = Instant::now();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("bare-{round}"))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&names).unwrap();
+    let mut seen = 0usize;
+    let mut idle = Instant::now();
+    let mut first: Option<Instant> = None;
+    while seen < total {
+        if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+            drop(m.unwrap());
+            seen += 1;
+            idle = Instant::now();
+            first.get_or_insert(idle);
+        }
+        assert!(
+            idle.elapsed() < Duration::from_secs(30),
+            "bare consumer stalled at {seen} of {total}"
+        );
+    }
+    let secs = started.elapsed().as_secs_f64();
+    // Dropped on a thread of its own: the drop blocks while it leaves the group.
+    std::thread::spawn(move || drop(consumer));
+    (
+        secs,
+        first.map(|f| (f - started).as_secs_f64()).unwrap_or(0.0),
+    )
+}
+
+/// A Debezium source in a fresh group delivers every event to a no-op handler: (seconds in
+/// all, seconds until the first event).
+async fn transport_round(
+    connect: &str,
+    bootstrap: &str,
+    events: usize,
+    round: usize,
+) -> (f64, f64) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let cfg = cdc_core::SourceConfig::from_value(json!({
+        "provider": "debezium", "source_id": format!("fx{round}"), "source_type": "postgres",
+        "connection": connect, "tables": [],
+        "options": {"connector_name": "pgfx", "topic_prefix": "pgfx",
+                    "database": "postgres://u:p@db:5432/x", "on_stop": "keep",
+                    "kafka": {"bootstrap_servers": bootstrap, "group_id": format!("ours-{round}")}}
+    }))
+    .unwrap();
+    let p = DebeziumProvider::new();
+    let started = Instant::now();
+    p.connect(&cfg).await.unwrap();
+    let _sub = p
+        .subscribe(&cfg.source_id, Arc::new(NoOp(Arc::clone(&count))))
+        .unwrap();
+    let mut last = (0, Instant::now());
+    let mut first: Option<Instant> = None;
+    while count.load(Ordering::Relaxed) < events {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let now = count.load(Ordering::Relaxed);
+        if now != last.0 {
+            last = (now, Instant::now());
+            first.get_or_insert(last.1);
+        }
+        if last.1.elapsed() >= Duration::from_secs(30) {
+            let st = p.status(&cfg.source_id).await.unwrap();
+            panic!(
+                "transport stalled at {now} of {events} events: status {:?} error {:?} details {:?}",
+                st.state, st.error, st.details
+            );
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    p.disconnect(&cfg.source_id).await.unwrap();
+    (
+        secs,
+        first.map(|f| (f - started).as_secs_f64()).unwrap_or(0.0),
+    )
 }
