@@ -100,11 +100,13 @@ pub enum OnUndecodable {
 /// ```
 ///
 /// `Debug` and `Serialize` mask the values of secret properties (`sasl.password`,
-/// `ssl.key.password`, ...).
+/// `ssl.key.password`, `ssl.key.pem`, ...: see [`SECRET_PROPERTIES`]) and the userinfo of
+/// a bootstrap URL.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaOptions {
     /// `bootstrap.servers` (`host:port[,host:port]`).
+    #[serde(serialize_with = "cdc_core::secret::masked::url")]
     pub bootstrap_servers: String,
     /// Consumer group; default `cdc-<source id>`. One group per source.
     #[serde(default)]
@@ -137,8 +139,46 @@ pub struct KafkaOptions {
     /// librdkafka properties passed through (security, timeouts). The consumer's own keys
     /// (`bootstrap.servers`, `group.id`, `enable.auto.commit`, `enable.auto.offset.store`)
     /// are refused here.
-    #[serde(default, serialize_with = "cdc_core::secret::masked::string_map")]
+    #[serde(default, serialize_with = "masked_properties")]
     pub properties: BTreeMap<String, String>,
+}
+
+/// librdkafka properties that hold a secret (its sensitive ones, less paths and public
+/// certificates) whose names the generic secret-key rule misses or may miss: a private key
+/// is `ssl.key.pem`, a passphrase is not a password to that rule, and a Confluent Cloud
+/// `sasl.username` is half of an API key.
+pub const SECRET_PROPERTIES: &[&str] = &[
+    "sasl.username",
+    "sasl.password",
+    "sasl.oauthbearer.config",
+    "sasl.oauthbearer.client.secret",
+    "sasl.oauthbearer.assertion.private.key.passphrase",
+    "sasl.oauthbearer.assertion.private.key.pem",
+    "ssl.key.password",
+    "ssl.key.pem",
+    "ssl.keystore.password",
+];
+
+/// The pass-through properties as `Serialize` (and so `Debug`) show them: the value of a
+/// secret one masked ([`SECRET_PROPERTIES`] or a secret-looking key), the rest redacted.
+fn masked_properties<S: serde::Serializer>(
+    value: &BTreeMap<String, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    value
+        .iter()
+        .map(|(k, v)| {
+            let secret =
+                SECRET_PROPERTIES.contains(&k.as_str()) || cdc_core::secret::is_secret_key(k);
+            let shown = if secret && !v.is_empty() {
+                cdc_core::secret::MASK.to_owned()
+            } else {
+                cdc_core::secret::redact(v)
+            };
+            (k.as_str(), shown)
+        })
+        .collect::<BTreeMap<_, _>>()
+        .serialize(s)
 }
 
 cdc_core::impl_masked_debug!(KafkaOptions);

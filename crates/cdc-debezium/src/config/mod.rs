@@ -16,7 +16,9 @@ pub use builder::{
     ConnectorSpec, MASKED, derived_server_id, is_secret_key, render, sanitize_identifier,
 };
 pub use dsn::{DatabaseDsn, is_config_provider_ref};
-pub use kafka::{KafkaOptions, OffsetReset, OnStop, OnUndecodable, RESERVED_PROPERTIES};
+pub use kafka::{
+    KafkaOptions, OffsetReset, OnStop, OnUndecodable, RESERVED_PROPERTIES, SECRET_PROPERTIES,
+};
 pub use kind::DatabaseKind;
 pub use options::{DebeziumOptions, SchemaHistoryOptions, SignalOptions};
 pub use source::{DebeziumSource, OPTION_RANGES};
