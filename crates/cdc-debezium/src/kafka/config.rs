@@ -2,6 +2,7 @@
 
 use rdkafka::ClientConfig;
 use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
 
 use crate::config::{DatabaseKind, DebeziumSource, KafkaOptions, regex_escape};
 
@@ -39,6 +40,25 @@ pub(crate) fn client_config(source_id: &str, k: &KafkaOptions) -> ClientConfig {
         .set("auto.offset.reset", k.auto_offset_reset.as_str())
         .set("enable.partition.eof", "false");
     c
+}
+
+/// The field and message of an error creating the consumer. librdkafka refusing a property
+/// is named by the option it came from, without its value: rdkafka's own message ends with
+/// the value, and the property may be a password (a typo of `sasl.password`, a key this
+/// build does not support, Java's `sasl.jaas.config`).
+pub(crate) fn create_error(e: &KafkaError) -> (String, String) {
+    let (field, text) = match e {
+        KafkaError::ClientConfig(_, description, key, _value) => {
+            let field = match key.as_str() {
+                "bootstrap.servers" => "options.kafka.bootstrap_servers".to_owned(),
+                "group.id" => "options.kafka.group_id".to_owned(),
+                k => format!("options.kafka.properties.{k}"),
+            };
+            (field, description.clone())
+        }
+        other => ("options.kafka.properties".to_owned(), other.to_string()),
+    };
+    (field, cdc_core::secret::redact_text(&text))
 }
 
 /// What the consumer subscribes to, and the topics that must exist for it to see anything.

@@ -112,7 +112,14 @@ impl Transport {
         };
         let consumer: BaseConsumer<SourceContext> = config::client_config(&sid, &k)
             .create_with_context(ctx)
-            .map_err(|e| kafka_err("options.kafka.properties", e))?;
+            .map_err(|e| {
+                let (field, message) = config::create_error(&e);
+                DebeziumError::Config {
+                    source_id: sid.clone(),
+                    field,
+                    message,
+                }
+            })?;
         let patterns: Vec<&str> = sub.patterns.iter().map(String::as_str).collect();
         if let Err(e) = consumer.subscribe(&patterns) {
             drop_off_runtime(consumer);
