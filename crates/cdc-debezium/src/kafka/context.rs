@@ -68,6 +68,9 @@ impl ClientContext for SourceContext {
     /// here.
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
         use RDKafkaLogLevel as L;
+        // librdkafka names a broker by the bootstrap entry it came from, userinfo and all
+        // (`u:pw@host:9092/bootstrap: Failed to resolve ...`).
+        let message = cdc_core::secret::redact_text(message);
         match level {
             L::Emerg | L::Alert | L::Critical | L::Error => {
                 error!(target: "librdkafka", source_id = self.source_id, "librdkafka: {fac} {message}")
@@ -86,7 +89,7 @@ impl ClientContext for SourceContext {
             && (level as i32) <= (L::Warning as i32)
             && message.contains("offset reset")
         {
-            let text = cdc_core::secret::redact_text(message);
+            let text = message;
             error!(
                 source_id = self.source_id,
                 reset = text,
@@ -104,10 +107,14 @@ impl ClientContext for SourceContext {
             debug!(source_id = self.source_id, %error, reason, "debezium kafka: subscribed topic not there yet");
             return;
         }
-        warn!(source_id = self.source_id, %error, reason, "debezium kafka: client error");
-        let text = format!("{error}: {reason}");
-        self.shared
-            .update(|v| v.broker_error = Some(cdc_core::secret::redact_text(&text)));
+        // Redacted for the log too: the reason names the broker as bootstrap gave it.
+        let text = cdc_core::secret::redact_text(&format!("{error}: {reason}"));
+        warn!(
+            source_id = self.source_id,
+            error = text,
+            "debezium kafka: client error"
+        );
+        self.shared.update(|v| v.broker_error = Some(text));
     }
 }
 
