@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 /// What `cdc` does to the connector when the source stops (`options.on_stop`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,8 +141,38 @@ pub struct KafkaOptions {
     /// librdkafka properties passed through (security, timeouts). The consumer's own keys
     /// (`bootstrap.servers`, `group.id`, `enable.auto.commit`, `enable.auto.offset.store`)
     /// are refused here.
-    #[serde(default, serialize_with = "masked_properties")]
+    /// A value may be written as a number or a boolean (YAML's `session.timeout.ms: 6000`):
+    /// its text is passed.
+    #[serde(
+        default,
+        serialize_with = "masked_properties",
+        deserialize_with = "property_values"
+    )]
     pub properties: BTreeMap<String, String>,
+}
+
+/// A pass-through property's value. librdkafka takes text, and YAML reads `6000`, `false`
+/// or an all-digit password as a number or a boolean: refusing them quoted the value in the
+/// error (serde shows a number it did not expect), and the value may be a password.
+struct PropertyValue(String);
+
+impl<'de> Deserialize<'de> for PropertyValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Self(s)),
+            Value::Number(n) => Ok(Self(n.to_string())),
+            Value::Bool(b) => Ok(Self(b.to_string())),
+            _ => Err(D::Error::custom(
+                "a librdkafka property is a string, a number or a boolean",
+            )),
+        }
+    }
+}
+
+/// Through a map of [`PropertyValue`]s, so that an error names the property.
+fn property_values<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let values = BTreeMap::<String, PropertyValue>::deserialize(d)?;
+    Ok(values.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
 
 /// librdkafka properties that hold a secret (its sensitive ones, less paths and public
@@ -196,13 +228,18 @@ fn default_max_backoff() -> u64 {
     10_000
 }
 
-/// Properties of the consumer that `cdc` sets itself (at-least-once depends on them).
+/// Properties of the consumer that `cdc` sets itself (at-least-once depends on them), and
+/// librdkafka's other names for them (`metadata.broker.list` is `bootstrap.servers`: with
+/// both set, which one wins depends on a hash map's order). `enable.partition.eof` is
+/// always false: the consumer reads on past a partition's end.
 pub const RESERVED_PROPERTIES: &[&str] = &[
     "bootstrap.servers",
+    "metadata.broker.list",
     "group.id",
     "enable.auto.commit",
     "enable.auto.offset.store",
     "auto.offset.reset",
+    "enable.partition.eof",
 ];
 
 impl KafkaOptions {
@@ -257,7 +294,19 @@ impl KafkaOptions {
                 ),
             ));
         }
-        for k in self.properties.keys() {
+        // librdkafka takes C strings: a NUL would end the value there (rdkafka refuses it
+        // with a bare "FFI nul error").
+        let nul = "must not hold a NUL character";
+        if self.bootstrap_servers.contains('\0') {
+            return Err(("options.kafka.bootstrap_servers".into(), nul.into()));
+        }
+        if self.group_id.as_deref().is_some_and(|g| g.contains('\0')) {
+            return Err(("options.kafka.group_id".into(), nul.into()));
+        }
+        for (k, v) in &self.properties {
+            if k.contains('\0') || v.contains('\0') {
+                return Err((format!("options.kafka.properties.{k}"), nul.into()));
+            }
             if RESERVED_PROPERTIES.contains(&k.as_str()) {
                 return Err((
                     format!("options.kafka.properties.{k}"),
