@@ -97,8 +97,9 @@ impl Worker {
             }
         };
         let handed = decoded.and_then(|d| {
+            let delivery = provider.hand_over_decoded(&self.source_id, d, Some(&reap));
             self.runtime
-                .block_on(provider.hand_over_decoded(&self.source_id, d, Some(&reap)))
+                .block_on(self.shared.delivering(delivery))
                 .map_err(|e| e.to_string())
         });
         let outcomes: Vec<(usize, Option<String>, bool)> = match handed {

@@ -171,11 +171,15 @@ impl Transport {
     }
 
     /// Holds delivery; when this returns no batch is being delivered and none will be until
-    /// [`Transport::resume`]. The assigned partitions are paused too.
+    /// [`Transport::resume`]. The assigned partitions are paused too. Called by a handler of
+    /// the source, the batch it is handling is the exception: nothing after it is delivered.
     pub(crate) async fn pause(&self) {
         self.held_at_start.store(false, Ordering::SeqCst);
         self.shared.paused.store(true, Ordering::SeqCst);
-        drop(self.shared.gate.lock().await);
+        // The gate is held by the hand-over that called us, until we return.
+        if !self.shared.in_delivery() {
+            drop(self.shared.gate.lock().await);
+        }
         let _ = self.commands.send(Command::Pause);
     }
 
@@ -187,10 +191,12 @@ impl Transport {
     }
 
     /// Commits what is committable and stops the consumer. Returns once the commit is done;
-    /// the consumer leaves its group and is dropped on its own thread afterwards.
+    /// the consumer leaves its group and is dropped on its own thread afterwards. Called by
+    /// a handler of the source, it returns at once: the consumer thread stops (and commits)
+    /// once the batch that handler is in has been handed over.
     pub(crate) async fn stop(&self) {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.commands.send(Command::Stop(tx)).is_ok() {
+        if self.commands.send(Command::Stop(tx)).is_ok() && !self.shared.in_delivery() {
             let _ = rx.await;
         }
     }

@@ -6,6 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
 
+tokio::task_local! {
+    /// The transport (its [`Shared`]'s address) whose batch this task is handing over: a
+    /// handler calling `pause` or `disconnect` on its own source is inside that hand-over,
+    /// and waiting for it to end would wait for itself.
+    static DELIVERING: usize;
+}
+
 /// Shared between the provider (async) and the consumer thread.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
@@ -53,6 +60,21 @@ impl Shared {
     /// Whether delivery is held.
     pub fn is_paused(&self) -> bool {
         self.paused.load(Ordering::SeqCst)
+    }
+
+    /// `f` (a hand-over) marked as this transport's delivery.
+    pub fn delivering<F: std::future::Future>(
+        &self,
+        f: F,
+    ) -> impl std::future::Future<Output = F::Output> {
+        DELIVERING.scope(self as *const Self as usize, f)
+    }
+
+    /// Whether the current task is inside this transport's hand-over (a handler of it).
+    pub fn in_delivery(&self) -> bool {
+        DELIVERING
+            .try_with(|d| *d == self as *const Self as usize)
+            .unwrap_or(false)
     }
 
     /// Updates the view.

@@ -9,7 +9,8 @@ use super::DebeziumProvider;
 #[async_trait]
 impl Pausable for DebeziumProvider {
     /// Holds delivery at once (the consumer's partitions paused; no batch is being
-    /// delivered when this returns), then pauses the connector unless
+    /// delivered when this returns, except, when a handler of the source calls it, the one
+    /// that handler is in), then pauses the connector unless
     /// `options.kafka.pause_connector: false`. Without a transport: the connector.
     async fn pause(&self, source_id: &str) -> Result<(), CdcError> {
         let e = self.entry(source_id)?;
