@@ -20,6 +20,7 @@ mod ahead;
 mod connector_state;
 mod decode_batch;
 mod deliver;
+mod delivered;
 mod lifecycle;
 mod pause;
 mod snapshot;
@@ -267,7 +268,7 @@ impl CdcProvider for DebeziumProvider {
         }
         let last = *lock(&e.last);
         st.last_event = last.at;
-        st.lag_seconds = last.committed_at.map(deliver::lag_since);
+        st.lag_seconds = last.committed_at.map(delivered::lag_since);
         Ok(st)
     }
 
