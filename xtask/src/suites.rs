@@ -120,6 +120,10 @@ pub(crate) const SERVICE_SUITES: &[ServiceSuite] = &[
             "kafka_undecodable",
             "--test",
             "kafka_offset_reset",
+            "--test",
+            "kafka_reentrant",
+            "--test",
+            "kafka_secrets",
         ],
         setup: |_ws| {
             println!("debezium-kafka: the tests start rdkafka's mock cluster in-process");
@@ -481,6 +485,45 @@ mod tests {
         assert_eq!(short.timeout, Some(Duration::from_secs(90)));
         assert!(parse_options(&args(&["--timeout", "soon"])).is_err());
         assert!(parse_options(&args(&["--bogus"])).is_err());
+    }
+
+    /// Every cdc-debezium test file that exists only with `kafka` is one of the suite's: a
+    /// new one left out would run only when feature unification happens to turn `kafka` on.
+    #[test]
+    fn every_kafka_test_file_is_in_the_debezium_kafka_suite() {
+        let suite = SERVICE_SUITES
+            .iter()
+            .find(|s| s.name == "debezium-kafka")
+            .expect("the debezium-kafka suite");
+        let listed: Vec<&str> = suite
+            .cargo_args
+            .windows(2)
+            .filter(|w| w[0] == "--test")
+            .map(|w| w[1])
+            .collect();
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/cdc-debezium/tests");
+        let mut gated = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if path.extension().is_some_and(|e| e == "rs")
+                && text.contains("#![cfg(feature = \"kafka\")]")
+            {
+                gated.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+            }
+        }
+        assert!(
+            !gated.is_empty(),
+            "no kafka test file found in {}",
+            dir.display()
+        );
+        for name in &gated {
+            assert!(
+                listed.contains(&name.as_str()),
+                "{name}.rs is not in the debezium-kafka suite"
+            );
+        }
     }
 
     #[test]
