@@ -159,11 +159,22 @@ impl Kafka {
     /// The group's committed offsets of every fixture partition (a consumer that does not
     /// join, dropped off the runtime).
     pub async fn committed(&self, group: &str) -> BTreeMap<(String, i32), i64> {
+        self.committed_in(group, &fixture_topics()).await
+    }
+
+    /// The group's committed offsets of every partition of `topics` (partitions without a
+    /// commit are left out).
+    pub async fn committed_in(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> BTreeMap<(String, i32), i64> {
         let bootstrap = self.bootstrap();
         let group = group.to_owned();
+        let topics = topics.to_vec();
         tokio::task::spawn_blocking(move || {
             let got = group_client(&bootstrap, &group)
-                .committed_offsets(fixture_partitions(None), Duration::from_secs(10))
+                .committed_offsets(partitions_of(&topics, None), Duration::from_secs(10))
                 .unwrap();
             got.elements()
                 .iter()
@@ -190,15 +201,20 @@ fn group_client(bootstrap: &str, group: &str) -> BaseConsumer {
 
 /// Every fixture partition, at `offset` when given.
 fn fixture_partitions(offset: Option<i64>) -> TopicPartitionList {
+    partitions_of(&fixture_topics(), offset)
+}
+
+/// Every partition of `topics`, at `offset` when given.
+fn partitions_of(topics: &[String], offset: Option<i64>) -> TopicPartitionList {
     let mut tpl = TopicPartitionList::new();
-    for t in fixture_topics() {
+    for t in topics {
         for p in 0..PARTITIONS {
             match offset {
                 Some(o) => {
-                    tpl.add_partition_offset(&t, p, Offset::Offset(o)).unwrap();
+                    tpl.add_partition_offset(t, p, Offset::Offset(o)).unwrap();
                 }
                 None => {
-                    tpl.add_partition(&t, p);
+                    tpl.add_partition(t, p);
                 }
             }
         }
@@ -207,6 +223,25 @@ fn fixture_partitions(offset: Option<i64>) -> TopicPartitionList {
 }
 
 impl Kafka {
+    /// The high watermark (the next offset to be written) of every partition of `topics`.
+    pub async fn high_watermarks(&self, topics: &[String]) -> BTreeMap<(String, i32), i64> {
+        let bootstrap = self.bootstrap();
+        let topics = topics.to_vec();
+        tokio::task::spawn_blocking(move || {
+            let c = group_client(&bootstrap, "cdc-watermarks");
+            let mut out = BTreeMap::new();
+            for t in &topics {
+                for p in 0..PARTITIONS {
+                    let (_, high) = c.fetch_watermarks(t, p, Duration::from_secs(10)).unwrap();
+                    out.insert((t.clone(), p), high);
+                }
+            }
+            out
+        })
+        .await
+        .unwrap()
+    }
+
     /// Commits `offset` for every fixture partition of `group` (a consumer that does not
     /// join, dropped off the runtime), whatever the brokers hold.
     pub async fn commit_all(&self, group: &str, offset: i64) {
@@ -284,6 +319,17 @@ pub fn source(
     kafka: Value,
     extra: Value,
 ) -> cdc_core::SourceConfig {
+    source_of_type("postgres", connect_url, bootstrap, kafka, extra)
+}
+
+/// [`source`] of another `source_type` (its `database` DSN goes in `extra`).
+pub fn source_of_type(
+    source_type: &str,
+    connect_url: &str,
+    bootstrap: &str,
+    kafka: Value,
+    extra: Value,
+) -> cdc_core::SourceConfig {
     let mut k = json!({
         "bootstrap_servers": bootstrap,
         "group_id": "cdc-fx",
@@ -306,7 +352,7 @@ pub fn source(
     cdc_core::SourceConfig::from_value(json!({
         "provider": "debezium",
         "source_id": "fx",
-        "source_type": "postgres",
+        "source_type": source_type,
         "connection": connect_url,
         "tables": [],
         "options": options,
