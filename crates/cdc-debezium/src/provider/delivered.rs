@@ -15,10 +15,23 @@ pub(super) fn record_delivered(entry: &Entry, events: &[SharedEvent]) {
         if events.iter().any(|e| e.operation != Operation::Control) {
             l.at = Some(OffsetDateTime::now_utc());
         }
-        // Lag is "now − commit time of the last delivered change"; a heartbeat carries the
-        // time Debezium was caught up to, so it keeps the lag fresh when the tables are idle.
-        let newest = events.iter().rev().find_map(|e| e.commit_time);
-        if let Some(t) = newest
+        // Lag is "now − commit time of the last delivered change": a change sets it even when
+        // a heartbeat before it said later (it was delivered that late). A heartbeat (or
+        // transaction marker) carries the time Debezium was caught up to: it only moves it
+        // forward, keeping the lag fresh while the tables are idle.
+        let change = events
+            .iter()
+            .rev()
+            .filter(|e| e.operation != Operation::Control)
+            .find_map(|e| e.commit_time);
+        let control = events
+            .iter()
+            .filter(|e| e.operation == Operation::Control)
+            .filter_map(|e| e.commit_time)
+            .max();
+        if let Some(t) = change {
+            l.committed_at = Some(t);
+        } else if let Some(t) = control
             && l.committed_at.is_none_or(|c| t > c)
         {
             l.committed_at = Some(t);
