@@ -124,6 +124,8 @@ pub(crate) const SERVICE_SUITES: &[ServiceSuite] = &[
             "kafka_reentrant",
             "--test",
             "kafka_secrets",
+            "--test",
+            "kafka_heartbeats_history",
         ],
         setup: |_ws| {
             println!("debezium-kafka: the tests start rdkafka's mock cluster in-process");
