@@ -355,9 +355,6 @@ async fn consumer_lag_in_records_is_high_watermark_minus_committed_and_0_once_ca
 /// A handler blocked on a batch: the records produced meanwhile show as consumer lag while
 /// it blocks (the status is not the figure of before), and 0 once it returns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect: the lag comes from librdkafka's statistics, served only by the consumer's \
-            poll, and the consumer thread does not poll while a hand-over runs: status shows \
-            the lag of before the handler blocked (0 with 42 records behind)"]
 async fn consumer_lag_in_records_is_current_while_a_handler_blocks() {
     let kafka = Kafka::start();
     let server = connect_server().await;

@@ -33,7 +33,7 @@ impl ClientContext for SourceContext {
     /// from what the client already knows (high watermarks from fetch responses, committed
     /// offsets), without a request that would hold up delivery.
     fn stats(&self, statistics: Statistics) {
-        let progress = self.progress();
+        let mut progress = self.progress();
         let mut lag = 0i64;
         let mut any = false;
         for (topic, t) in &statistics.topics {
@@ -47,6 +47,7 @@ impl ClientContext for SourceContext {
                     .committable(&tp)
                     .max(Some(p.committed_offset).filter(|o| *o >= 0));
                 let base = committed.unwrap_or(p.lo_offset.max(0));
+                progress.note_lag_base(&tp, base);
                 // Saturating: the figures are the broker's, and a wrong one must not
                 // overflow (a panic here would be inside librdkafka's callback).
                 lag = lag.saturating_add(p.hi_offset.saturating_sub(base).max(0));

@@ -99,7 +99,7 @@ impl Worker {
         let handed = decoded.and_then(|d| {
             let delivery = provider.hand_over_decoded(&self.source_id, d, Some(&reap));
             self.runtime
-                .block_on(self.shared.delivering(delivery))
+                .block_on(self.refreshing_lag(self.shared.delivering(delivery)))
                 .map_err(|e| e.to_string())
         });
         let outcomes: Vec<(usize, Option<String>, bool)> = match handed {

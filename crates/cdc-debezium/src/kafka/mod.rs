@@ -15,6 +15,7 @@ mod ahead;
 mod config;
 mod context;
 mod hand_over;
+mod lag;
 mod progress;
 mod state;
 mod worker;

@@ -18,6 +18,9 @@ pub(crate) struct Progress {
     committed: HashMap<Tp, i64>,
     /// The partitions assigned to this member now (rebalance callbacks).
     assigned: HashSet<Tp>,
+    /// Where the lag of a partition is counted from when nothing of it was handled here:
+    /// the group's committed offset (else the low watermark) as the last statistics said.
+    lag_base: HashMap<Tp, i64>,
 }
 
 impl Progress {
@@ -84,7 +87,27 @@ impl Progress {
             self.assigned.remove(tp);
             self.committable.remove(tp);
             self.committed.remove(tp);
+            self.lag_base.remove(tp);
         }
+    }
+
+    /// The assigned partitions.
+    pub fn assigned(&self) -> impl Iterator<Item = &Tp> {
+        self.assigned.iter()
+    }
+
+    /// Where the statistics count a partition's lag from (its committed offset, else its
+    /// low watermark).
+    pub fn note_lag_base(&mut self, tp: &Tp, base: i64) {
+        self.lag_base.insert(tp.clone(), base);
+    }
+
+    /// The offset a partition's lag is counted from: its committable offset, else what the
+    /// statistics said, else the partition's start.
+    pub fn lag_base(&self, tp: &Tp) -> i64 {
+        self.committable(tp)
+            .or_else(|| self.lag_base.get(tp).copied())
+            .unwrap_or(0)
     }
 
     /// The committable offset of a partition, when one is known.
