@@ -383,7 +383,15 @@ fn kafka_options_mask_their_secrets_and_refuse_the_consumers_own_keys() {
         ),
         (
             json!({"bootstrap_servers": "b:9092", "auto_offset_reset": "middle"}),
-            "options",
+            "invalid config: options.kafka.auto_offset_reset: unknown variant",
+        ),
+        (
+            json!({"bootstrap_servers": "b:9092", "batch_max": "many"}),
+            "invalid config: options.kafka.batch_max: invalid type",
+        ),
+        (
+            json!({"bootstrap_servers": 9092}),
+            "invalid config: options.kafka.bootstrap_servers: invalid type: number",
         ),
         (
             json!({"bootstrap_servers": "b:9092", "retry_initial_backoff_ms": 2000, "retry_max_backoff_ms": 1000}),

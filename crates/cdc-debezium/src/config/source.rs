@@ -96,9 +96,15 @@ impl DebeziumSource {
                 ),
             )
         })?;
-        let options: DebeziumOptions = cfg
-            .typed_options()
-            .map_err(|e| err("options", e.to_string()))?;
+        // The field is the option's own path (`options.kafka.batch_max`), not `options` with
+        // the path again inside the message.
+        let options: DebeziumOptions = cfg.typed_options().map_err(|e| match e {
+            cdc_core::CdcError::InvalidConfig { field, message } => {
+                let path = field.split(" (source ").next().unwrap_or(&field);
+                err(path, message)
+            }
+            other => err("options", other.to_string()),
+        })?;
         check_ranges(&options).map_err(|(field, message)| err(field, message))?;
         check_drop_slot(kind, &options)
             .map_err(|message| err("options.drop_slot_on_stop", message))?;
