@@ -51,7 +51,7 @@ fn reads_like_a_sorted_map_and_clones_share() {
     );
 }
 
-/// Keys set in any order, more than fit inline, some twice, some removed, and maps
+/// Keys set in any order, more than the first capacity, some twice, some removed, and maps
 /// merged: the map reads like a `BTreeMap` given the same calls, and clones keep what
 /// they had.
 #[test]
