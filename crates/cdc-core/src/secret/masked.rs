@@ -51,10 +51,21 @@ pub fn string_map<S: Serializer>(
     value: &BTreeMap<String, String>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
+    string_map_with(value, &[], s)
+}
+
+/// [`string_map`], the keys of `secrets` masked too (a system's own secret properties whose
+/// names the generic rule misses, librdkafka's `ssl.key.pem`, say).
+pub fn string_map_with<S: Serializer>(
+    value: &BTreeMap<String, String>,
+    secrets: &[&str],
+    s: S,
+) -> Result<S::Ok, S::Error> {
     value
         .iter()
         .map(|(k, v)| {
-            let shown = if is_secret_key(k) && !v.is_empty() {
+            let secret = is_secret_key(k) || secrets.contains(&k.as_str());
+            let shown = if secret && !v.is_empty() {
                 MASK.to_owned()
             } else {
                 redact(v)

@@ -197,20 +197,7 @@ fn masked_properties<S: serde::Serializer>(
     value: &BTreeMap<String, String>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    value
-        .iter()
-        .map(|(k, v)| {
-            let secret =
-                SECRET_PROPERTIES.contains(&k.as_str()) || cdc_core::secret::is_secret_key(k);
-            let shown = if secret && !v.is_empty() {
-                cdc_core::secret::MASK.to_owned()
-            } else {
-                cdc_core::secret::redact(v)
-            };
-            (k.as_str(), shown)
-        })
-        .collect::<BTreeMap<_, _>>()
-        .serialize(s)
+    cdc_core::secret::masked::string_map_with(value, SECRET_PROPERTIES, s)
 }
 
 cdc_core::impl_masked_debug!(KafkaOptions);
