@@ -17,6 +17,7 @@ mod demo;
 mod deny;
 mod features;
 mod python;
+mod services;
 mod suites;
 mod workspace;
 
