@@ -34,6 +34,8 @@ struct SelfActing {
     /// What the call returned (`None`: it did not return within 10 s).
     outcome: Mutex<Option<Option<Result<(), String>>>>,
     got: Mutex<Vec<Coord>>,
+    /// How many events it had when its call returned.
+    got_at_return: Mutex<usize>,
 }
 
 impl SelfActing {
@@ -44,6 +46,7 @@ impl SelfActing {
             acted: AtomicBool::new(false),
             outcome: Mutex::new(None),
             got: Mutex::new(Vec::new()),
+            got_at_return: Mutex::new(0),
         })
     }
 
@@ -66,6 +69,7 @@ impl EventHandler for SelfActing {
                 }
             };
             let r = tokio::time::timeout(Duration::from_secs(10), call).await;
+            *self.got_at_return.lock().unwrap() = self.got.lock().unwrap().len();
             *self.outcome.lock().unwrap() = Some(r.ok().map(|r| r.map_err(|e| e.to_string())));
         }
         Ok(())
@@ -73,6 +77,13 @@ impl EventHandler for SelfActing {
 }
 
 async fn started(act: Act) -> (Kafka, Arc<DebeziumProvider>, Arc<SelfActing>, Vec<Coord>) {
+    started_with(act, 4).await
+}
+
+async fn started_with(
+    act: Act,
+    batch_max: usize,
+) -> (Kafka, Arc<DebeziumProvider>, Arc<SelfActing>, Vec<Coord>) {
     let kafka = Kafka::start();
     let server = connect_server().await;
     let sent = kafka.produce(&fixtures());
@@ -80,7 +91,7 @@ async fn started(act: Act) -> (Kafka, Arc<DebeziumProvider>, Arc<SelfActing>, Ve
     p.connect(&source(
         &server.uri(),
         &kafka.bootstrap(),
-        json!({"pause_connector": false, "batch_max": 4}),
+        json!({"pause_connector": false, "batch_max": batch_max}),
         json!({}),
     ))
     .await
@@ -117,6 +128,34 @@ async fn a_handler_pausing_its_own_source_is_not_a_deadlock() {
     );
     p.pausable().unwrap().resume("fx").await.unwrap();
     wait_for(60, "the rest", || h.coords().len() >= want.len()).await;
+    assert_eq!(h.coords(), want.into_iter().collect::<BTreeSet<_>>());
+    p.disconnect("fx").await.unwrap();
+}
+
+/// `pause` from inside a handler whose batch holds records of several partitions (one
+/// hand-over each): none of the partitions after the handler's is delivered once `pause`
+/// returned. Paused again after each `resume` (a batch of one partition proves nothing),
+/// until everything came, none lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_pausing_mid_batch_gets_no_other_partition_after_it() {
+    let (_kafka, p, h, want) = started_with(Act::Pause, 1000).await;
+    loop {
+        let outcome = h.outcome.lock().unwrap().take().unwrap();
+        assert_eq!(outcome, Some(Ok(())), "pause returned within 10 s");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let at_return = *h.got_at_return.lock().unwrap();
+        assert_eq!(
+            h.coords().len(),
+            at_return,
+            "nothing delivered after the handler's own batch"
+        );
+        if at_return >= want.len() {
+            break;
+        }
+        h.acted.store(false, Ordering::SeqCst);
+        p.pausable().unwrap().resume("fx").await.unwrap();
+        wait_for(30, "the next batch", || h.outcome.lock().unwrap().is_some()).await;
+    }
     assert_eq!(h.coords(), want.into_iter().collect::<BTreeSet<_>>());
     p.disconnect("fx").await.unwrap();
 }

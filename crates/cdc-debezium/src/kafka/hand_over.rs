@@ -24,7 +24,8 @@ pub(super) type Group<'c> = (Tp, Vec<BorrowedMessage<'c>>);
 pub(super) struct HandOver {
     /// Some partition failed (it was sought back to its first record not committable).
     pub failed: bool,
-    /// Delivery is paused: every partition of the batch was sought back to its first record.
+    /// Delivery is paused: every partition of the batch not handed over was sought back to
+    /// its first record.
     pub paused: bool,
     /// The partitions sought back: records polled before the seek come again after it.
     pub sought: Vec<Tp>,
@@ -97,11 +98,25 @@ impl Worker {
             }
         };
         let handed = decoded.and_then(|d| {
-            let delivery = provider.hand_over_decoded(&self.source_id, d, Some(&reap));
+            // A handler pausing its source mid-batch: the partitions after its own wait.
+            let shared = &self.shared;
+            let held = || shared.is_paused();
+            let delivery = provider.hand_over_decoded(&self.source_id, d, Some(&reap), &held);
             self.runtime
                 .block_on(self.refreshing_lag(self.shared.delivering(delivery)))
                 .map_err(|e| e.to_string())
         });
+        if let Ok(o) = &handed
+            && o.len() < groups.len()
+        {
+            // Held from inside the hand-over: the partitions not handed over are read again
+            // from their first record once resumed (and have no outcome below).
+            for (tp, g) in groups[o.len()..].iter().copied() {
+                self.seek(tp, g[0].offset());
+                out.sought.push(tp.clone());
+            }
+            out.paused = true;
+        }
         let outcomes: Vec<(usize, Option<String>, bool)> = match handed {
             Ok(o) => o
                 .into_iter()

@@ -49,12 +49,15 @@ impl DebeziumProvider {
     }
 
     /// Hands batches decoded by an [`AheadScope`] to the subscribers, each on its own and
-    /// in order (after any delivery to the source under way), one outcome per batch.
+    /// in order (after any delivery to the source under way), one outcome per batch handed
+    /// over. Once `held` says so (a handler paused its source), the batches left are not:
+    /// the outcomes are fewer than the batches.
     pub(crate) async fn hand_over_decoded(
         &self,
         source_id: &str,
         decoded: Vec<Vec<Decoded>>,
         spent: Option<&Reaper<'_>>,
+        held: &(dyn Fn() -> bool + Sync),
     ) -> Result<Vec<BatchOutcome>, CdcError> {
         let entry = self.entry(source_id)?;
         let subscribers = self.subscribers_of(source_id);
@@ -62,6 +65,9 @@ impl DebeziumProvider {
         let _order = entry.stream.lock().await;
         let mut outcomes = Vec::with_capacity(decoded.len());
         for group in decoded {
+            if held() {
+                break;
+            }
             outcomes.push(
                 self.hand_over(source_id, &entry, &subscribers, group, spent)
                     .await,
