@@ -18,23 +18,14 @@ pub(super) fn record_delivered(entry: &Entry, events: &[SharedEvent]) {
         // Lag is "now − commit time of the last delivered change": a change sets it even when
         // a heartbeat before it said later (it was delivered that late). A heartbeat (or
         // transaction marker) carries the time Debezium was caught up to: it only moves it
-        // forward, keeping the lag fresh while the tables are idle.
-        let change = events
-            .iter()
-            .rev()
-            .filter(|e| e.operation != Operation::Control)
-            .find_map(|e| e.commit_time);
-        let control = events
-            .iter()
-            .filter(|e| e.operation == Operation::Control)
-            .filter_map(|e| e.commit_time)
-            .max();
-        if let Some(t) = change {
-            l.committed_at = Some(t);
-        } else if let Some(t) = control
-            && l.committed_at.is_none_or(|c| t > c)
-        {
-            l.committed_at = Some(t);
+        // forward, keeping the lag fresh while the tables are idle. In event order, so that
+        // a batch gives what its events would one by one (a heartbeat after a change in the
+        // same batch moves the lag as it would in a batch of its own).
+        for e in events {
+            let Some(t) = e.commit_time else { continue };
+            if e.operation != Operation::Control || l.committed_at.is_none_or(|c| t > c) {
+                l.committed_at = Some(t);
+            }
         }
     }
     let mut history = lock(&entry.history);
