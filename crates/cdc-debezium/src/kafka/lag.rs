@@ -15,8 +15,10 @@ use super::worker::{Worker, lock};
 /// How long a hand-over runs before the lag is asked of the brokers, and how often after:
 /// the statistics' interval (`statistics.interval.ms`), which it stands in for.
 const REFRESH: Duration = Duration::from_secs(2);
-/// Timeout of that request (one per broker).
-const REQUEST_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Timeout of that request (one per broker). Short: the consumer thread waits for it, and
+/// that thread also drives the hand-over's future, so brokers slow to answer would hold up
+/// the handlers; a lag not refreshed in time stays as it was.
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl Worker {
     /// Runs `delivery` (a hand-over), refreshing the lag every [`REFRESH`] it takes.
