@@ -663,3 +663,56 @@ async fn a_rebalance_commits_revoked_partitions_so_the_next_owner_resumes_after_
     a.disconnect("fx").await.unwrap();
     b.disconnect("fx").await.unwrap();
 }
+
+/// A change a failing handler holds back is delivery delay: `lag_seconds` grows from its
+/// commit time while it is held, whatever fresh heartbeats of other partitions say, and falls
+/// back once it has gone through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_seconds_grows_from_a_change_a_failing_handler_holds_back() {
+    let kafka = Kafka::with_topics(&[CUSTOMERS.to_owned(), heartbeat_topic()]);
+    let server = connect_server().await;
+    let p = DebeziumProvider::new();
+    p.connect(&source(
+        &server.uri(),
+        &kafka.bootstrap(),
+        json!({}),
+        json!({}),
+    ))
+    .await
+    .unwrap();
+    let committed = now_ms() - 20_000;
+    let sent = kafka.produce(&[change_at(committed, 902)]);
+    let got = Arc::new(Collector::default());
+    *got.fail_at.lock().unwrap() = Some(sent[0].at.clone());
+    let _sub = p.subscribe("fx", got.clone()).unwrap();
+    wait_for(10, "the handler failing", || {
+        got.failures.load(Ordering::SeqCst) > 0
+    })
+    .await;
+
+    // A fresh heartbeat, delivered and committed while the change is held.
+    let hb = kafka.produce(&[heartbeat(now_ms(), false)]);
+    let topics = [heartbeat_topic()];
+    let start = Instant::now();
+    while kafka
+        .committed_in("cdc-fx", &topics)
+        .await
+        .get(&(hb[0].at.topic.clone(), hb[0].at.partition))
+        .is_none_or(|o| *o <= hb[0].at.offset)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "heartbeat never committed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    lag_becomes_age_of(&p, "the change held back", committed).await;
+
+    // Through: the change's own lag, then the next heartbeat's.
+    *got.fail_at.lock().unwrap() = None;
+    wait_for(10, "the change", || got.len() == 1).await;
+    let fresh = now_ms();
+    kafka.produce(&[heartbeat(fresh, false)]);
+    lag_becomes_age_of(&p, "a heartbeat after the change went through", fresh).await;
+    p.disconnect("fx").await.unwrap();
+}

@@ -141,6 +141,12 @@ impl ConsumerContext for SourceContext {
                 }
             }
             self.progress().forget(&revoked);
+            // Their next owner holds back what they held, and says so in its status.
+            self.shared.update(|v| {
+                for tp in &revoked {
+                    v.held.remove(tp);
+                }
+            });
         }
     }
 

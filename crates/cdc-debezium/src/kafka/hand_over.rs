@@ -19,6 +19,10 @@ use crate::provider::DebeziumProvider;
 /// A poll's records of one partition, in offset order.
 pub(super) type Group<'c> = (Tp, Vec<BorrowedMessage<'c>>);
 
+/// A partition's hand-over: records that went through, why it stopped short, whether at an
+/// undecodable record, and the commit time of the change it holds back.
+type Outcome = (usize, Option<String>, bool, Option<time::OffsetDateTime>);
+
 /// What a hand-over did to the partitions.
 #[derive(Debug, Default)]
 pub(super) struct HandOver {
@@ -117,7 +121,7 @@ impl Worker {
             }
             out.paused = true;
         }
-        let outcomes: Vec<(usize, Option<String>, bool)> = match handed {
+        let outcomes: Vec<Outcome> = match handed {
             Ok(o) => o
                 .into_iter()
                 .zip(groups.iter().copied())
@@ -127,13 +131,19 @@ impl Worker {
                         n,
                         o.error.map(|e| e.to_string()),
                         o.undecodable && n < g.len(),
+                        o.held_commit_time,
                     )
                 })
                 .collect(),
-            Err(e) => groups.iter().map(|_| (0, Some(e.clone()), false)).collect(),
+            Err(e) => groups
+                .iter()
+                .map(|_| (0, Some(e.clone()), false, None))
+                .collect(),
         };
         let mut delivered = 0u64;
-        for ((tp, g), (n, error, undecodable)) in groups.iter().copied().zip(outcomes) {
+        // Partitions whose every record went through: none of them holds a change back now.
+        let mut through: Vec<&Tp> = Vec::new();
+        for ((tp, g), (n, error, undecodable, held)) in groups.iter().copied().zip(outcomes) {
             // A record that cannot be decoded, skipped when told to: committed past as if
             // delivered, and the rest of the batch read again after it.
             let skip = undecodable && self.skip_undecodable;
@@ -144,6 +154,9 @@ impl Worker {
                 lock(&self.progress).advance_assigned(tp, next);
             }
             delivered += n as u64;
+            if done >= g.len() {
+                through.push(tp);
+            }
             if skip {
                 let text = error.unwrap_or_default();
                 let offset = g[n].offset();
@@ -180,7 +193,11 @@ impl Worker {
                         tp.0,
                         tp.1,
                         g[n].offset()
-                    ))
+                    ));
+                    // The lag grows from the first change held back, heartbeats or not.
+                    if let Some(t) = held {
+                        v.held.entry(tp.clone()).or_insert(t);
+                    }
                 });
                 self.seek(tp, g[n].offset());
                 out.sought.push(tp.clone());
@@ -188,6 +205,11 @@ impl Worker {
         }
         self.shared.update(|v| {
             v.delivered += delivered;
+            if !v.held.is_empty() {
+                for tp in through {
+                    v.held.remove(tp);
+                }
+            }
             if !out.failed {
                 v.delivery_error = None;
                 v.broker_error = None;

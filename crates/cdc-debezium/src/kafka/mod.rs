@@ -68,6 +68,8 @@ pub(crate) struct TransportStatus {
     pub missing_topics: Vec<String>,
     /// The latest offset reset (librdkafka's words), if any since the consumer started.
     pub last_offset_reset: Option<String>,
+    /// Commit time of the oldest change a failing handler holds back.
+    pub held_since: Option<time::OffsetDateTime>,
 }
 
 impl Transport {
@@ -211,6 +213,7 @@ impl Transport {
             broker_error: v.broker_error.clone(),
             missing_topics: v.missing_topics.clone(),
             last_offset_reset: v.offset_resets.last().cloned(),
+            held_since: v.held.values().min().copied(),
         }
     }
 }

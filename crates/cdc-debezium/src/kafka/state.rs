@@ -43,6 +43,8 @@ pub(crate) struct View {
     pub delivery_error: Option<String>,
     /// Captured tables' topics the brokers do not have.
     pub missing_topics: Vec<String>,
+    /// Per partition held back by a failing handler: the commit time of the change it holds.
+    pub held: std::collections::BTreeMap<super::progress::Tp, time::OffsetDateTime>,
     /// Records handed to the handlers and committable.
     pub delivered: u64,
     /// Undecodable records skipped (`options.kafka.on_undecodable: skip`).

@@ -366,6 +366,7 @@ impl Worker {
         self.shared.update(|v| {
             v.running = false;
             v.assigned.clear();
+            v.held.clear();
         });
         if let Some(done) = done {
             let _ = done.send(());

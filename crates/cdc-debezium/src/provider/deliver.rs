@@ -8,6 +8,7 @@
 //! rest again.
 
 use cdc_core::{CdcError, Operation, SharedEvent, Subscribers};
+use time::OffsetDateTime;
 use tracing::info;
 
 use super::decode_batch::{BatchScope, Decoded};
@@ -77,6 +78,9 @@ pub struct BatchOutcome {
     /// The batch stopped at an undecodable record (the one at index `committable`), not at
     /// a handler failure: a transport may skip that record when told to.
     pub undecodable: bool,
+    /// After a handler failure: the commit time of the first change not handled, which the
+    /// partition holds back until it goes through (the lag grows from it meanwhile).
+    pub held_commit_time: Option<OffsetDateTime>,
 }
 
 impl BatchOutcome {
@@ -87,6 +91,7 @@ impl BatchOutcome {
             delivered: 0,
             error: None,
             undecodable: false,
+            held_commit_time: None,
         }
     }
 }
@@ -235,6 +240,7 @@ impl DebeziumProvider {
                 delivered: 0,
                 error: decode_error,
                 undecodable,
+                held_commit_time: None,
             };
         }
         // Heartbeats carry no change: committable at once, whatever the handlers say; they
@@ -254,6 +260,7 @@ impl DebeziumProvider {
                 delivered: events.len(),
                 error: decode_error,
                 undecodable,
+                held_commit_time: None,
             };
         }
         if subscribers.is_empty() {
@@ -268,6 +275,7 @@ impl DebeziumProvider {
                             .into(),
                 }),
                 undecodable: false,
+                held_commit_time: None,
             };
         }
         match subscribers.deliver(events).await {
@@ -279,6 +287,7 @@ impl DebeziumProvider {
                     delivered: events.len(),
                     error: decode_error,
                     undecodable,
+                    held_commit_time: None,
                 }
             }
             Err(failure) => {
@@ -295,6 +304,10 @@ impl DebeziumProvider {
                         message: failure.to_string(),
                     }),
                     undecodable: false,
+                    held_commit_time: events
+                        .get(handled)
+                        .filter(|e| e.operation != Operation::Control)
+                        .and_then(|e| e.commit_time),
                 }
             }
         }

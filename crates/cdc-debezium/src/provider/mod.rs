@@ -262,13 +262,19 @@ impl CdcProvider for DebeziumProvider {
             }
             Err(err) => return Err(err.into_cdc(source_id)),
         };
-        #[cfg(feature = "kafka")]
-        if let Some(t) = e.transport() {
-            transport::transport_status(&mut st, &t.status());
-        }
         let last = *lock(&e.last);
         st.last_event = last.at;
         st.lag_seconds = last.committed_at.map(delivered::lag_since);
+        #[cfg(feature = "kafka")]
+        if let Some(t) = e.transport() {
+            let t = t.status();
+            transport::transport_status(&mut st, &t);
+            // A change a failing handler holds back is delivery delay too: the lag grows
+            // from it, whatever the heartbeats of the other partitions say.
+            if let Some(held) = t.held_since.map(delivered::lag_since) {
+                st.lag_seconds = Some(st.lag_seconds.map_or(held, |l| l.max(held)));
+            }
+        }
         Ok(st)
     }
 
