@@ -168,15 +168,7 @@ async fn heartbeats_are_committed_at_once_while_a_handler_fails_and_never_arrive
     topics.push(heartbeat_topic());
     let kafka = Kafka::with_topics(&topics);
     let server = connect_server().await;
-    let p = DebeziumProvider::new();
-    p.connect(&source(
-        &server.uri(),
-        &kafka.bootstrap(),
-        json!({}),
-        json!({}),
-    ))
-    .await
-    .unwrap();
+    let p = kafka_common::connected_alone(&server, &kafka, json!({})).await;
     let changes = Arc::new(Collector::default());
     let all = Arc::new(Recorder::default());
     all.fail_heartbeats.store(true, Ordering::SeqCst);
@@ -266,15 +258,7 @@ async fn heartbeats_are_committed_at_once_while_a_handler_fails_and_never_arrive
 async fn lag_seconds_comes_from_heartbeats_when_idle_and_from_the_last_change_otherwise() {
     let kafka = Kafka::with_topics(&[CUSTOMERS.to_owned(), heartbeat_topic()]);
     let server = connect_server().await;
-    let p = DebeziumProvider::new();
-    p.connect(&source(
-        &server.uri(),
-        &kafka.bootstrap(),
-        json!({}),
-        json!({}),
-    ))
-    .await
-    .unwrap();
+    let p = kafka_common::connected_alone(&server, &kafka, json!({})).await;
     let got = Arc::new(Collector::default());
     let _sub = p.subscribe("fx", got.clone()).unwrap();
 
@@ -358,15 +342,7 @@ async fn consumer_lag_in_records_is_high_watermark_minus_committed_and_0_once_ca
 async fn consumer_lag_in_records_is_current_while_a_handler_blocks() {
     let kafka = Kafka::start();
     let server = connect_server().await;
-    let p = DebeziumProvider::new();
-    p.connect(&source(
-        &server.uri(),
-        &kafka.bootstrap(),
-        json!({}),
-        json!({}),
-    ))
-    .await
-    .unwrap();
+    let p = kafka_common::connected_alone(&server, &kafka, json!({})).await;
     let blocker = Arc::new(Blocker::default());
     blocker.block.store(true, Ordering::SeqCst);
     let _sub = p.subscribe("fx", blocker.clone()).unwrap();
@@ -671,15 +647,7 @@ async fn a_rebalance_commits_revoked_partitions_so_the_next_owner_resumes_after_
 async fn lag_seconds_grows_from_a_change_a_failing_handler_holds_back() {
     let kafka = Kafka::with_topics(&[CUSTOMERS.to_owned(), heartbeat_topic()]);
     let server = connect_server().await;
-    let p = DebeziumProvider::new();
-    p.connect(&source(
-        &server.uri(),
-        &kafka.bootstrap(),
-        json!({}),
-        json!({}),
-    ))
-    .await
-    .unwrap();
+    let p = kafka_common::connected_alone(&server, &kafka, json!({})).await;
     let committed = now_ms() - 20_000;
     let sent = kafka.produce(&[change_at(committed, 902)]);
     let got = Arc::new(Collector::default());

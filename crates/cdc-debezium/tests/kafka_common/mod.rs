@@ -264,6 +264,18 @@ pub async fn connected(
     kafka: &Kafka,
     kafka_options: Value,
 ) -> (DebeziumProvider, Arc<Collector>, Subscription) {
+    let p = connected_alone(server, kafka, kafka_options).await;
+    let got = Arc::new(Collector::default());
+    let sub = p.subscribe("fx", got.clone()).unwrap();
+    (p, got, sub)
+}
+
+/// Source `fx` connected, nobody subscribed yet.
+pub async fn connected_alone(
+    server: &MockServer,
+    kafka: &Kafka,
+    kafka_options: Value,
+) -> DebeziumProvider {
     let p = DebeziumProvider::new();
     p.connect(&source(
         &server.uri(),
@@ -273,9 +285,7 @@ pub async fn connected(
     ))
     .await
     .unwrap();
-    let got = Arc::new(Collector::default());
-    let sub = p.subscribe("fx", got.clone()).unwrap();
-    (p, got, sub)
+    p
 }
 
 /// The partition of a key: stable, so a key's changes stay in order.
