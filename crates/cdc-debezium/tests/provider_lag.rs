@@ -6,27 +6,14 @@ mod common;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cdc_core::{CdcProvider, SharedEvent, handler_fn};
-use cdc_debezium::{DebeziumProvider, RawRecord};
-use common::{pg_source, replay};
-use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use cdc_debezium::RawRecord;
 
 /// A change committed an hour ago, then a heartbeat of now, in one batch: the heartbeat came
 /// after the change, so Debezium was caught up to now and the lag is about 0, as when each
 /// comes in a batch of its own.
 #[tokio::test]
 async fn a_heartbeat_after_a_change_in_one_batch_moves_the_lag() {
-    let server = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .and(path("/connectors/pg1/config"))
-        .respond_with(replay("06-create-pg1.txt"))
-        .mount(&server)
-        .await;
-    let p = DebeziumProvider::new();
-    p.connect(&pg_source(&server.uri(), json!({})))
-        .await
-        .unwrap();
+    let (_server, p) = common::connected_pg1().await;
     let _sub = p
         .subscribe("orders-db", handler_fn(|_e: SharedEvent| async { Ok(()) }))
         .unwrap();

@@ -14,17 +14,7 @@ use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn connected() -> (MockServer, DebeziumProvider) {
-    let server = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .and(path("/connectors/pg1/config"))
-        .respond_with(replay("06-create-pg1.txt"))
-        .mount(&server)
-        .await;
-    let p = DebeziumProvider::new();
-    p.connect(&pg_source(&server.uri(), json!({})))
-        .await
-        .unwrap();
-    (server, p)
+    common::connected_pg1().await
 }
 
 async fn status_with(server: &MockServer, body: Value) {

@@ -77,3 +77,22 @@ pub async fn requests(server: &wiremock::MockServer) -> Vec<String> {
         })
         .collect()
 }
+
+/// A Kafka Connect (wiremock) that creates `pg1` as the recorded exchange does, and a
+/// provider with [`pg_source`] connected to it.
+pub async fn connected_pg1() -> (wiremock::MockServer, cdc_debezium::DebeziumProvider) {
+    use cdc_core::CdcProvider;
+    use wiremock::Mock;
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/connectors/pg1/config"))
+        .respond_with(replay("06-create-pg1.txt"))
+        .mount(&server)
+        .await;
+    let p = cdc_debezium::DebeziumProvider::new();
+    p.connect(&pg_source(&server.uri(), serde_json::json!({})))
+        .await
+        .unwrap();
+    (server, p)
+}
