@@ -6,8 +6,6 @@
 mod common;
 mod kafka_common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cdc_core::CdcProvider;
@@ -18,19 +16,8 @@ use serde_json::json;
 
 const SECRET: &str = "hunter2-Zq9";
 
-/// Everything the process logs, at every level, on every thread, kept for the test.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+// The log capture (`common::Log`): Everything the process logs, at every level, on every thread, kept for the test.
+use common::Log;
 
 impl Log {
     /// The global subscriber (the consumer's threads log there), installed once.

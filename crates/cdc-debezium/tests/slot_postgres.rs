@@ -5,10 +5,6 @@
 #![cfg(feature = "postgres")]
 
 mod common;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use cdc_core::{CdcError, CdcProvider};
 use cdc_debezium::DebeziumProvider;
 use cdc_testkit::PgCluster;
@@ -109,19 +105,8 @@ async fn slot_exists(client: &tokio_postgres::Client) -> bool {
         == 1
 }
 
-/// A log writer into a shared buffer (the subscriber is set for this test's thread only).
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+// The log capture (`common::Log`): A log writer into a shared buffer (the subscriber is set for this test's thread only).
+use common::Log;
 
 impl Log {
     /// This thread's events, into the log. A process-wide subscriber that wants every

@@ -96,3 +96,17 @@ pub async fn connected_pg1() -> (wiremock::MockServer, cdc_debezium::DebeziumPro
         .unwrap();
     (server, p)
 }
+
+/// A log writer into a shared buffer (tests capture what the provider logs through it).
+#[derive(Clone, Default)]
+pub struct Log(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
